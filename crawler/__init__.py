@@ -1,0 +1,1 @@
+"""Crawling: the config, Scrapy settings, middlewares, item pipelines and the crawl runner."""

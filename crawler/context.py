@@ -1,0 +1,19 @@
+"""What one crawl run shares with its spiders and pipelines (passed as a spider argument)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.config import Config, Outlet
+
+
+@dataclass
+class CrawlContext:
+    config: Config
+    store: Any  # storage Store
+    run_id: int | None = None
+    # plan_alerts_for(outlet) -> storage's plan_alerts hook for that outlet, or None (no alerts)
+    plan_alerts_for: Callable[[Outlet], Any] | None = None
+    skipped: dict[str, list[str]] = field(default_factory=dict)

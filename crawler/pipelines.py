@@ -1,0 +1,117 @@
+"""Item pipelines: extract each fetched page, then store it.
+
+``ExtractPipeline`` turns a PageItem's bytes into an ``extraction.Article`` in the worker pool.
+``StorePipeline`` hands the article to storage (which decides the story's identity) on one
+database thread, saves the page's validators for the next conditional request, and counts the
+outcome in the crawl stats as ``newswatch/<outcome>``. A page that is not an article is counted
+as skipped and the crawl log says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy.crawler import Crawler
+
+from crawler import workers
+from crawler.items import PageItem
+from extraction import extract_article
+
+log = logging.getLogger("newswatch.crawl")
+
+_TEXTUAL = ("html", "xml", "text/plain")
+_db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-db")
+
+
+def _is_textual(content_type: str | None) -> bool:
+    return not content_type or any(kind in content_type.lower() for kind in _TEXTUAL)
+
+
+class _Pipeline:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Any:
+        return cls(crawler)
+
+    @property
+    def spider(self) -> Any:
+        return self.crawler.spider
+
+    def count(self, key: str) -> None:
+        self.crawler.stats.inc_value(f"newswatch/{key}")
+
+    def skip(self, item: PageItem, reason: str) -> PageItem:
+        item.outcome = "skipped"
+        item.body = b""
+        self.count("skipped")
+        self.count(f"skipped/{reason}")
+        self.spider.context.skipped.setdefault(item.outlet, []).append(f"{item.url}: {reason}")
+        log.info("%s: skipped %s: %s", item.outlet, item.url, reason)
+        return item
+
+
+class ExtractPipeline(_Pipeline):
+    async def process_item(self, item: PageItem) -> PageItem:
+        if item.status == 304 or item.article is not None:
+            return item
+        if not item.body:
+            return self.skip(item, "empty")
+        if not _is_textual(item.content_type):
+            return self.skip(item, f"not html ({item.content_type})")
+        try:
+            item.article = await workers.run_in_pool(
+                extract_article, item.body, item.url, item.header_charset
+            )
+        except Exception as exc:  # a worker crash must not stop the crawl
+            self.spider.note_error(item.url, f"extraction failed: {type(exc).__name__}: {exc}")
+            return self.skip(item, "extraction failed")
+        return item
+
+
+class StorePipeline(_Pipeline):
+    async def process_item(self, item: PageItem) -> PageItem:
+        if item.outcome == "skipped":
+            return item
+        if item.status == 304:
+            item.outcome = "unchanged"
+            self.count("unchanged")
+            return item
+        article = item.article
+        if article is None or article.skip_reason:
+            return self.skip(item, article.skip_reason if article else "no article")
+        context = self.spider.context
+        plan = context.plan_alerts_for(self.spider.outlet) if context.plan_alerts_for else None
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(
+                _db_thread, self._record, context.store, item, plan
+            )
+        except Exception as exc:  # storage errors roll back that page only
+            self.spider.note_error(item.url, f"not stored: {type(exc).__name__}: {exc}")
+            item.outcome = "error"
+            return item
+        item.outcome = result.outcome
+        item.body = b""
+        self.count(result.outcome)
+        if item.rendered:
+            self.count("rendered")
+        return item
+
+    @staticmethod
+    def _record(store: Any, item: PageItem, plan: Any) -> Any:
+        result = store.record_article(
+            outlet=item.outlet,
+            url=item.url,
+            article=item.article,
+            fetched_at=datetime.now(UTC),
+            plan_alerts=plan,
+        )
+        if item.etag or item.last_modified:
+            store.save_validators(item.url, item.etag, item.last_modified)
+        return result

@@ -1,0 +1,63 @@
+"""Scrapy settings for a newswatch crawl, derived from the config's ``politeness`` section."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from crawler.config import Config
+
+
+def newswatch_version() -> str:
+    try:
+        return version("newswatch")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def user_agent(config: Config) -> str:
+    return config.politeness.user_agent or (
+        f"Mozilla/5.0 (compatible; newswatch/{newswatch_version()}; AI news monitor; "
+        "+https://github.com/newswatch/newswatch)"
+    )
+
+
+def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any]:
+    p = config.politeness
+    return {
+        "BOT_NAME": "newswatch",
+        "USER_AGENT": user_agent(config),
+        "ROBOTSTXT_OBEY": p.obey_robots,
+        "CONCURRENT_REQUESTS": max(32, p.concurrency_per_domain),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": p.concurrency_per_domain,
+        "CONCURRENT_ITEMS": 64,
+        "DOWNLOAD_DELAY": p.download_delay,
+        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "AUTOTHROTTLE_ENABLED": p.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(p.download_delay, 0.5),
+        "AUTOTHROTTLE_MAX_DELAY": 30.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": max(1.0, p.concurrency_per_domain / 2),
+        "DOWNLOAD_TIMEOUT": p.timeout,
+        "DNS_TIMEOUT": min(p.timeout, 20),
+        "DOWNLOAD_MAXSIZE": p.max_page_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "REDIRECT_MAX_TIMES": 10,
+        "RETRY_ENABLED": p.retries > 0,
+        "RETRY_TIMES": p.retries,
+        "RETRY_HTTP_CODES": [408, 429, 500, 502, 503, 504, 522, 524],
+        "RETRY_BACKOFF_BASE": 0.5,
+        "NEWSWATCH_MAX_RETRY_AFTER": p.max_retry_after,
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "crawler.retry.BackoffRetryMiddleware": 550,
+            "crawler.conditional.ConditionalRequestMiddleware": 580,
+        },
+        "ITEM_PIPELINES": {
+            "crawler.pipelines.ExtractPipeline": 300,
+            "crawler.pipelines.StorePipeline": 400,
+        },
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": log_level,
+        "LOGSTATS_INTERVAL": 0,
+    }

@@ -1,0 +1,61 @@
+"""The process pool that runs extraction on every core, shared by all spiders of a crawl.
+
+Extraction is the CPU cost of a crawl; Scrapy's event loop stays on one core, so pages are
+extracted in worker processes. The pool is created lazily (a crawl of unchanged pages that all
+answer 304 never starts it) and replaced if a worker dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_pool: ProcessPoolExecutor | None = None
+
+
+def _warm_up() -> None:
+    import extraction  # noqa: F401  (import once per worker, before the first page)
+
+
+def worker_count() -> int:
+    configured = os.environ.get("NEWSWATCH_EXTRACT_WORKERS")
+    if configured and configured.isdigit():
+        return int(configured)
+    return max(1, os.cpu_count() or 1)
+
+
+def pool() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["extraction"])
+        _pool = ProcessPoolExecutor(max_workers=worker_count(), mp_context=context,
+                                    initializer=_warm_up)
+    return _pool
+
+
+async def run_in_pool(func: Callable[..., T], *args: Any) -> T:
+    """Run ``func(*args)`` in a worker process; in-process when workers are disabled (0)."""
+    if worker_count() == 0:
+        return func(*args)
+    global _pool
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(pool(), func, *args)
+    except BrokenProcessPool:
+        _pool = None  # a worker died (e.g. killed by the OOM killer): start afresh next time
+        raise
+
+
+def shutdown() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None

@@ -1,0 +1,189 @@
+"""The generic outlet spider: start pages, feeds and sitemaps in, article pages out.
+
+It decides only which links are articles (the outlet's ``article_url`` regex) and hands each
+fetched article page to the pipelines as a :class:`crawler.items.PageItem`. Extraction, storage
+and matching happen downstream. Override ``article_links`` or ``page_item`` in a subclass when one
+outlet needs special handling (see ``spiders/__init__.py``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import feedparser
+import scrapy
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from twisted.python.failure import Failure
+
+from crawler.config import Outlet
+from crawler.items import PageItem
+
+log = logging.getLogger("newswatch.crawl")
+
+ARTICLE = "newswatch_article"
+ROLE = "newswatch_role"
+_SKIP_SCHEMES = ("mailto:", "javascript:", "tel:", "data:", "#")
+
+
+class OutletSpider(scrapy.Spider):
+    """Crawl one configured outlet."""
+
+    name = "outlet"
+    custom_settings: dict[str, Any] = {}
+
+    def __init__(
+        self,
+        outlet: Outlet,
+        context: Any = None,
+        validators: dict[str, tuple[str | None, str | None]] | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(name=f"outlet:{outlet.name}", **kwargs)
+        self.outlet = outlet
+        self.context = context  # crawler.context.CrawlContext shared with the pipelines
+        self.validators = validators or {}  # url -> (etag, last_modified)
+        self.article_pattern = outlet.article_pattern
+        self.allowed_hosts = {d.lower() for d in outlet.allowed_domains}
+        self.errors: list[str] = []
+
+    # ------------------------------------------------------------------ discovery
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.outlet.start_urls:
+            yield self._discovery_request(url, "listing", self.parse_listing)
+        for url in self.outlet.feeds:
+            yield self._discovery_request(url, "feed", self.parse_feed)
+        for url in self.outlet.sitemaps:
+            yield self._discovery_request(url, "sitemap", self.parse_sitemap)
+
+    def _discovery_request(self, url: str, role: str, callback: Any) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=callback, errback=self.on_error, meta={ROLE: role}, dont_filter=True
+        )
+
+    def parse_listing(self, response: Response) -> Iterable[scrapy.Request]:
+        if not isinstance(response, TextResponse):
+            self.note_error(response.url, f"listing page is not text ({_content_type(response)})")
+            return
+        hrefs = response.xpath("//a/@href").getall()
+        yield from self.article_requests(response.urljoin(h.strip()) for h in hrefs
+                                         if h.strip() and not h.strip().startswith(_SKIP_SCHEMES))
+
+    def parse_feed(self, response: Response) -> Iterable[scrapy.Request]:
+        parsed = feedparser.parse(response.body)
+        if parsed.bozo and not parsed.entries:
+            self.note_error(response.url, f"not a readable feed: {parsed.bozo_exception}")
+            return
+        links = []
+        for entry in parsed.entries:
+            link = entry.get("link")
+            if link:
+                links.append(urljoin(response.url, link))
+        yield from self.article_requests(links)
+
+    def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            try:
+                body = gzip.decompress(body)
+            except OSError as exc:
+                self.note_error(response.url, f"bad gzip sitemap: {exc}")
+                return
+        if response.url.endswith("/robots.txt"):
+            urls = list(sitemap_urls_from_robots(response.text, base_url=response.url))
+            for url in urls:
+                yield self._discovery_request(url, "sitemap", self.parse_sitemap)
+            return
+        try:
+            sitemap = Sitemap(body)
+        except Exception as exc:  # lxml raises several kinds on garbage
+            self.note_error(response.url, f"not a readable sitemap: {exc}")
+            return
+        locs = [urljoin(response.url, entry["loc"]) for entry in sitemap if entry.get("loc")]
+        if sitemap.type == "sitemapindex":
+            for url in locs:
+                yield self._discovery_request(url, "sitemap", self.parse_sitemap)
+        else:
+            yield from self.article_requests(locs)
+
+    def is_article_url(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return False
+        if self.allowed_hosts and (parts.hostname or "").lower() not in self.allowed_hosts:
+            return False
+        return bool(self.article_pattern.search(url))
+
+    def article_requests(self, urls: Iterable[str]) -> Iterable[scrapy.Request]:
+        seen: set[str] = set()
+        for raw in urls:
+            url = urldefrag(raw)[0]
+            if url in seen or not self.is_article_url(url):
+                continue
+            seen.add(url)
+            yield self.article_request(url)
+
+    def article_request(self, url: str, **meta: Any) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.on_error,
+            meta={ROLE: "article", ARTICLE: True, "handle_httpstatus_list": [304], **meta},
+        )
+
+    # ------------------------------------------------------------------ articles
+
+    def parse_article(self, response: Response) -> Iterable[PageItem]:
+        yield self.page_item(response)
+
+    def page_item(self, response: Response) -> PageItem:
+        headers = response.headers
+        content_type = _content_type(response)
+        charset = None
+        if "charset=" in content_type.lower():
+            charset = content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
+        return PageItem(
+            outlet=self.outlet.name,
+            url=response.request.url if response.request else response.url,
+            status=response.status,
+            body=response.body if response.status != 304 else b"",
+            header_charset=charset or None,
+            content_type=content_type or None,
+            etag=_header(headers, b"ETag"),
+            last_modified=_header(headers, b"Last-Modified"),
+            rendered=bool(response.meta.get("playwright")),
+        )
+
+    # ------------------------------------------------------------------ errors
+
+    def on_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        if failure.check(HttpError):
+            response = failure.value.response
+            reason = f"HTTP {response.status}"
+        else:
+            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}".strip()
+        self.note_error(request.url, reason)
+
+    def note_error(self, url: str, reason: str) -> None:
+        reason = " ".join(str(reason).split())[:300]
+        log.warning("%s: %s: %s", self.outlet.name, url, reason)
+        self.errors.append(f"{url}: {reason}")
+        if self.crawler:
+            self.crawler.stats.inc_value("newswatch/errors")
+
+
+def _header(headers: Any, name: bytes) -> str | None:
+    value = headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _content_type(response: Response) -> str:
+    value = response.headers.get(b"Content-Type") or b""
+    return value.decode("latin-1")
