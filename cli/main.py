@@ -1,0 +1,234 @@
+"""The ``newswatch`` command line (typer + rich): crawl, stories, demo, db upgrade, and more.
+
+Commands only parse arguments, call into the packages and print; errors that stop a command
+are one line on stderr with exit code 2 (bad config) or 1 (cannot run, e.g. database down).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crawler.config import Config, ConfigError, load_config, parse_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="newswatch: scrape AI news outlets, store each story once, watch for changes.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema commands.")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file (else $NEWSWATCH_CONFIG, else ./newswatch.yaml)."),
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def open_config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def open_store(config: Config) -> Any:
+    from storage.db import connect
+    from storage.errors import DatabaseError
+
+    try:
+        return connect(config.database)
+    except DatabaseError as exc:
+        raise fail(str(exc), code=1) from None
+
+
+def setup_logging(verbose: bool) -> None:
+    from rich.logging import RichHandler
+
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        handler = RichHandler(console=err, show_path=False, show_time=False, markup=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("newswatch").setLevel(logging.INFO if verbose else logging.WARNING)
+    if verbose:
+        logging.getLogger("newswatch").setLevel(logging.INFO)
+
+
+# --------------------------------------------------------------------------- crawl
+
+
+def crawl_and_report(config: Config, outlets: list[str] | None, *, verbose: bool,
+                     alerts: bool = True) -> Any:
+    from cli.progress import CrawlProgress
+    from crawler.run import run_crawl
+
+    store = open_store(config)
+    try:
+        config.select(outlets)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    plan = None
+    if alerts:
+        from cli.alerting import alert_planner_factory
+
+        plan = alert_planner_factory(config, store)
+    progress = CrawlProgress(err, enabled=sys.stderr.isatty())
+    with progress:
+        summary = run_crawl(config, outlets, store=store, plan_alerts_for=plan,
+                            on_progress=progress.update,
+                            log_level="INFO" if verbose else "WARNING")
+    out.print(summary_table(summary))
+    if alerts:
+        from cli.alerting import deliver_now
+
+        deliver_now(config, store, out)
+    return summary
+
+
+def summary_table(summary: Any) -> Table:
+    seconds = (summary.ended_at - summary.started_at).total_seconds()
+    table = Table(title=f"crawl #{summary.run_id} ({seconds:.1f} s)")
+    for column in ("outlet", "fetched", "304", "new", "changed", "unchanged", "duplicate",
+                   "rendered", "skipped", "errors"):
+        table.add_column(column, justify="left" if column == "outlet" else "right")
+    for s in summary.outlets:
+        table.add_row(s.outlet, str(s.fetched), str(s.not_modified), str(s.new), str(s.changed),
+                      str(s.unchanged), str(s.duplicate), str(s.rendered), str(s.skipped),
+                      str(s.errors))
+    reasons = [f"{s.outlet}: {reason} x{n}" for s in summary.outlets
+               for reason, n in s.skip_reasons.items()]
+    samples = [f"{s.outlet}: {e}" for s in summary.outlets for e in s.error_samples[:3]]
+    caption = []
+    if reasons:
+        caption.append("skipped: " + "; ".join(reasons))
+    if samples:
+        caption.append("errors: " + "; ".join(samples))
+    table.caption = "\n".join(caption) or None
+    return table
+
+
+@app.command()
+def crawl(
+    config: ConfigOption = None,
+    outlet: Annotated[list[str] | None, typer.Option("--outlet", "-o", help="Only these outlets.")] = None,
+    no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Store only; match and alert nothing.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every page.")] = False,
+) -> None:
+    """Crawl the configured outlets once and print a summary per outlet."""
+    setup_logging(verbose)
+    cfg = open_config(config)
+    if not cfg.outlets:
+        raise fail(f"{cfg.path}: outlets: no outlet configured")
+    crawl_and_report(cfg, outlet, verbose=verbose, alerts=not no_alerts)
+
+
+# --------------------------------------------------------------------------- stories
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+@app.command()
+def stories(
+    config: ConfigOption = None,
+    outlet: Annotated[str | None, typer.Option("--outlet", "-o")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="ISO date/time: first seen at or after.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+) -> None:
+    """List stored stories."""
+    cfg = open_config(config)
+    since_dt = None
+    if since:
+        try:
+            since_dt = datetime.fromisoformat(since)
+        except ValueError:
+            raise fail(f"--since: not an ISO date/time: {since!r}") from None
+        if since_dt.tzinfo is None:
+            from datetime import UTC
+
+            since_dt = since_dt.replace(tzinfo=UTC)
+    rows = open_store(cfg).list_stories(outlet=outlet, since=since_dt)
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps({k: _iso(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
+        return
+    out.print(stories_table(rows))
+
+
+def stories_table(rows: list[dict[str, Any]], text_chars: int = 60) -> Table:
+    table = Table(title=f"{len(rows)} stories")
+    for column in ("id", "outlet", "title", "urls", "revs", "chars", "text"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        text = row.get("text") or ""
+        table.add_row(str(row["id"]), row.get("outlet") or "", row.get("title") or "",
+                      str(len(row.get("urls") or [])), str(row.get("revisions")), str(len(text)),
+                      text[:text_chars].replace("\n", " ") + ("…" if len(text) > text_chars else ""))
+    return table
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@app.command()
+def demo(
+    database: Annotated[str, typer.Option(help="Where to store the demo crawl.")] = "sqlite:///newswatch-demo.db",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Serve a bundled sample AI-news outlet on 127.0.0.1, crawl it, and show what was stored."""
+    from demo.server import demo_config, serve_demo
+
+    setup_logging(verbose)
+    with serve_demo() as server:
+        raw = demo_config(server.url)
+        raw["database"] = database
+        cfg = parse_config(raw, source="demo")
+        out.print(f"Serving the demo outlet at {server.url} ; storing into {cfg.database}")
+        crawl_and_report(cfg, None, verbose=verbose, alerts=False)
+    rows = open_store(cfg).list_stories()
+    out.print(stories_table(rows))
+    out.print("Run [bold]newswatch demo[/] again: unchanged pages answer 304 and nothing new is stored.")
+
+
+# --------------------------------------------------------------------------- db
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Apply the schema migrations to the configured database."""
+    from storage.db import upgrade
+    from storage.errors import DatabaseError
+
+    cfg = open_config(config)
+    try:
+        upgrade(cfg.database)
+    except DatabaseError as exc:
+        raise fail(str(exc), code=1) from None
+    out.print("database schema is up to date")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

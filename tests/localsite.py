@@ -1,0 +1,103 @@
+"""A real HTTP server on 127.0.0.1 for crawl tests: pages are set per path, requests are logged.
+
+Each page is a ``Page`` (status, headers, body). ETag/Last-Modified are added for 200 pages and
+conditional requests get a real 304, so tests see exactly what a crawler would on the web.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Page:
+    body: bytes = b""
+    status: int = 200
+    content_type: str | None = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    validators: bool = True
+
+
+@dataclass
+class Hit:
+    method: str
+    path: str
+    headers: dict[str, str]
+    status: int
+
+
+class LocalSite:
+    LAST_MODIFIED = "Tue, 01 Sep 2026 08:00:00 GMT"
+
+    def __init__(self) -> None:
+        self.pages: dict[str, Page] = {}
+        self.hits: list[Hit] = []
+        self._lock = threading.Lock()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                site._serve(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def set(self, path: str, page: Page | bytes | str, **kwargs: object) -> None:
+        if isinstance(page, str):
+            page = page.encode("utf-8")
+        if isinstance(page, bytes):
+            page = Page(body=page, **kwargs)  # type: ignore[arg-type]
+        self.pages[path] = page
+
+    def requests_for(self, path: str) -> list[Hit]:
+        return [h for h in self.hits if h.path == path]
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        path = handler.path
+        page = self.pages.get(path)
+        if page is None and path == "/robots.txt":
+            page = Page(body=b"User-agent: *\nAllow: /\n", content_type="text/plain")
+        if page is None:
+            page = Page(body=b"not found", status=404, content_type="text/plain")
+        if page.delay:
+            time.sleep(page.delay)
+        status, body = page.status, page.body
+        headers = dict(page.headers)
+        if page.content_type:
+            headers["Content-Type"] = page.content_type
+        if status == 200 and page.validators:
+            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            headers.setdefault("ETag", etag)
+            headers.setdefault("Last-Modified", self.LAST_MODIFIED)
+            if handler.headers.get("If-None-Match") == headers["ETag"]:
+                status, body = 304, b""
+        with self._lock:
+            self.hits.append(Hit("GET", path, dict(handler.headers.items()), status))
+        try:
+            handler.send_response(status)
+            for name, value in headers.items():
+                handler.send_header(name, value)
+            if status != 304:
+                handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            if status != 304:
+                handler.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,118 @@
+"""Config loading: defaults, env expansion, and one-line errors naming the key and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.config import ConfigError, find_config_path, load_config
+
+GOOD = """\
+database: sqlite:///x.db
+outlets:
+  - name: heldout
+    start_urls: [https://example.com/ai/]
+    article_url: '/news/\\d{4}/'
+    render: auto
+    interval: 15m
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "newswatch.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_good_config_loads(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSWATCH_DATABASE_URL", raising=False)
+    config = load_config(write(tmp_path, GOOD))
+    outlet = config.outlet("heldout")
+    assert config.database == "sqlite:///x.db"
+    assert outlet.start_urls == ("https://example.com/ai/",)
+    assert outlet.interval_seconds == 900
+    assert outlet.article_pattern.search("https://example.com/news/2026/a.html")
+
+
+def test_database_default_and_env_override(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSWATCH_DATABASE_URL", raising=False)
+    text = GOOD.replace("database: sqlite:///x.db\n", "")
+    assert load_config(write(tmp_path, text)).database == "sqlite:///newswatch.db"
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", "sqlite:///other.db")
+    assert load_config(write(tmp_path, text)).database == "sqlite:///other.db"
+
+
+def test_config_path_lookup_order(monkeypatch, tmp_path):
+    monkeypatch.setenv("NEWSWATCH_CONFIG", str(tmp_path / "env.yaml"))
+    assert find_config_path("given.yaml") == Path("given.yaml")
+    assert find_config_path(None) == tmp_path / "env.yaml"
+    monkeypatch.delenv("NEWSWATCH_CONFIG")
+    assert find_config_path(None) == Path("newswatch.yaml")
+
+
+def test_unknown_key_names_key_and_line(tmp_path):
+    message = error_of(tmp_path, GOOD + "    colour: blue\n")
+    assert "outlets[0].colour" in message and "unknown key" in message and ":8:" in message
+
+
+def test_unknown_top_level_key(tmp_path):
+    assert "outletz" in error_of(tmp_path, GOOD.replace("outlets:", "outletz:"))
+
+
+def test_bad_url(tmp_path):
+    message = error_of(tmp_path, GOOD.replace("https://example.com/ai/", "ftp//nowhere"))
+    assert "outlets[0].start_urls[0]" in message and "bad URL" in message and ":4:" in message
+
+
+def test_bad_regex(tmp_path):
+    message = error_of(tmp_path, GOOD.replace("'/news/\\d{4}/'", "'/news/(\\d{4}/'"))
+    assert "outlets[0].article_url" in message and "bad regex" in message
+
+
+def test_duplicate_outlet_name(tmp_path):
+    text = GOOD + "  - name: heldout\n    feeds: [https://example.com/rss]\n"
+    message = error_of(tmp_path, text)
+    assert "duplicate outlet name 'heldout'" in message and "outlets[1].name" in message
+
+
+def test_bad_render_and_interval(tmp_path):
+    assert "outlets[0].render" in error_of(tmp_path, GOOD.replace("render: auto", "render: maybe"))
+    assert "outlets[0].interval" in error_of(tmp_path, GOOD.replace("15m", "soon"))
+
+
+def test_missing_env_variable_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("NW_TEST_SECRET", raising=False)
+    text = GOOD + "notify:\n  hook: {webhook: 'http://127.0.0.1/x', secret: '${NW_TEST_SECRET}'}\n"
+    message = error_of(tmp_path, text)
+    assert "NW_TEST_SECRET" in message and "notify.hook.secret" in message
+    monkeypatch.setenv("NW_TEST_SECRET", "s3cret")
+    assert load_config(write(tmp_path, text)).notify["hook"]["secret"] == "s3cret"
+
+
+def test_invalid_yaml_names_line(tmp_path):
+    message = error_of(tmp_path, GOOD + "  - name: [unclosed\n")
+    assert "invalid YAML" in message
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_cli_bad_config_exits_2_and_crawls_nothing(tmp_path, cli, site):
+    path = write(tmp_path, GOOD.replace("https://example.com/ai/", site.url + "/ai/")
+                 .replace("render: auto", "render: auto\n    bogus: 1"))
+    result = cli("crawl", "--config", str(path))
+    assert result.returncode == 2, result.stderr
+    assert "outlets[0].bogus" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert site.hits == []
