@@ -1,0 +1,10 @@
+"""Alerts: the outbox policy (planner), channels (webhook, email, Apprise) and the sender.
+
+Import the parts from their modules: ``alerts.channels``, ``alerts.payload``, ``alerts.secrets``
+(no database needed), ``alerts.planner`` and ``alerts.sender`` (need ``storage``).
+"""
+
+from alerts.channels import CHANNEL_KINDS, Channel, DeliveryError, parse_channels
+from alerts.secrets import expand_env, redact
+
+__all__ = ["CHANNEL_KINDS", "Channel", "DeliveryError", "expand_env", "parse_channels", "redact"]

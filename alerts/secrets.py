@@ -1,0 +1,133 @@
+"""Secrets in the notify config: ``${VAR}`` expansion and redaction for logs and JSON output.
+
+``expand_env`` is what the config loader calls on raw YAML values; ``redact`` is what every
+error message, log record and ``--json`` field coming out of ``alerts`` passes through, so a
+webhook secret, an SMTP password or an Apprise token never leaves the process in clear.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, unquote
+
+MASK = "***"
+MIN_SECRET_LEN = 4  # shorter strings are not registered globally (they would mangle any text)
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{([^}]*)\}?")
+# scheme://user:password@host  ->  scheme://user:***@host
+_USERINFO = re.compile(r"(?P<pre>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)(?P<pw>[^@\s/]+)(?=@)")
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+
+
+def expand_env(value: Any, key_path: str, environ: Mapping[str, str] | None = None) -> Any:
+    """Replace ``${VAR}`` in every string inside ``value`` (dicts and lists are walked).
+
+    ``$$`` stands for a literal ``$``. A missing variable raises ``ValueError`` naming both the
+    variable and the key, e.g. ``notify.team-hook.secret: environment variable
+    NEWSWATCH_HOOK_SECRET is not set``. Expanded values are registered for redaction.
+    """
+    env = os.environ if environ is None else environ
+    if isinstance(value, Mapping):
+        return {k: expand_env(v, f"{key_path}.{k}", env) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [expand_env(v, f"{key_path}[{i}]", env) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name = m.group(1)
+        if name is None:
+            raise ValueError(f"{key_path}: bad variable reference {m.group(0)!r} (use ${{NAME}})")
+        if name not in env:
+            raise ValueError(f"{key_path}: environment variable {name} is not set")
+        register_secret(env[name])
+        return env[name]
+
+    return _VAR.sub(sub, value)
+
+
+def register_secret(*values: str | None) -> None:
+    """Remember strings that ``redact`` must mask from now on (also their %-encoded forms)."""
+    global _pattern
+    added = False
+    with _lock:
+        for v in values:
+            if not v or len(v) < MIN_SECRET_LEN:
+                continue
+            for form in {v, unquote(v), quote(v, safe="")}:
+                if len(form) >= MIN_SECRET_LEN and form not in _secrets:
+                    _secrets.add(form)
+                    added = True
+        if added:
+            ordered = sorted(_secrets, key=len, reverse=True)
+            _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def redact(text: str, extra: Iterable[str | None] = ()) -> str:
+    """Mask registered secrets, ``extra`` strings and URL passwords (``user:***@``) in ``text``."""
+    if not text:
+        return text
+    text = _USERINFO.sub(lambda m: m.group("pre") + MASK, text)
+    pattern = _pattern
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    for s in extra:
+        if s:
+            text = text.replace(s, MASK)
+    return text
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """Collapse whitespace to one line, redact, and cut to ``limit`` characters."""
+    flat = " ".join(redact(str(text)).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host[:port]`` plus ``/***`` when there is a path or query (tokens hide there)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return MASK
+    if not parts.scheme:
+        return MASK
+    if ":" in host:
+        host = f"[{host}]"
+    tail = "/" + MASK if (parts.path.strip("/") or parts.query) else ""
+    return f"{parts.scheme}://{host}{port}{tail}"
+
+
+class RedactingFilter(logging.Filter):
+    """Logging filter that redacts the formatted message of every record passing through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            msg = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record is still logged as-is
+            return True
+        clean = redact(msg)
+        if clean != msg:
+            record.msg, record.args = clean, None
+        return True
+
+
+def install_log_redaction(*logger_names: str) -> None:
+    """Attach a ``RedactingFilter`` to the named loggers (and their handlers), once each."""
+    for name in logger_names or ("apprise", "alerts", "newswatch"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
