@@ -1,0 +1,85 @@
+"""extract_article(): page bytes -> Article. Top-level and picklable (runs in a process pool);
+never raises: unusable input comes back as an Article with skip_reason set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from . import metadata
+from .core import main_text
+from .decode import decode_html, fix_mojibake
+from .htmltree import JUNK_TAGS, node_text, parse_html
+from .normalize import normalize_text
+from .postfilter import filter_lines
+from .verdict import browser_signals, meaningful_size, not_html, skip_reason
+
+# below this many ideographs+words a page with script-rendering signs is sent to a browser
+_BROWSER_THRESHOLD = 150
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    title: str = ""
+    text: str = ""
+    published: datetime | None = None
+    author: str | None = None
+    language: str | None = None
+    encoding: str = ""
+    skip_reason: str | None = None
+    needs_browser: str | None = None
+
+
+def extract_article(body: bytes, url: str, header_charset: str | None = None) -> Article:
+    """Decode, pick the main text, read metadata, and judge whether the page is an article."""
+    try:
+        return _extract(body if isinstance(body, bytes | bytearray) else bytes(body or b""),
+                        url, header_charset)
+    except Exception as e:  # garbage in must never take a pool worker down
+        return Article(skip_reason=f"unparsable ({type(e).__name__})")
+
+
+def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
+    if not body or not body.strip():
+        return Article(skip_reason="empty")
+    if not_html(bytes(body[:65536])):
+        return Article(skip_reason="not html")
+    html, codec = decode_html(bytes(body), header_charset)
+    root = parse_html(html)
+    if root is None:
+        return Article(encoding=codec, skip_reason="empty")
+
+    meta = metadata.collect_meta(root)
+    html_lang = root.get("lang") or root.get("xml:lang") or meta.get("content-language")
+    title = fix_mojibake(metadata.title_of(root, meta))
+    author = metadata.author_from_meta(meta, html)
+    etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
+    body_el = root.find("body")
+    page_text = normalize_text(node_text(body_el)) if body_el is not None else ""
+    lang = metadata.language_of(page_text or title, html_lang)
+    tz = metadata.CHINA_TZ if lang == "zh" else UTC
+    published = metadata.published_from_tree(root, meta, html, tz)
+    if published is None:
+        published = metadata.date_from_text(page_text[:3000], tz)
+
+    try:
+        raw = main_text(root, lambda: parse_html(html))
+    except Exception:  # readability gives up on some trees: fall back to the page text
+        raw = page_text
+    text = filter_lines(normalize_text(fix_mojibake(raw)))
+    if author is None:
+        author = metadata.author_from_text(page_text[:3000])
+
+    reason = skip_reason(text)
+    needs_browser = None
+    if reason or meaningful_size(text) < _BROWSER_THRESHOLD:
+        fresh = parse_html(html)
+        if fresh is not None:
+            needs_browser = browser_signals(fresh, html)
+        if reason is None and needs_browser is None and skip_reason(page_text) is None:
+            pass
+    return Article(title=title, text=text, published=published, author=author,
+                   language=metadata.language_of(text, html_lang) if text else lang,
+                   encoding=codec, skip_reason=reason, needs_browser=needs_browser)

@@ -1,0 +1,125 @@
+"""Decoded HTML -> lxml tree, and the tree-level cleaning done before scoring:
+scripts/styles/comments out, hidden elements out, boilerplate containers out by class/id."""
+
+from __future__ import annotations
+
+import re
+
+import lxml.html
+from lxml import etree
+
+_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+
+# removed with their content before anything else looks at the tree
+JUNK_TAGS = (
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
+    "canvas", "button", "select", "textarea", "input", "link", "meta", "head", "dialog",
+)
+
+_HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.I)
+# readability's "unlikely candidate" rule (applied on the first, ruthless pass only)
+_UNLIKELY = re.compile(
+    r"combx|comment|community|disqus|extra|foot|header|menu|remark|rss|shoutbox|sidebar|"
+    r"sponsor|ad-break|agegate|pagination|pager|popup|tweet|twitter", re.I)
+_MAYBE = re.compile(r"and|article|body|column|content|main|shadow", re.I)
+# boilerplate blocks recognised by one class/id word (split on space, - and _)
+_BOILER_WORDS = frozenset("""
+ad ads adv advert advertisement adsense adbox adwrap banner sponsor sponsored promo
+share sharing social sns bdsharebuttonbox jiathis
+related relate recommend recommended recommendation rec tuijian xgyd xgwz
+hot hotnews hotlist rank ranking paihang top10 toplist
+comment comments commentlist reply replies pinglun
+copyright disclaimer statement mianze banquan
+breadcrumb breadcrumbs crumb crumbs weizhi
+friendlink friendlinks flink links yqlj
+qrcode erweima subscribe newsletter login signin signup register
+navbar menu sidebar toolbar gotop backtop totop
+cookie cookies consent popup modal
+""".split())
+_WORD_SPLIT = re.compile(r"[\s_\-]+")
+_KEEP_TAGS = frozenset(("html", "body", "article", "main"))
+
+
+def parse_html(text: str) -> lxml.html.HtmlElement | None:
+    """Parse decoded HTML; None when there is nothing to parse."""
+    if not text or not text.strip():
+        return None
+    data = _XML_DECL.sub("", text, count=1).encode("utf-8", "replace")
+    try:
+        root = lxml.html.document_fromstring(data, parser=_PARSER)
+    except (etree.ParserError, ValueError):
+        return None
+    return root
+
+
+def is_boilerplate_attr(attr: str) -> bool:
+    return any(w.lower() in _BOILER_WORDS for w in _WORD_SPLIT.split(attr) if w)
+
+
+def _protected(el: lxml.html.HtmlElement) -> bool:
+    """Containers that must never be dropped by class/id alone."""
+    if el.tag in _KEEP_TAGS:
+        return True
+    if next(el.iterdescendants("article", "main", "pre", "code"), None) is not None:
+        return True
+    if el.xpath("ancestor-or-self::pre | ancestor-or-self::code | .//*[@itemprop='articleBody']"):
+        return True
+    return False
+
+
+def clean_tree(root: lxml.html.HtmlElement, ruthless: bool = True) -> None:
+    """Remove junk in place. ruthless=True also drops boilerplate-looking containers."""
+    etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
+    drop = []
+    for el in root.xpath("//*[@class or @id or @style or @hidden or @aria-hidden]"):
+        if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+            if el.tag not in _KEEP_TAGS:
+                drop.append(el)
+            continue
+        style = el.get("style")
+        if style and _HIDDEN_STYLE.search(style):
+            drop.append(el)
+            continue
+        if not ruthless:
+            continue
+        attr = f"{el.get('class', '')} {el.get('id', '')}"
+        if len(attr) < 3:
+            continue
+        if (_UNLIKELY.search(attr) or is_boilerplate_attr(attr)) and not _MAYBE.search(attr) \
+                and not _protected(el):
+            drop.append(el)
+    for el in drop:
+        if el.getparent() is not None:
+            el.drop_tree()
+
+
+# ----------------------------------------------------------------------------- node -> text
+BLOCK_TAGS = frozenset("""
+address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6
+header hr li main nav ol p pre section table td th tr ul caption center
+""".split())
+
+
+def node_text(node: lxml.html.HtmlElement) -> str:
+    """Text of a subtree with a newline at every block boundary (not yet normalised)."""
+    parts: list[str] = []
+    append = parts.append
+    for event, el in etree.iterwalk(node, events=("start", "end")):
+        tag = el.tag
+        if not isinstance(tag, str):
+            if event == "end" and el is not node and el.tail:
+                append(el.tail)
+            continue
+        block = tag in BLOCK_TAGS
+        if event == "start":
+            if block:
+                append("\n")
+            if el.text:
+                append(el.text)
+        else:
+            if block:
+                append("\n")
+            if el is not node and el.tail:
+                append(el.tail)
+    return "".join(parts)

@@ -1,0 +1,56 @@
+"""Line-level clean-up of extracted text: copyright/disclaimer/editor lines, related-link
+tails, share/app prompts and paywall notices, for Chinese and English pages."""
+
+from __future__ import annotations
+
+import re
+
+# a whole line that is boilerplate (checked on short lines only)
+_DROP_LINE = re.compile(
+    r"^(?:"
+    r"(?:责任编辑|编辑|责编|审核|校对|值班编辑|排版|监制|策划|图片编辑|实习编辑|编审)\s*[:：]"
+    r"|[\[【(（]?\s*(?:责任编辑|编辑|责编)\s*[:：]?\s*[^\s]{1,12}\s*[\]】)）]?$"
+    r"|(?:本文|文章|新闻|信息|稿件|内容)?来源\s*[:：]"
+    r"|(?:原标题|关键词|关键字|标签|tags?)\s*[:：]"
+    r"|.*(?:版权所有|版权归|版权声明|免责声明|未经(?:授权|许可|同意)|不得转载|禁止转载|转载请注明|转载须注明"
+    r"|请勿转载|如有侵权|侵权请联系|侵删|All [Rr]ights [Rr]eserved|Copyright\s|©)"
+    r"|(?:分享到|分享至|扫一扫|扫描二维码|长按识别|关注我们|点击关注|关注公众号|下载(?:客户端|APP|App)"
+    r"|打开(?:APP|App|客户端)|上一篇|下一篇|返回顶部|返回首页|打印本页|关闭窗口|【?字号|字体[:：]?\s*[大中小]"
+    r"|举报|收藏|点赞|评论\s*\d*$|阅读\s*\d+|浏览\s*[:：]?\s*\d+|\d+\s*人(?:阅读|浏览|参与))"
+    r"|(?:相关阅读|相关文章|相关新闻|推荐阅读|延伸阅读|热门推荐|猜你喜欢|热点推荐|热门文章|热门新闻"
+    r"|精彩推荐|更多精彩|大家都在看|排行榜|热门排行|阅读排行|网友评论|最新评论|发表评论|友情链接)\s*[:：>》]?\s*$"
+    r"|(?:预览已结束|阅读全文请|登录后(?:阅读|查看)|付费阅读|完整(?:报告|内容|版)请|点击(?:阅读|查看)(?:全文|原文)|阅读原文)"
+    r"|广告$|Advertisement$|ADVERTISEMENT$|Sponsored$"
+    r"|(?:Share|Share this|Share on|Tweet|Email|Print|Comments?|Related|Read more|Read More|"
+    r"Sign up|Subscribe|Follow us|Click here|Most popular|Recommended)\b[^.!?]{0,40}$"
+    r")",
+    re.I,
+)
+_MAX_DROP_LEN = 90
+# a heading after which the rest is a list of links (related/hot/friend links, comments)
+_TAIL_HEADING = re.compile(
+    r"^(?:相关阅读|相关文章|相关新闻|相关链接|推荐阅读|延伸阅读|热门推荐|猜你喜欢|热点推荐|热门文章|热门新闻"
+    r"|精彩推荐|大家都在看|排行榜|网友评论|最新评论|发表评论|友情链接|Related(?: articles| stories| posts)?"
+    r"|More from|Recommended|You may also like|Read next|Comments)\s*[:：>》]?\s*$", re.I)
+_SHORT_LINE = 36
+
+
+def _is_cjk_heavy(line: str) -> bool:
+    return sum(1 for c in line[:40] if "\u4e00" <= c <= "\u9fff") > 4
+
+
+def filter_lines(text: str) -> str:
+    """Drop boilerplate lines from normalised text (one paragraph per line)."""
+    lines = text.split("\n")
+    out: list[str] = []
+    n = len(lines)
+    for i, line in enumerate(lines):
+        if _TAIL_HEADING.match(line) and i >= n // 3:
+            rest = lines[i + 1:]
+            if all(len(x) <= _SHORT_LINE * (1 if _is_cjk_heavy(x) else 2.5) for x in rest[:12]):
+                break  # a link list follows: cut the tail here
+            continue
+        if len(line) <= _MAX_DROP_LEN and _DROP_LINE.match(line):
+            continue
+        out.append(line)
+    return "\n".join(out)
