@@ -1,0 +1,179 @@
+"""Text fingerprints that decide a story's identity: exact hash, significant form, SimHash.
+
+* ``content_hash``: sha256 hex of the (already normalised) article text.
+* ``significant``: the text without whitespace and Unicode punctuation; two texts with the same
+  significant form differ only in layout or punctuation and count as the same revision.
+* ``simhash``: a 64-bit SimHash over character 4-shingles of the significant text, returned as a
+  signed int64 (what SQLite / PostgreSQL BIGINT hold). ``bands`` splits it into four 16-bit bands
+  so near-duplicate candidates are found by an index lookup (pigeonhole: distance <= 3 means at
+  least one band is equal).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+SHINGLE = 4
+BITS = 64
+BAND_BITS = 16
+BANDS = BITS // BAND_BITS
+NEAR_DUPLICATE_DISTANCE = 3
+"""Largest Hamming distance between two SimHashes that still counts as the same story."""
+VERIFY_DISTANCE = 16
+"""Candidates up to this distance are accepted when their shingle sets overlap enough."""
+MIN_OVERLAP = 0.8
+"""Shared 4-shingles / shingles of the larger text needed to accept a verified candidate."""
+ANCHOR_CHARS = 40
+"""Significant characters hashed at each end of the body (lead / tail anchors)."""
+LEAD_BAND, TAIL_BAND = BANDS, BANDS + 1
+"""Band numbers of the lead and tail anchors in the band index (after the SimHash bands)."""
+MIN_SIMHASH_CHARS = 50
+"""Texts with fewer significant characters are only matched exactly (their SimHash is noisy)."""
+
+_MASK64 = (1 << BITS) - 1
+
+# Lines that reprints add or change: source / reprint / editor credits, disclaimers, copyright.
+_BOILERPLATE_LINE = re.compile(
+    r"^\W{0,3}(?:"
+    # a credit word followed by a separator: "来源：新华社", "责任编辑 | 张三", "Source: Reuters"
+    r"(?:来源|來源|文章来源|稿件来源|图片来源|出处|转载|轉載|原标题|原標題|原文链接|原文|责任编辑|"
+    r"責任編輯|编辑|編輯|责编|作者|记者|撰文|审核|校对|source|via|editor|edited by|credit)"
+    r"\s*[:：丨|/]"
+    # or a phrase that only credits / disclaimers start with
+    r"|本文转载|本文轉載|本文来自|本文來自|本文转自|转载请|轉載請|本文仅代表|本文僅代表|免责声明|免責聲明|"
+    r"版权声明|版權聲明|版权所有|版權所有|声明：|聲明：|©|\(c\)|copyright|disclaimer|all rights reserved"
+    r")",
+    re.IGNORECASE,
+)
+_BOILERPLATE_MAX_LINE = 100
+
+
+def content_hash(text: str) -> str:
+    """sha256 hex digest of the text (UTF-8); the text must already be normalised."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@cache
+def _drop_table() -> dict[int, None]:
+    """Translation table deleting every whitespace and Unicode punctuation code point."""
+    return {
+        cp: None
+        for cp in range(sys.maxunicode + 1)
+        if chr(cp).isspace() or unicodedata.category(chr(cp)).startswith("P")
+    }
+
+
+def significant(text: str) -> str:
+    """The text without any whitespace or Unicode punctuation."""
+    return text.translate(_drop_table())
+
+
+def _core_text(text: str) -> str:
+    """Drop short credit / source / disclaimer lines that reprints add, keep the body."""
+    lines = text.splitlines()
+    if len(lines) < 2:
+        return text
+    kept = [
+        line
+        for line in lines
+        if len(line) > _BOILERPLATE_MAX_LINE or not _BOILERPLATE_LINE.match(line.strip())
+    ]
+    return "\n".join(kept) if kept else text
+
+
+def shingles(text: str) -> set[str]:
+    """Character 4-shingles of the significant body (credit / disclaimer lines dropped)."""
+    sig = significant(_core_text(text))
+    if len(sig) <= SHINGLE:
+        return {sig}
+    return {sig[i : i + SHINGLE] for i in range(len(sig) - SHINGLE + 1)}
+
+
+def overlap(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
+    """Shared shingles over the shingles of the larger set (1.0 = same set)."""
+    larger = max(len(a), len(b))
+    return len(a & b) / larger if larger else 1.0
+
+
+def simhash(text: str) -> int:
+    """64-bit SimHash of the text's significant 4-shingles, as a signed int64."""
+    return simhash_of(shingles(text))
+
+
+def simhash_of(shingle_set: set[str] | frozenset[str]) -> int:
+    """64-bit SimHash of a shingle set, as a signed int64."""
+    rows = [
+        format(int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest()), "064b")
+        for s in shingle_set
+    ]
+    half = len(rows) / 2
+    # column i of the bit matrix: how many shingle hashes have bit (63 - i) set
+    bits = "".join("1" if col.count("1") > half else "0" for col in zip(*rows, strict=True))
+    return to_signed(int(bits, 2))
+
+
+def significant_length(text: str) -> int:
+    """Number of significant characters (used to decide whether SimHash is trustworthy)."""
+    return len(significant(_core_text(text)))
+
+
+def to_signed(value: int) -> int:
+    """Unsigned 64-bit -> signed int64."""
+    value &= _MASK64
+    return value - (1 << BITS) if value >= 1 << (BITS - 1) else value
+
+
+def to_unsigned(value: int) -> int:
+    """Signed int64 -> unsigned 64-bit."""
+    return value & _MASK64
+
+
+def distance(a: int, b: int) -> int:
+    """Hamming distance between two 64-bit hashes (signed or unsigned)."""
+    return (to_unsigned(a) ^ to_unsigned(b)).bit_count()
+
+
+def bands(value: int) -> list[int]:
+    """The four 16-bit bands of a hash, band 0 = lowest bits."""
+    unsigned = to_unsigned(value)
+    return [(unsigned >> (BAND_BITS * i)) & ((1 << BAND_BITS) - 1) for i in range(BANDS)]
+
+
+def _hash31(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=4).digest()) >> 1
+
+
+def index_keys(text: str) -> list[tuple[int, int]]:
+    """(band, value) pairs under which a text is indexed; empty when the text is too short."""
+    return list(fingerprint(text).keys)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Everything identity needs from one text, computed once."""
+
+    content_hash: str
+    significant: str
+    simhash: int
+    shingles: frozenset[str]
+    keys: tuple[tuple[int, int], ...]
+
+
+def fingerprint(text: str) -> Fingerprint:
+    """Exact hash, significant form, SimHash, shingles and index keys of a text."""
+    shingle_set = shingles(text)
+    value = simhash_of(shingle_set)
+    sig = significant(_core_text(text))
+    keys: tuple[tuple[int, int], ...] = ()
+    if len(sig) >= MIN_SIMHASH_CHARS:
+        keys = (
+            *enumerate(bands(value)),
+            (LEAD_BAND, _hash31(sig[:ANCHOR_CHARS])),
+            (TAIL_BAND, _hash31(sig[-ANCHOR_CHARS:])),
+        )
+    return Fingerprint(content_hash(text), significant(text), value, frozenset(shingle_set), keys)

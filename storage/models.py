@@ -1,0 +1,177 @@
+"""SQLAlchemy ORM models: the schema that alembic/versions creates (keep both in step)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Outlet(Base):
+    __tablename__ = "outlets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Story(Base):
+    """One news story: all URLs carrying the same (or nearly the same) text."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id"))  # outlet of first sighting
+    title: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[datetime | None]
+    language: Mapped[str | None] = mapped_column(String(16))
+    first_seen: Mapped[datetime] = mapped_column(index=True)
+    last_changed: Mapped[datetime] = mapped_column(index=True)
+    simhash: Mapped[int | None] = mapped_column(BigInteger)  # signed int64, latest revision
+    latest_revision_id: Mapped[int | None] = mapped_column(Integer)  # no FK: avoids a cycle
+
+    outlet: Mapped[Outlet] = relationship(lazy="joined")
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="story", order_by="Revision.id", lazy="raise_on_sql", viewonly=True
+    )
+
+
+class StoryUrl(Base):
+    """A URL and the story it carries, with the HTTP validators of its last fetch."""
+
+    __tablename__ = "story_urls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id"), index=True)
+    first_seen: Mapped[datetime]
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_fetched_at: Mapped[datetime | None]
+
+
+class PageValidator(Base):
+    """HTTP validators of fetched URLs that carry no story (start pages, feeds, sitemaps)."""
+
+    __tablename__ = "page_validators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id"), index=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_fetched_at: Mapped[datetime | None]
+
+
+class Revision(Base):
+    """One distinct text of a story; content_hash is unique across all stories."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (Index("ix_revisions_story_id_id", "story_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, default="")
+    first_seen: Mapped[datetime]
+
+    story: Mapped[Story] = relationship(back_populates="revisions", lazy="raise_on_sql")
+
+
+class StorySimhashBand(Base):
+    """Near-duplicate index: bands 0-3 = 16-bit SimHash bands, 4/5 = lead/tail anchors."""
+
+    __tablename__ = "story_simhash_bands"
+    __table_args__ = (Index("ix_story_simhash_bands_band_value", "band", "value"),)
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, primary_key=True)
+    simhash: Mapped[int] = mapped_column(BigInteger)  # full hash of the revision indexed
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ended_at: Mapped[datetime | None]
+    outlets: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Match(Base):
+    """A watch rule matched a revision (written by the matching / alerts step)."""
+
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("watch", "revision_id", name="uq_matches_watch_revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    watch: Mapped[str] = mapped_column(String(200))
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id", ondelete="CASCADE"))
+    terms: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    snippet: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(Base):
+    """Outbox row: one (revision, watch, channel) notification and its delivery state."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint(
+            "revision_id", "watch", "channel", name="uq_alerts_revision_watch_channel"
+        ),
+        CheckConstraint("event IN ('new', 'updated')", name="event"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        Index("ix_alerts_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id", ondelete="CASCADE"))
+    watch: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
