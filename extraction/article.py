@@ -11,7 +11,7 @@ from lxml import etree
 from . import metadata
 from .core import main_text
 from .decode import decode_html, fix_mojibake
-from .htmltree import JUNK_TAGS, node_text, parse_html
+from .htmltree import JUNK_TAGS, parse_html
 from .normalize import normalize_text
 from .postfilter import filter_lines
 from .verdict import browser_signals, meaningful_size, not_html, skip_reason
@@ -57,18 +57,18 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     author = metadata.author_from_meta(meta, html)
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
     body_el = root.find("body")
-    page_text = normalize_text(node_text(body_el)) if body_el is not None else ""
+    page_text = body_el.text_content() if body_el is not None else ""
     lang = metadata.language_of(page_text or title, html_lang)
     tz = metadata.CHINA_TZ if lang == "zh" else UTC
     published = metadata.published_from_tree(root, meta, html, tz)
     if published is None:
-        published = metadata.date_from_text(page_text[:3000], tz)
+        published = metadata.date_from_text(page_text[:5000], tz)
 
     try:
         raw = main_text(root, lambda: parse_html(html))
     except Exception:  # readability gives up on some trees: fall back to the page text
         raw = page_text
-    text = filter_lines(normalize_text(fix_mojibake(raw)))
+    text = filter_lines(normalize_text(fix_mojibake(raw)), normalize_text(title))
     if author is None:
         author = metadata.author_from_text(page_text[:3000])
 

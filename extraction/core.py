@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import lxml.html
-from lxml.html import fragment_fromstring
 from readability import Document
 
 from .htmltree import clean_tree, node_text
@@ -27,6 +26,17 @@ def _has_blockish(el: lxml.html.HtmlElement) -> bool:
         if isinstance(t, str) and t.startswith(_BLOCKISH_PREFIXES):
             return True
     return False
+
+
+def _tlen(text: str | None) -> int:
+    """Length with whitespace runs counted as one character (readability's clean())."""
+    if not text:
+        return 0
+    return len(" ".join(text.split()))
+
+
+def _commas(text: str) -> int:
+    return text.count(",") + text.count("，") + text.count("、")
 
 
 class FastDocument(Document):
@@ -48,6 +58,37 @@ class FastDocument(Document):
         clean_tree(doc, ruthless=ruthless)
         return doc
 
+    def get_link_density(self, elem):
+        links = sum(_tlen(a.text_content()) for a in elem.iterdescendants("a"))
+        return links / max(_tlen(elem.text_content()), 1)
+
+    def score_paragraphs(self):
+        min_len = self.min_text_length
+        candidates: dict = {}
+        ordered = []
+        for elem in self.tags(self._html(), "p", "pre", "td", "blockquote"):
+            parent = elem.getparent()
+            if parent is None:
+                continue
+            grand = parent.getparent()
+            inner = elem.text_content() or ""
+            inner_len = _tlen(inner)
+            if inner_len < min_len:
+                continue
+            if parent not in candidates:
+                candidates[parent] = self.score_node(parent)
+                ordered.append(parent)
+            if grand is not None and grand not in candidates:
+                candidates[grand] = self.score_node(grand)
+                ordered.append(grand)
+            score = 1 + _commas(inner) + 1 + min(inner_len / 100, 3)
+            candidates[parent]["content_score"] += score
+            if grand is not None:
+                candidates[grand]["content_score"] += score / 2.0
+        for elem in ordered:
+            candidates[elem]["content_score"] *= 1 - self.get_link_density(elem)
+        return candidates
+
     def remove_unlikely_candidates(self):
         pass  # done by clean_tree(ruthless=True)
 
@@ -59,7 +100,7 @@ class FastDocument(Document):
             children = list(elem)
             paragraph = None
             if elem.text and elem.text.strip():
-                p = fragment_fromstring("<p/>")
+                p = elem.makeelement("p", {})
                 p.text = elem.text
                 elem.text = None
                 elem.insert(0, p)
@@ -73,12 +114,12 @@ class FastDocument(Document):
                     paragraph = None
                     continue
                 if paragraph is None:
-                    paragraph = fragment_fromstring("<p/>")
+                    paragraph = elem.makeelement("p", {})
                     child.addprevious(paragraph)
                 paragraph.append(child)
             for pos, child in reversed(list(enumerate(elem))):
                 if child.tail and child.tail.strip():
-                    p = fragment_fromstring("<p/>")
+                    p = elem.makeelement("p", {})
                     p.text = child.tail
                     child.tail = None
                     elem.insert(pos + 1, p)

@@ -4,6 +4,7 @@ scripts/styles/comments out, hidden elements out, boilerplate containers out by 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import lxml.html
 from lxml import etree
@@ -37,8 +38,8 @@ qrcode erweima subscribe newsletter login signin signup register
 navbar menu sidebar toolbar gotop backtop totop
 cookie cookies consent popup modal
 """.split())
-_WORD_SPLIT = re.compile(r"[\s_\-]+")
 _KEEP_TAGS = frozenset(("html", "body", "article", "main"))
+_SEPARATORS = re.compile(r"[_\-]")
 
 
 def parse_html(text: str) -> lxml.html.HtmlElement | None:
@@ -53,25 +54,34 @@ def parse_html(text: str) -> lxml.html.HtmlElement | None:
     return root
 
 
-def is_boilerplate_attr(attr: str) -> bool:
-    return any(w.lower() in _BOILER_WORDS for w in _WORD_SPLIT.split(attr) if w)
+def _protected_set(root: lxml.html.HtmlElement) -> set:
+    """Elements that hold the article (article/main/pre/code/itemprop=articleBody) and all
+    their ancestors: never dropped by class/id alone."""
+    keep: set = set()
+    for el in root.xpath("//article | //main | //pre | //code | //*[@itemprop='articleBody']"):
+        keep.add(el)
+        for anc in el.iterancestors():
+            if anc in keep:
+                break
+            keep.add(anc)
+    return keep
 
 
-def _protected(el: lxml.html.HtmlElement) -> bool:
-    """Containers that must never be dropped by class/id alone."""
-    if el.tag in _KEEP_TAGS:
+@lru_cache(maxsize=50000)
+def boilerplate_attr(attr: str) -> bool:
+    """Does a 'class id' string name a boilerplate block (nav, ads, related, comments...)?"""
+    if _MAYBE.search(attr):
+        return False
+    if _UNLIKELY.search(attr):
         return True
-    if next(el.iterdescendants("article", "main", "pre", "code"), None) is not None:
-        return True
-    if el.xpath("ancestor-or-self::pre | ancestor-or-self::code | .//*[@itemprop='articleBody']"):
-        return True
-    return False
+    return not _BOILER_WORDS.isdisjoint(_SEPARATORS.sub(" ", attr.lower()).split())
 
 
 def clean_tree(root: lxml.html.HtmlElement, ruthless: bool = True) -> None:
     """Remove junk in place. ruthless=True also drops boilerplate-looking containers."""
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
     drop = []
+    keep = None
     for el in root.xpath("//*[@class or @id or @style or @hidden or @aria-hidden]"):
         if el.get("hidden") is not None or el.get("aria-hidden") == "true":
             if el.tag not in _KEEP_TAGS:
@@ -84,10 +94,11 @@ def clean_tree(root: lxml.html.HtmlElement, ruthless: bool = True) -> None:
         if not ruthless:
             continue
         attr = f"{el.get('class', '')} {el.get('id', '')}"
-        if len(attr) < 3:
+        if len(attr) < 3 or not boilerplate_attr(attr) or el.tag in _KEEP_TAGS:
             continue
-        if (_UNLIKELY.search(attr) or is_boilerplate_attr(attr)) and not _MAYBE.search(attr) \
-                and not _protected(el):
+        if keep is None:
+            keep = _protected_set(root)
+        if el not in keep:
             drop.append(el)
     for el in drop:
         if el.getparent() is not None:

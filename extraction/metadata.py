@@ -34,6 +34,10 @@ _ZH_AUTHOR = re.compile(
     r"(?:作者|撰文|文|记者|撰稿|By)\s*[:：|丨]\s*([^\s:：|丨,，。;；()（）\[\]【】]{2,20})"
     r"|(?:^|\s)(?:本报记者|记者)\s+([\u4e00-\u9fff]{2,4})(?=\s|$)")
 _EN_AUTHOR = re.compile(r"^\s*By\s+([A-Z][\w.'\-]+(?:\s+(?:[A-Z][\w.'\-]+|and|de|van|von)){0,4})", re.M)
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_KANA_RE = re.compile(r"[\u3040-\u30ff]")
+_HANGUL_RE = re.compile(r"[\uac00-\ud7af]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
 _TITLE_SPLIT = re.compile(r"\s+[-|–—_·]\s+|\s*[|_]\s*|\s+-\s*|--")
 
 
@@ -157,16 +161,10 @@ def title_of(root: lxml.html.HtmlElement, meta: dict[str, str]) -> str:
 def language_of(text: str, html_lang: str | None) -> str | None:
     """'zh' when CJK ideographs dominate, 'ja'/'ko' for kana/hangul, else <html lang> or 'en'."""
     sample = text[:4000]
-    cjk = kana = hangul = latin = 0
-    for c in sample:
-        if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf":
-            cjk += 1
-        elif "\u3040" <= c <= "\u30ff":
-            kana += 1
-        elif "\uac00" <= c <= "\ud7af":
-            hangul += 1
-        elif c.isascii() and c.isalpha():
-            latin += 1
+    cjk = len(_CJK_RE.findall(sample))
+    kana = len(_KANA_RE.findall(sample))
+    hangul = len(_HANGUL_RE.findall(sample))
+    latin = len(_LATIN_RE.findall(sample))
     if kana > 20 and kana * 5 > cjk:
         return "ja"
     if hangul > 20 and hangul > cjk:

@@ -21,6 +21,9 @@ _DROP_LINE = re.compile(
     r"|精彩推荐|更多精彩|大家都在看|排行榜|热门排行|阅读排行|网友评论|最新评论|发表评论|友情链接)\s*[:：>》]?\s*$"
     r"|(?:预览已结束|阅读全文请|登录后(?:阅读|查看)|付费阅读|完整(?:报告|内容|版)请|点击(?:阅读|查看)(?:全文|原文)|阅读原文)"
     r"|广告$|Advertisement$|ADVERTISEMENT$|Sponsored$"
+    r"|第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页|.*(?:上一页|下一页)|.*已被(?:阅读|浏览)\s*\d+\s*次|.*Trackback"
+    r"|(?:Photo|Photograph|Image|Picture|Credit|Source)s?(?: credit)?\s*:\s*[^.]{0,60}$|.{0,300}Credit:\s*[^.]{0,60}$"
+    r"|(?:Citation|Tags|Topics)\s*:?\s*$|This document is subject to copyright"
     r"|(?:Share|Share this|Share on|Tweet|Email|Print|Comments?|Related|Read more|Read More|"
     r"Sign up|Subscribe|Follow us|Click here|Most popular|Recommended)\b[^.!?]{0,40}$"
     r")",
@@ -39,9 +42,36 @@ def _is_cjk_heavy(line: str) -> bool:
     return sum(1 for c in line[:40] if "\u4e00" <= c <= "\u9fff") > 4
 
 
-def filter_lines(text: str) -> str:
+# bylines, datelines and labels above the text
+_LEAD_NOISE = re.compile(
+    r"^(?:By\s.{1,60}|Updated|Published|Editorial|Opinion|Analysis|Advertisement"
+    r"|.{0,30}(?:19|20)\d\d[-/.年]\s*\d{1,2}[-/.月]\s*\d{1,2}.{0,40}"
+    r"|.{0,20}\d{1,2}:\d{2}\s*(?:am|pm|a\.m\.|p\.m\.)?.{0,40}(?:19|20)\d\d.{0,10}"
+    r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? .{0,40}(?:19|20)\d\d.{0,20})$", re.I)
+_SENTENCE_END = ("。", "！", "？", ".", "!", "?", "”", "\"", "…", "」", "』", ")", "）", ":", "：")
+
+
+def _paragraph_like(line: str) -> bool:
+    return len(line) >= 80 or (_is_cjk_heavy(line) and len(line) >= 30)
+
+
+def _trim_edges(lines: list[str], title: str) -> list[str]:
+    """Drop the title line and short unpunctuated lines (bylines, dates, labels, link lists)
+    before the first and after the last paragraph-like line."""
+    paras = [i for i, x in enumerate(lines) if _paragraph_like(x)]
+    if not paras:
+        return [x for x in lines if x != title]
+    first, last = paras[0], paras[-1]
+    head = [x for x in lines[:first] if x != title and not _LEAD_NOISE.match(x)]
+    tail = lines[last + 1:]
+    if len(tail) >= 3 and not any(x.endswith(_SENTENCE_END) or len(x) > 30 for x in tail):
+        tail = []  # a run of bare short lines after the text: links, tags, author box
+    return head + lines[first:last + 1] + tail
+
+
+def filter_lines(text: str, title: str = "") -> str:
     """Drop boilerplate lines from normalised text (one paragraph per line)."""
-    lines = text.split("\n")
+    lines = _trim_edges(text.split("\n"), title.strip())
     out: list[str] = []
     n = len(lines)
     for i, line in enumerate(lines):
