@@ -24,7 +24,14 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from alerts.payload import render_html, render_text, subject
-from alerts.secrets import install_log_redaction, one_line, redact, redact_url, register_secret
+from alerts.secrets import (
+    install_log_redaction,
+    one_line,
+    redact,
+    redact_url,
+    register_secret,
+    register_url_tokens,
+)
 
 log = logging.getLogger("alerts.channels")
 
@@ -56,6 +63,7 @@ class Channel:
 
     def __init__(self, name: str) -> None:
         self.name = name
+        install_log_redaction()
 
     @classmethod
     def from_config(cls, name: str, cfg: Mapping[str, Any], key: str) -> Channel:
@@ -144,8 +152,7 @@ class WebhookChannel(Channel):
         register_secret(secret)
         parts = urlsplit(url)
         register_secret(parts.password, parts.query or None)
-        if parts.path.strip("/"):
-            register_secret(parts.path.strip("/"))  # Slack-style hooks carry the token in the path
+        register_url_tokens(parts.path)  # Slack-style hooks carry the token in the path
         self._http = requests.Session()
         self._http.headers["User-Agent"] = USER_AGENT
 
@@ -302,7 +309,6 @@ class AppriseChannel(Channel):
         import apprise
 
         super().__init__(name)
-        install_log_redaction("apprise")
         self._apprise = apprise.Apprise()
         self._targets: list[str] = []
         for i, url in enumerate(urls):
@@ -325,12 +331,7 @@ class AppriseChannel(Channel):
             register_secret(parts.password, parts.username, parts.query or None)
         except ValueError:
             pass
-        # Pieces with a dot are host names; short or all-digit pieces are ports and ids.
-        rest = url.split("://", 1)[-1].split("?", 1)[0]
-        for piece in rest.replace("@", "/").split("/"):
-            for sub in {piece, *piece.split(":")}:
-                if len(sub) >= 6 and "." not in sub and not sub.isdigit():
-                    register_secret(sub)
+        register_url_tokens(url.split("://", 1)[-1].split("?", 1)[0].replace("@", "/"))
 
     @classmethod
     def from_config(cls, name: str, cfg: Mapping[str, Any], key: str) -> AppriseChannel:

@@ -17,6 +17,9 @@ from urllib.parse import quote, unquote
 
 MASK = "***"
 MIN_SECRET_LEN = 4  # shorter strings are not registered globally (they would mangle any text)
+LOGGERS = ("apprise", "urllib3.connectionpool", "alerts.channels", "alerts.sender", "alerts.planner")
+"""Loggers whose records may carry channel URLs (filters do not apply to propagated records)."""
+TOKEN_MIN_LEN = 8  # URL path pieces are guessed to be tokens from this length on
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{([^}]*)\}?")
 # scheme://user:password@host  ->  scheme://user:***@host
@@ -73,6 +76,13 @@ def register_secret(*values: str | None) -> None:
             _pattern = re.compile("|".join(re.escape(s) for s in ordered))
 
 
+def register_url_tokens(path: str, min_len: int = TOKEN_MIN_LEN) -> None:
+    """Register token-like pieces of a URL path: segments (and their ``:`` parts) of at least
+    ``min_len`` characters that are not host names (no dot) or plain numbers."""
+    pieces = {p for seg in path.split("/") for p in (seg, *seg.split(":"))}
+    register_secret(*(p for p in pieces if len(p) >= min_len and "." not in p and not p.isdigit()))
+
+
 def redact(text: str, extra: Iterable[str | None] = ()) -> str:
     """Mask registered secrets, ``extra`` strings and URL passwords (``user:***@``) in ``text``."""
     if not text:
@@ -126,8 +136,8 @@ class RedactingFilter(logging.Filter):
 
 
 def install_log_redaction(*logger_names: str) -> None:
-    """Attach a ``RedactingFilter`` to the named loggers (and their handlers), once each."""
-    for name in logger_names or ("apprise", "alerts", "newswatch"):
+    """Attach a ``RedactingFilter`` to the named loggers (default ``LOGGERS``), once each."""
+    for name in logger_names or LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
