@@ -1,0 +1,122 @@
+"""Text change analysis for alerts: sentence splitting, sentence diffs, trivial-change test.
+
+Works on Chinese and English. Sentences end after ``。｡！？；…`` (and the full-width forms
+``！？；．``) anywhere, after ASCII ``. ! ? ;`` (runs like ``...`` or ``?!`` included) when
+whitespace, the end of the line or a CJK character follows, and at every newline. Closing
+quotes and brackets right after the end mark stay with the sentence: ``他说：“好。”``.
+ASCII marks between digits or letters (``3.14``, ``GPT-4.5``, ``example.com``) do not split,
+nor does a period after a few English abbreviations (``Mr.``, ``Dr.``, ``e.g.``) or a
+single capital letter (``J. K. Rowling``, ``A.I.``).
+
+``sentence_diff`` is a unified diff over sentences (one sentence a line, ``- ``/``+ ``/``  ``
+prefixes, ``@@`` hunks), which reads far better for Chinese than a line or character diff.
+``changed_sentences`` lists what is new in the new text, ignoring edits that only touch
+whitespace or punctuation; ``is_trivial_change`` says whether the whole change is such an edit.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+
+__all__ = ["split_sentences", "sentence_diff", "changed_sentences", "is_trivial_change"]
+
+_STRONG = "。｡！？；…．"  # always end a sentence (CJK and full-width marks)
+_WEAK = ".!?;"  # ASCII: end a sentence only before whitespace, end of line or CJK
+_CLOSE = "\"'”’」』）)】》〉〕»›\\]"
+_CJK = "\u2e80-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+_SENTENCE = re.compile(
+    rf"""
+    .*?                                   # the sentence, as short as possible
+    (?:
+        (?:[{_STRONG}]                    # a CJK end mark, or
+          |[{_WEAK}](?=[{_WEAK}]*[{_CLOSE}]*(?:\s|$|[{_CJK}]))  # an ASCII one at a boundary
+        )
+        [{_STRONG}{_WEAK}]*               # more end marks: ?! ... ……
+        [{_CLOSE}]*                       # closing quotes and brackets
+      | $
+    )
+    """,
+    re.VERBOSE,
+)
+
+
+# A sentence "ending" in one of these is an abbreviation or an initial: keep going.
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s.(（])(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|e\.g|i\.e|No|Fig|[A-Z])\.$"
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``, stripped, empty ones dropped."""
+    sentences = []
+    for line in text.splitlines():
+        start = 0
+        for m in _SENTENCE.finditer(line):
+            sentence = line[start : m.end()].strip()
+            if m.end() < len(line) and _ABBREVIATION.search(sentence):
+                continue  # "Mr. Smith", "J. K. Rowling", "A.I.公司": not an end
+            if sentence:
+                sentences.append(sentence)
+            start = m.end()
+    return sentences
+
+
+def sentence_diff(old: str, new: str, context: int = 2) -> str:
+    """Unified diff of ``old`` -> ``new`` over sentences; ``""`` when the sentences are equal.
+
+    Each hunk starts ``@@ -a,b +c,d @@`` (sentence numbers, 1-based) and shows up to
+    ``context`` unchanged sentences around the change, prefixed ``  ``; removed sentences
+    are prefixed ``- ``, added ones ``+ ``.
+    """
+    lines = difflib.unified_diff(split_sentences(old), split_sentences(new), n=context, lineterm="")
+    out = []
+    for line in lines:
+        if line.startswith(("---", "+++")) and not out:
+            continue  # the file header lines, always first
+        if line.startswith("@@"):
+            out.append(line)
+        else:
+            out.append(f"{line[:1]} {line[1:]}")
+    return "\n".join(out)
+
+
+class _TrivialTable(dict):
+    """``str.translate`` table deleting whitespace and Unicode P* / Z* characters, lazily."""
+
+    def __missing__(self, code: int) -> int | None:
+        ch = chr(code)
+        value = None if ch.isspace() or unicodedata.category(ch)[0] in "PZ" else code
+        self[code] = value
+        return value
+
+
+_TRIVIAL = _TrivialTable()
+
+
+def _essence(text: str) -> str:
+    """``text`` without whitespace and punctuation: what a non-trivial change must touch."""
+    return text.translate(_TRIVIAL)
+
+
+def is_trivial_change(old: str, new: str) -> bool:
+    """True when ``old`` and ``new`` differ only in whitespace or punctuation (P*, Z*)."""
+    return old == new or _essence(old) == _essence(new)
+
+
+def changed_sentences(old: str, new: str) -> list[str]:
+    """Sentences of ``new`` that are not in ``old`` (added or edited), in order, once each.
+
+    A sentence counts as present in ``old`` when it equals one there up to whitespace and
+    punctuation, so a sentence that only moved, or only had ``，`` turned into ``,``, is not
+    reported. Sentences with no letters or digits at all are not reported either.
+    """
+    seen = {_essence(s) for s in split_sentences(old)}
+    out = []
+    for sentence in split_sentences(new):
+        key = _essence(sentence)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(sentence)
+    return out
