@@ -4,6 +4,7 @@ and Chinese/English patterns in the text)."""
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import UTC, datetime, timedelta, timezone
 
 import lxml.html
@@ -11,6 +12,9 @@ from dateutil import parser as dateparser
 
 CHINA_TZ = timezone(timedelta(hours=8))
 
+_TZINFOS = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5 * 3600, "EDT": -4 * 3600,
+            "CST": 8 * 3600, "PST": -8 * 3600, "PDT": -7 * 3600, "BST": 3600, "CET": 3600,
+            "CEST": 7200, "IST": 19800, "JST": 9 * 3600, "KST": 9 * 3600, "HKT": 8 * 3600}
 _DATE_KEYS = (
     "article:published_time", "og:published_time", "og:article:published_time",
     "datepublished", "pubdate", "publishdate", "publish_date", "publish-date", "pubtime",
@@ -31,7 +35,7 @@ _EN_DATE = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? (?:19|20)\d{2}\b"
     r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]* (?:19|20)\d{2}\b")
 _ZH_AUTHOR = re.compile(
-    r"(?:作者|撰文|文|记者|撰稿|By)\s*[:：|丨]\s*([^\s:：|丨,，。;；()（）\[\]【】]{2,20})"
+    r"(?:作者|撰文|撰稿|记者)\s*[:：|丨]\s*([\u4e00-\u9fff·]{2,10}|[A-Za-z][A-Za-z .'\-]{1,30}[A-Za-z])(?=$|[\s,，。;；()（）\[\]【】|丨/])"
     r"|(?:^|\s)(?:本报记者|记者)\s+([\u4e00-\u9fff]{2,4})(?=\s|$)")
 _EN_AUTHOR = re.compile(r"^\s*By\s+([A-Z][\w.'\-]+(?:\s+(?:[A-Z][\w.'\-]+|and|de|van|von)){0,4})", re.M)
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -68,7 +72,9 @@ def to_utc(value: str, default_tz: timezone = UTC) -> datetime | None:
         if value.isdigit() and len(value) in (10, 13):  # epoch seconds / milliseconds
             dt = datetime.fromtimestamp(int(value[:10]), UTC)
         else:
-            dt = dateparser.parse(value, fuzzy=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # unknown zone names ("EST") parse as naive
+                dt = dateparser.parse(value, fuzzy=False, tzinfos=_TZINFOS)
     except (ValueError, OverflowError, TypeError):
         return None
     if dt.tzinfo is None:

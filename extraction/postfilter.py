@@ -23,6 +23,7 @@ _DROP_LINE = re.compile(
     r"|广告$|Advertisement$|ADVERTISEMENT$|Sponsored$"
     r"|第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页|.*(?:上一页|下一页)|.*已被(?:阅读|浏览)\s*\d+\s*次|.*Trackback"
     r"|(?:Photo|Photograph|Image|Picture|Credit|Source)s?(?: credit)?\s*:\s*[^.]{0,60}$|.{0,300}Credit:\s*[^.]{0,60}$"
+    r"|https?://\S+$"
     r"|(?:Citation|Tags|Topics)\s*:?\s*$|This document is subject to copyright"
     r"|(?:Share|Share this|Share on|Tweet|Email|Print|Comments?|Related|Read more|Read More|"
     r"Sign up|Subscribe|Follow us|Click here|Most popular|Recommended)\b[^.!?]{0,40}$"
@@ -36,6 +37,7 @@ _TAIL_HEADING = re.compile(
     r"|精彩推荐|大家都在看|排行榜|网友评论|最新评论|发表评论|友情链接|Related(?: articles| stories| posts)?"
     r"|More from|Recommended|You may also like|Read next|Comments)\s*[:：>》]?\s*$", re.I)
 _SHORT_LINE = 36
+_PINYIN = re.compile(r"(?<=[\u4e00-\u9fff])\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\)")
 
 
 def _is_cjk_heavy(line: str) -> bool:
@@ -69,8 +71,16 @@ def _trim_edges(lines: list[str], title: str) -> list[str]:
     return head + lines[first:last + 1] + tail
 
 
+def strip_pinyin(text: str) -> str:
+    """Remove pinyin glosses some sites put after every hard character: 準(zhǔn)."""
+    if len(_PINYIN.findall(text, 0, 5000)) < 3:
+        return text
+    return _PINYIN.sub("", text)
+
+
 def filter_lines(text: str, title: str = "") -> str:
     """Drop boilerplate lines from normalised text (one paragraph per line)."""
+    text = strip_pinyin(text)
     lines = _trim_edges(text.split("\n"), title.strip())
     out: list[str] = []
     n = len(lines)

@@ -20,8 +20,8 @@ _APP_ROOT_IDS = ("app", "root", "__next", "__nuxt", "___gatsby", "app-root", "ma
 _APP_ROOT_XPATH = "//body//*[" + " or ".join(f"@id='{i}'" for i in _APP_ROOT_IDS) + "]"
 _INLINE_STATE = ("__NEXT_DATA__", "__INITIAL_STATE__", "__NUXT__", "__APOLLO_STATE__",
                  "__PRELOADED_STATE__", "__INITIAL_DATA__", "window.__DATA__", "__remixContext")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_WORD = re.compile(r"[A-Za-z0-9]+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_WORD = re.compile(r"[^\W\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
 MIN_MEANINGFUL = 50
 
 
@@ -39,7 +39,8 @@ def not_html(body: bytes) -> bool:
 
 
 def meaningful_size(text: str) -> int:
-    """CJK ideographs plus Latin words: a size that means the same in Chinese and English."""
+    """CJK/kana/hangul characters plus other words: a size that means about the same in
+    Chinese, Japanese, Korean and alphabetic languages."""
     return len(_CJK.findall(text)) + len(_WORD.findall(text))
 
 
