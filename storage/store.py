@@ -299,13 +299,14 @@ class Store:
         story.published = article.published or story.published
         story.language = article.language or story.language
         if fp.keys:
-            have = set(
-                session.execute(
+            have = {
+                (band, value)
+                for band, value in session.execute(
                     select(StorySimhashBand.band, StorySimhashBand.value).where(
                         StorySimhashBand.story_id == story.id
                     )
-                ).tuples()
-            )
+                )
+            }
             session.add_all(
                 StorySimhashBand(story_id=story.id, band=band, value=value, simhash=fp.simhash)
                 for band, value in fp.keys

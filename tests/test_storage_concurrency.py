@@ -1,0 +1,51 @@
+"""Two real processes record the same texts from different URLs at the same moment."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from storage.db import connect
+from tests.storage_samples import ARTICLE_A, ARTICLE_B, ARTICLE_EN, record_in_child
+
+pytest_plugins = ["tests.storage_fixtures"]
+
+ROUNDS = [ARTICLE_A, ARTICLE_B, ARTICLE_EN, ARTICLE_A + "\n补充：模型已上线。"]
+
+
+def test_two_processes_same_text_end_with_one_story_each(db_url: str) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=record_in_child,
+            args=(db_url, barrier,
+                  [(f"outlet{p}", f"https://p{p}.example/{i}", text)
+                   for i, text in enumerate(ROUNDS)], out),
+        )
+        for p in (1, 2)
+    ]
+    for proc in procs:  # both connect (and migrate the empty database) at once too
+        proc.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    assert all(status == "ok" for status, _ in results), results
+    first, second = (outcomes for _, outcomes in results)
+    for (sid1, o1), (sid2, o2) in zip(first, second, strict=True):
+        assert sid1 == sid2
+        assert sorted([o1, o2]) in (["duplicate", "new"], ["changed", "duplicate"],
+                                    ["duplicate", "duplicate"])
+
+    store = connect(db_url)
+    stories = store.list_stories()
+    store.close()
+    assert len(stories) == 3  # A (with its update), B, EN
+    for story in stories:
+        assert sorted(story["outlets"]) == ["outlet1", "outlet2"]
+    by_urls = sorted(sorted(s["urls"]) for s in stories)
+    assert ["https://p1.example/1", "https://p2.example/1"] in by_urls
+    assert ["https://p1.example/2", "https://p2.example/2"] in by_urls
+    assert ["https://p1.example/0", "https://p1.example/3",
+            "https://p2.example/0", "https://p2.example/3"] in by_urls

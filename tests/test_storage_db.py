@@ -1,0 +1,105 @@
+"""connect / upgrade: migrations, error messages, validators and crawl runs (both backends)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from storage.db import connect, create_engine_for, upgrade
+from storage.errors import DatabaseError
+from storage.models import Base
+from tests.storage_samples import ARTICLE_A, Art
+
+pytest_plugins = ["tests.storage_fixtures"]
+
+T0 = datetime(2025, 3, 12, 8, 0, tzinfo=UTC)
+TABLES = {"outlets", "stories", "story_urls", "revisions", "story_simhash_bands", "crawl_runs",
+          "matches", "alerts", "page_validators", "alembic_version"}
+
+
+def test_upgrade_empty_database_is_idempotent_and_matches_the_models(db_url: str) -> None:
+    assert upgrade(db_url) == "0001"
+    assert upgrade(db_url) == "0001"  # second run: nothing to do
+    engine = create_engine_for(db_url)
+    try:
+        assert TABLES <= set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diffs == []
+    finally:
+        engine.dispose()
+    s = connect(db_url)  # connect on a migrated database keeps its data path working
+    assert s.record_article("o", "https://a.example/1", Art(ARTICLE_A), T0).outcome == "new"
+    s.close()
+    s = connect(db_url)
+    assert len(s.list_stories()) == 1
+    s.close()
+
+
+def test_sqlite_creates_the_folder_and_uses_wal(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path}/deep/er/nw.db"
+    s = connect(url)
+    with s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    s.close()
+    assert (tmp_path / "deep" / "er" / "nw.db").exists()
+
+
+def test_bad_urls_raise_one_line_database_errors(tmp_path) -> None:
+    cases = [
+        ("nosuchdb://x/y", "nosuchdb://x/y"),
+        ("not a url", "not a url"),
+        ("postgresql+psycopg://alice:s3cret@127.0.0.1:1/nw", "alice:***@127.0.0.1:1/nw"),
+    ]
+    (tmp_path / "file").write_text("x")
+    cases.append((f"sqlite:///{tmp_path}/file/nw.db", f"{tmp_path}/file/nw.db"))
+    for url, named in cases:
+        with pytest.raises(DatabaseError) as info:
+            connect(url)
+        message = str(info.value)
+        assert named in message and "\n" not in message and "s3cret" not in message, message
+
+
+def test_validators_round_trip(store) -> None:
+    store.record_article("o", "https://a.example/1", Art(ARTICLE_A), T0)
+    assert store.validators_for("o") == {}
+    store.save_validators("https://a.example/1", '"abc"', "Wed, 12 Mar 2025 08:00:00 GMT")
+    store.save_validators("https://a.example/feed.xml", 'W/"f1"', None, outlet="o")
+    store.save_validators("https://a.example/unknown", '"zzz"', None)  # no outlet: not kept
+    assert store.validators_for("o") == {
+        "https://a.example/1": ('"abc"', "Wed, 12 Mar 2025 08:00:00 GMT"),
+        "https://a.example/feed.xml": ('W/"f1"', None),
+    }
+    store.save_validators("https://a.example/1", '"def"', None)
+    store.save_validators("https://a.example/feed.xml", None, "Thu, 13 Mar 2025 00:00:00 GMT",
+                          outlet="o")
+    assert store.validators_for("o") == {
+        "https://a.example/1": ('"def"', None),
+        "https://a.example/feed.xml": (None, "Thu, 13 Mar 2025 00:00:00 GMT"),
+    }
+    assert store.validators_for("other") == {}
+
+
+def test_crawl_runs_and_outlets(store) -> None:
+    ids = store.ensure_outlets(["a", "b", "a"])
+    assert set(ids) == {"a", "b"} and store.ensure_outlets(["b"]) == {"b": ids["b"]}
+    run_id = store.start_run(["a", "b"])
+    stats = {"a": {"new": 3, "unchanged": 1, "errors": ["timeout https://a/x"]}, "b": {}}
+    store.finish_run(run_id, stats)
+    run = store.get_run(run_id)
+    assert run["outlets"] == ["a", "b"] and run["stats"] == stats
+    assert run["ended_at"] >= run["started_at"] and run["ended_at"].tzinfo is not None
+
+
+@pytest.mark.skipif(not os.environ.get("NEWSWATCH_TEST_POSTGRES_URL"),
+                    reason="PostgreSQL: $NEWSWATCH_TEST_POSTGRES_URL is not set")
+def test_unreachable_postgres_names_the_masked_url() -> None:
+    with pytest.raises(DatabaseError, match=r"bob:\*\*\*@127\.0\.0\.1:1/"):
+        upgrade("postgresql+psycopg://bob:pw@127.0.0.1:1/newswatch")
