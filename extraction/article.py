@@ -11,10 +11,16 @@ from lxml import etree
 from . import metadata
 from .core import main_text
 from .decode import decode_html, fix_mojibake
-from .htmltree import JUNK_TAGS, parse_html
+from .htmltree import JUNK_TAGS, node_text, parse_html
 from .normalize import normalize_text
 from .postfilter import filter_lines
-from .verdict import browser_signals, meaningful_size, not_html, skip_reason
+from .verdict import (
+    browser_signals,
+    is_loading_notice,
+    meaningful_size,
+    not_html,
+    skip_reason,
+)
 
 # below this many ideographs+words a page with script-rendering signs is sent to a browser
 _BROWSER_THRESHOLD = 150
@@ -57,7 +63,7 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     author = metadata.author_from_meta(meta, html)
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
     body_el = root.find("body")
-    page_text = body_el.text_content() if body_el is not None else ""
+    page_text = node_text(body_el) if body_el is not None else ""
     lang = metadata.language_of(page_text or title, html_lang)
     tz = metadata.CHINA_TZ if lang == "zh" else UTC
     published = metadata.published_from_tree(root, meta, html, tz)
@@ -73,13 +79,13 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
         author = metadata.author_from_text(page_text[:3000])
 
     reason = skip_reason(text)
+    if reason in ("empty", "too short") and is_loading_notice(normalize_text(page_text[:2000])):
+        reason = "loading notice"
     needs_browser = None
     if reason or meaningful_size(text) < _BROWSER_THRESHOLD:
         fresh = parse_html(html)
         if fresh is not None:
-            needs_browser = browser_signals(fresh, html)
-        if reason is None and needs_browser is None and skip_reason(page_text) is None:
-            pass
+            needs_browser = browser_signals(fresh, html, len(text))
     return Article(title=title, text=text, published=published, author=author,
                    language=metadata.language_of(text, html_lang) if text else lang,
                    encoding=codec, skip_reason=reason, needs_browser=needs_browser)

@@ -26,7 +26,7 @@ _AUTHOR_KEYS = ("author", "article:author", "dc.creator", "byl", "sailthru.autho
                 "parsely-author", "twitter:creator")
 _TITLE_KEYS = ("og:title", "twitter:title", "headline")
 _JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{6,40})"')
-_JSONLD_AUTHOR = re.compile(r'"author"\s*:\s*[\[{]?\s*(?:\{[^{}]*?"name"\s*:\s*"([^"]{1,80})"|"([^"]{1,80})")')
+_JSONLD_AUTHOR = re.compile(r'"author"\s*:\s*\[?\s*(?:\{[^{}]*?"name"\s*:\s*"([^"]{1,80})"|"([^"]{1,80})")')
 
 _ZH_DATE = re.compile(
     r"((?:19|20)\d{2})\s*[年/\-.]\s*(\d{1,2})\s*[月/\-.]\s*(\d{1,2})\s*日?"

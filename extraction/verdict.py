@@ -59,8 +59,9 @@ def skip_reason(text: str) -> str | None:
     return None
 
 
-def browser_signals(root: lxml.html.HtmlElement, raw_html: str) -> str | None:
-    """Why the page looks script-rendered, judged on the tree before scripts are removed."""
+def browser_signals(root: lxml.html.HtmlElement, raw_html: str, text_len: int) -> str | None:
+    """Why the page looks script-rendered, judged on the tree before scripts are removed.
+    Inline JSON state only counts when it is much bigger than the text we found."""
     for el in root.iter("noscript"):
         if _JS_NOTICE.search(el.text_content() or ""):
             return "noscript asks for JavaScript"
@@ -68,6 +69,10 @@ def browser_signals(root: lxml.html.HtmlElement, raw_html: str) -> str | None:
         if not "".join(el.itertext()).strip():
             return f"empty app root #{el.get('id')}"
     for marker in _INLINE_STATE:
-        if marker in raw_html:
-            return f"text only in inline JSON ({marker.strip('_')})"
+        pos = raw_html.find(marker)
+        if pos >= 0:
+            end = raw_html.find("</script>", pos)
+            size = (end if end > 0 else len(raw_html)) - pos
+            if size > 3 * text_len + 200:
+                return f"text only in inline JSON ({marker.strip('_')})"
     return None

@@ -1,0 +1,22 @@
+"""normalize_text and content_hash."""
+
+from __future__ import annotations
+
+import hashlib
+
+from extraction.normalize import content_hash, normalize_text
+
+
+def test_normalize_rules():
+    raw = "  Ｇｐｔ－４\u200b 发布  \t了 \r\n\n\n\u3000第二段\u00a0 文字  \n\n"
+    assert normalize_text(raw) == "Gpt-4 发布 了\n第二段 文字"
+
+
+def test_normalize_empty():
+    assert normalize_text("") == "" and normalize_text(" \n\t\n") == ""
+
+
+def test_hash_is_sha256_of_normalised_text():
+    assert content_hash("a  b\n\n c") == hashlib.sha256(b"a b\nc").hexdigest()
+    assert content_hash("ａ b") == content_hash("a\u200b b ")
+    assert content_hash("a b") != content_hash("a c")
