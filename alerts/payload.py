@@ -59,10 +59,15 @@ def build_payload(
     published: datetime | None = None,
     first_seen: datetime | None = None,
     text: str = "",
+    snippet: str | None = None,
     diff: Sequence[dict[str, Any]] | None = None,
     alert_id: int | None = None,
 ) -> dict[str, Any]:
-    """The webhook body (see docs/alerts.md). ``diff`` is required for, and only kept on, updates."""
+    """The webhook body (see docs/alerts.md). ``diff`` is required for, and only kept on, updates.
+
+    ``story.excerpt`` is ``snippet`` (the matcher's, cut around the first hit) when given, else
+    about 240 characters of ``text`` around the first term.
+    """
     if event not in ("new", "updated"):
         raise ValueError(f"event: expected 'new' or 'updated', got {event!r}")
     if event == "updated" and diff is None:
@@ -80,7 +85,7 @@ def build_payload(
             "outlets": list(dict.fromkeys(outlets)),
             "published": iso(published),
             "first_seen": iso(first_seen),
-            "excerpt": excerpt(text, terms),
+            "excerpt": " ".join(snippet.split()) if snippet else excerpt(text, terms),
         },
     }
     if event == "updated":
