@@ -1,0 +1,285 @@
+"""``run_daemon``: crawl every outlet on its own interval, each crawl in a child process.
+
+One APScheduler job per outlet (interval + jitter, ``max_instances=1``, coalesced: never two
+crawls of one outlet at once), each run a child ``newswatch crawl --outlet NAME`` with a timeout
+(memory stays flat; a crash or hang is one log line and the next run still happens). A second
+job delivers pending alerts every ``delivery_interval`` seconds in this process. Each outlet's
+last start/end/status and next run are kept in ``scheduler_state`` so a restart neither
+re-crawls everything at once nor waits a full interval for overdue outlets. SIGTERM/SIGINT:
+stop scheduling, let an in-flight delivery finish, SIGTERM the crawl children (SIGKILL after
+``grace``), exit 0.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor as Pool
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scheduler import timing
+from scheduler.child import ChildResult, ChildRunner
+from scheduler.delivery import deliver_once
+from scheduler.state import SchedulerState
+
+log = logging.getLogger("newswatch.scheduler")
+
+CrawlCommand = Callable[[str, str], Sequence[str]]
+"""``(config_path, outlet_name) -> argv`` of one crawl child."""
+
+
+@dataclass
+class DaemonOptions:
+    """Tunables; the defaults suit production, tests and benchmarks shorten them."""
+
+    jitter_fraction: float = timing.JITTER_FRACTION
+    jitter_max: float = timing.JITTER_MAX_SECONDS
+    crawl_timeout: float | None = None  # None: $NEWSWATCH_CRAWL_TIMEOUT, else 2 x interval <= 1 h
+    timeout_factor: float = timing.TIMEOUT_FACTOR
+    timeout_max: float = timing.TIMEOUT_MAX_SECONDS
+    grace: float = 15.0  # SIGTERM -> SIGKILL of a crawl child
+    delivery_interval: float = 20.0
+    startup_stagger: float = 5.0  # seconds between overdue outlets' first runs after a start
+    max_concurrent_crawls: int = 4
+    interval_override: float | None = None  # every outlet's interval (benchmarks)
+    stderr_sink: Any = field(default=sys.stderr, repr=False)  # where children's stderr goes
+
+
+def crawl_flags() -> list[str]:
+    """``--no-deliver`` when ``newswatch crawl`` has it (the daemon delivers), else nothing."""
+    try:
+        from cli.main import crawl
+
+        params = inspect.signature(crawl).parameters
+    except Exception:  # noqa: BLE001 - no CLI: the default command cannot run anyway
+        return []
+    return ["--no-deliver"] if "no_deliver" in params else []
+
+
+def default_crawl_command(flags: Sequence[str] = ()) -> CrawlCommand:
+    def command(config_path: str, outlet: str) -> list[str]:
+        return [sys.executable, "-m", "cli.main", "crawl", "--config", config_path,
+                "--outlet", outlet, *flags]
+
+    return command
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ensure_logging() -> None:
+    """Crawl start/end lines are INFO: make sure they are shown even under a WARNING root."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log.getEffectiveLevel() > logging.INFO:
+        log.setLevel(logging.INFO)
+
+
+class Daemon:
+    """The running daemon's parts: config, store, state, children and the job functions."""
+
+    def __init__(self, config: Any, config_path: str, store: Any, channels: dict[str, Any],
+                 options: DaemonOptions, crawl_command: CrawlCommand) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.store = store
+        self.channels = channels
+        self.options = options
+        self.crawl_command = crawl_command
+        self.state = SchedulerState(store.engine)
+        self.runner = ChildRunner(grace=options.grace, stderr_sink=options.stderr_sink)
+        self.timeout_override = (options.crawl_timeout if options.crawl_timeout is not None
+                                 else timing.timeout_from_env())
+
+    def interval(self, outlet: Any) -> float:
+        return float(self.options.interval_override or outlet.interval_seconds)
+
+    def jitter(self, outlet: Any) -> float:
+        return timing.jitter_seconds(self.interval(outlet), self.options.jitter_fraction,
+                                     self.options.jitter_max)
+
+    def timeout(self, outlet: Any) -> float:
+        return timing.crawl_timeout(self.interval(outlet), self.timeout_override,
+                                    self.options.timeout_factor, self.options.timeout_max)
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def crawl(self, outlet: Any) -> ChildResult:
+        """One crawl of ``outlet`` in a child process; logs one line at start and one at end."""
+        name, timeout = outlet.name, self.timeout(outlet)
+        if self.runner.closed:
+            return ChildResult(None, 0.0, not_started="daemon is stopping")
+        self.state.started(name, _now())
+        log.info("crawl %s: start (timeout %gs)", name, timeout)
+        result = self.runner.run(self.crawl_command(self.config_path, name), timeout)
+        status = result.describe(timeout)
+        # a crawl cut short by shutdown stays "unfinished": the next start re-crawls it first
+        self.state.ended(name, _now(), status, finished=not (result.stopped or result.not_started))
+        level = logging.INFO if result.ok else logging.WARNING
+        log.log(level, "crawl %s: end after %.1fs: %s", name, result.duration,
+                "ok" if result.ok else status)
+        return result
+
+    def deliver(self) -> None:
+        if self.channels:
+            deliver_once(self.store, self.channels, keep_going=lambda: not self.runner.closed)
+
+    # -- modes ------------------------------------------------------------------------------
+
+    def run_once(self, stop: threading.Event) -> int:
+        """Crawl every outlet once (at most ``max_concurrent_crawls`` at a time), then deliver."""
+        results: list[ChildResult] = []
+        done = threading.Event()
+
+        def work() -> None:
+            with Pool(max_workers=self.options.max_concurrent_crawls) as pool:
+                results.extend(pool.map(self.crawl, self.config.outlets))
+            if not self.runner.closed:
+                self.deliver()
+            done.set()
+
+        worker = threading.Thread(target=work, name="newswatch-once")
+        worker.start()
+        while not done.wait(0.2):
+            if stop.is_set():
+                log.info("stopping: terminating %d crawl(s)", self.runner.running())
+                self.runner.stop_all()
+                break
+        worker.join()
+        if stop.is_set():
+            return 0
+        return 0 if all(r.ok for r in results) else 1
+
+    def run_forever(self, stop: threading.Event) -> int:
+        from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"crawl": ThreadPoolExecutor(self.options.max_concurrent_crawls),
+                       "deliver": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        now = _now()
+        firsts = timing.first_runs(((o.name, self.interval(o), self.jitter(o))
+                                    for o in self.config.outlets),
+                                   self.state.load(), now, self.options.startup_stagger)
+        for outlet in self.config.outlets:
+            first = firsts[outlet.name]
+            trigger = IntervalTrigger(seconds=self.interval(outlet), start_date=first,
+                                      jitter=self.jitter(outlet) or None, timezone=UTC)
+            scheduler.add_job(self.crawl, trigger, args=[outlet], id=f"crawl:{outlet.name}",
+                              name=f"crawl {outlet.name}", executor="crawl", next_run_time=first)
+            self.state.scheduled(outlet.name, first)
+            log.info("outlet %s: every %gs (+ up to %gs jitter), first run %s", outlet.name,
+                     self.interval(outlet), self.jitter(outlet),
+                     "now" if first <= now else f"in {(first - now).total_seconds():.1f}s")
+        if self.channels:
+            scheduler.add_job(self.deliver, IntervalTrigger(seconds=self.options.delivery_interval,
+                                                            timezone=UTC),
+                              id="deliver", name="deliver alerts", executor="deliver",
+                              next_run_time=now)
+        else:
+            log.info("no notify channel configured: alerts are not delivered")
+
+        def on_event(event: Any) -> None:
+            if not event.job_id.startswith("crawl:"):
+                return
+            name = event.job_id.split(":", 1)[1]
+            job = scheduler.get_job(event.job_id)
+            self.state.scheduled(name, job.next_run_time if job else None)
+            if event.code == EVENT_JOB_MAX_INSTANCES:
+                log.warning("crawl %s: previous crawl still running, this run skipped", name)
+
+        scheduler.add_listener(on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES)
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)  # our own lines say it all
+        scheduler.start()
+        log.info("daemon started: %d outlet(s), config %s", len(self.config.outlets),
+                 self.config_path)
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            log.info("stopping: no new crawls; terminating %d running crawl(s)",
+                     self.runner.running())
+            scheduler.pause()
+            self.runner.stop_all()
+            scheduler.shutdown(wait=True)  # lets an in-flight delivery pass finish
+            log.info("daemon stopped")
+        return 0
+
+
+def _install_signals(stop: threading.Event) -> Callable[[], None]:
+    """SIGTERM/SIGINT set ``stop``; returns a function restoring the old handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+    return restore
+
+
+def run_daemon(
+    config_path: str | None,
+    *,
+    once: bool = False,
+    stop_event: threading.Event | None = None,
+    crawl_command: CrawlCommand | None = None,
+    options: DaemonOptions | None = None,
+) -> int:
+    """Run the scheduler until SIGTERM/SIGINT or ``stop_event``; returns the exit code.
+
+    ``config_path`` None: ``$NEWSWATCH_CONFIG``, else ``./newswatch.yaml``. ``once``: crawl
+    every outlet once, deliver, return (1 if a crawl failed). Exit codes: 0 stopped cleanly,
+    1 cannot run (database) or a crawl failed in ``once`` mode, 2 bad config. Errors are one line.
+    """
+    from crawler.config import ConfigError, find_config_path, load_config
+    from storage.db import connect
+    from storage.errors import DatabaseError
+
+    _ensure_logging()
+    options = options or DaemonOptions()
+    stop = stop_event or threading.Event()
+    path = str(Path(find_config_path(config_path)).resolve())
+    try:
+        config = load_config(path)
+        if not config.outlets:
+            raise ConfigError(f"{path}: outlets: no outlet configured")
+        timing.timeout_from_env()
+        from alerts.channels import parse_channels
+
+        channels = parse_channels(config.notify)
+    except (ConfigError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+    try:
+        store = connect(config.database)
+    except DatabaseError as exc:
+        log.error("%s", exc)
+        return 1
+    command = crawl_command or default_crawl_command(crawl_flags())
+    restore = _install_signals(stop)
+    try:
+        daemon = Daemon(config, path, store, channels, options, command)
+        return daemon.run_once(stop) if once else daemon.run_forever(stop)
+    finally:
+        restore()
+        store.close()

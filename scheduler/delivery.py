@@ -1,0 +1,35 @@
+"""The daemon's alert delivery pass: send the outbox's due rows through the configured channels."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+log = logging.getLogger("newswatch.scheduler")
+
+MAX_BATCH = 100
+
+
+def deliver_once(store: Any, channels: Mapping[str, Any],
+                 keep_going: Callable[[], bool] = lambda: True) -> int:
+    """Deliver due alerts (batch after batch while full and ``keep_going()``); returns sent count.
+
+    Never raises: a failing pass (database down, sender bug) is one warning line and the next
+    pass retries, since the outbox keeps every unsent row.
+    """
+    from alerts.sender import deliver_pending
+
+    sent = 0
+    while True:
+        try:
+            report = deliver_pending(store, channels, max_batch=MAX_BATCH)
+        except Exception as exc:  # noqa: BLE001 - the next pass retries
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            log.warning("alert delivery pass failed: %s: %s", type(exc).__name__, first)
+            return sent
+        sent += report.sent
+        if report.attempted or report.unknown_channel:
+            log.info("alerts: %s", report)
+        if report.attempted < MAX_BATCH or not keep_going():
+            return sent
