@@ -56,6 +56,7 @@ def open_store(config: Config) -> Any:
 
 
 def setup_logging(verbose: bool) -> None:
+    """Warnings from everyone; newswatch's own INFO lines (skips, crawl steps) when verbose."""
     from rich.logging import RichHandler
 
     handler: logging.Handler
@@ -64,12 +65,17 @@ def setup_logging(verbose: bool) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    own_level = logging.INFO if verbose else logging.WARNING
+
+    def keep(record: logging.LogRecord) -> bool:
+        if record.name.startswith("newswatch"):
+            return record.levelno >= own_level
+        return record.levelno >= logging.WARNING
+
+    handler.addFilter(keep)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING)
-    logging.getLogger("newswatch").setLevel(logging.INFO if verbose else logging.WARNING)
-    if verbose:
-        logging.getLogger("newswatch").setLevel(logging.INFO)
+    logging.getLogger("newswatch").setLevel(logging.INFO)
 
 
 # --------------------------------------------------------------------------- crawl
@@ -189,6 +195,9 @@ def stories_table(rows: list[dict[str, Any]], text_chars: int = 60) -> Table:
 # --------------------------------------------------------------------------- demo
 
 
+DEMO_PORT = 48765
+
+
 @app.command()
 def demo(
     database: Annotated[str, typer.Option(help="Where to store the demo crawl.")] = "sqlite:///newswatch-demo.db",
@@ -198,7 +207,11 @@ def demo(
     from demo.server import demo_config, serve_demo
 
     setup_logging(verbose)
-    with serve_demo() as server:
+    try:  # a fixed port keeps the URLs stable, so a second demo run shows conditional requests
+        server = serve_demo(port=DEMO_PORT)
+    except OSError:
+        server = serve_demo()
+    with server:
         raw = demo_config(server.url)
         raw["database"] = database
         cfg = parse_config(raw, source="demo")

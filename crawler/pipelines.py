@@ -10,7 +10,6 @@ as skipped and the crawl log says why.
 from __future__ import annotations
 
 import asyncio
-import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -20,8 +19,6 @@ from scrapy.crawler import Crawler
 from crawler import workers
 from crawler.items import PageItem
 from extraction import extract_article
-
-log = logging.getLogger("newswatch.crawl")
 
 _TEXTUAL = ("html", "xml", "text/plain")
 _db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-db")
@@ -49,10 +46,7 @@ class _Pipeline:
     def skip(self, item: PageItem, reason: str) -> PageItem:
         item.outcome = "skipped"
         item.body = b""
-        self.count("skipped")
-        self.count(f"skipped/{reason}")
-        self.spider.context.skipped.setdefault(item.outlet, []).append(f"{item.url}: {reason}")
-        log.info("%s: skipped %s: %s", item.outlet, item.url, reason)
+        self.spider.note_skip(item.url, reason)
         return item
 
 

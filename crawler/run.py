@@ -93,7 +93,7 @@ def run_crawl(
 
     settings = scrapy_settings(config, log_level=log_level)
     settings.update(extra_settings or {})
-    process = CrawlerProcess(settings, install_root_handler=False)
+    process = CrawlerProcess(settings)
     crawlers = []
     for outlet in outlets:
         crawler = process.create_crawler(spider_class(outlet.spider))

@@ -32,7 +32,6 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any
         "CONCURRENT_REQUESTS_PER_DOMAIN": p.concurrency_per_domain,
         "CONCURRENT_ITEMS": 64,
         "DOWNLOAD_DELAY": p.download_delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": True,
         "AUTOTHROTTLE_ENABLED": p.autothrottle,
         "AUTOTHROTTLE_START_DELAY": max(p.download_delay, 0.5),
         "AUTOTHROTTLE_MAX_DELAY": 30.0,
@@ -59,5 +58,6 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": log_level,
+        "LOG_INSTALL_ROOT_HANDLER": False,
         "LOGSTATS_INTERVAL": 0,
     }

@@ -16,6 +16,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import feedparser
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
@@ -164,12 +165,23 @@ class OutletSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
+        if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
+            self.note_skip(request.url, "forbidden by robots.txt")
+            return
         if failure.check(HttpError):
             response = failure.value.response
             reason = f"HTTP {response.status}"
         else:
             reason = f"{failure.type.__name__}: {failure.getErrorMessage()}".strip()
         self.note_error(request.url, reason)
+
+    def note_skip(self, url: str, reason: str) -> None:
+        log.info("%s: skipped %s: %s", self.outlet.name, url, reason)
+        if self.crawler:
+            self.crawler.stats.inc_value("newswatch/skipped")
+            self.crawler.stats.inc_value(f"newswatch/skipped/{reason}")
+        if self.context is not None:
+            self.context.skipped.setdefault(self.outlet.name, []).append(f"{url}: {reason}")
 
     def note_error(self, url: str, reason: str) -> None:
         reason = " ".join(str(reason).split())[:300]

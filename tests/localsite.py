@@ -29,6 +29,7 @@ class Hit:
     path: str
     headers: dict[str, str]
     status: int
+    at: float = 0.0
 
 
 class LocalSite:
@@ -37,6 +38,7 @@ class LocalSite:
     def __init__(self) -> None:
         self.pages: dict[str, Page] = {}
         self.hits: list[Hit] = []
+        self.sequences: dict[str, list[Page]] = {}
         self._lock = threading.Lock()
         site = self
 
@@ -62,12 +64,19 @@ class LocalSite:
             page = Page(body=page, **kwargs)  # type: ignore[arg-type]
         self.pages[path] = page
 
+    def set_sequence(self, path: str, pages: list[Page]) -> None:
+        """Serve these pages in turn to successive requests for ``path``; the last one repeats."""
+        self.sequences[path] = list(pages)
+
     def requests_for(self, path: str) -> list[Hit]:
         return [h for h in self.hits if h.path == path]
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path
-        page = self.pages.get(path)
+        with self._lock:
+            sequence = self.sequences.get(path)
+            page = sequence.pop(0) if sequence and len(sequence) > 1 else (
+                sequence[0] if sequence else self.pages.get(path))
         if page is None and path == "/robots.txt":
             page = Page(body=b"User-agent: *\nAllow: /\n", content_type="text/plain")
         if page is None:
@@ -85,7 +94,7 @@ class LocalSite:
             if handler.headers.get("If-None-Match") == headers["ETag"]:
                 status, body = 304, b""
         with self._lock:
-            self.hits.append(Hit("GET", path, dict(handler.headers.items()), status))
+            self.hits.append(Hit("GET", path, dict(handler.headers.items()), status, time.monotonic()))
         try:
             handler.send_response(status)
             for name, value in headers.items():

@@ -1,0 +1,226 @@
+"""Crawl throughput: bare Scrapy vs Scrapy + extractor inline vs the full newswatch crawl.
+
+Serves N real pages (the shared bench's English pages, cycled) from a loopback server in its own
+process, then times, each in a fresh child process (Twisted's reactor is one per process):
+
+  bare      Scrapy fetching the listing pages and every article, doing nothing with them
+  inline    the same, calling newswatch's extractor in the callback (one core)
+  full      ``newswatch crawl`` of the same site into a new SQLite file
+  recrawl   the full crawl again on the unchanged site (conditional requests -> 304s)
+
+Prints pages/s for each and the ratios. Targets: full >= 100 pages/s and >= 0.9x inline;
+recrawl <= 10% of the first full crawl's time.
+
+    python benchmarks/crawl_throughput.py            # N=1000
+    python benchmarks/crawl_throughput.py --pages 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PER_LISTING = 100
+
+
+def bench_pages_dir() -> Path:
+    base = os.environ.get("NEWSWATCH_BENCH_DIR")
+    root = Path(base) if base else ROOT.parent / "shared" / "bench"
+    return root / "en" / "pages"
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def serve(n: int, port_file: str) -> None:
+    sources = sorted(bench_pages_dir().glob("*.html"))
+    if not sources:
+        raise SystemExit(f"no pages in {bench_pages_dir()} (set NEWSWATCH_BENCH_DIR)")
+    bodies = [p.read_bytes() for p in sources]
+    pages: dict[str, tuple[bytes, str]] = {}
+    for i in range(n):
+        body = bodies[i % len(bodies)]
+        pages[f"/news/2026/{i}.html"] = (body, '"' + hashlib.sha1(body).hexdigest()[:16] + f'-{i}"')
+    for k in range(0, n, PER_LISTING):
+        links = "".join(f'<a href="/news/2026/{i}.html">{i}</a>\n'
+                        for i in range(k, min(n, k + PER_LISTING)))
+        pages[f"/list/{k // PER_LISTING}.html"] = (f"<html><body>{links}</body></html>".encode(), "")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path == "/robots.txt":
+                body, etag = b"User-agent: *\nAllow: /\n", ""
+            elif self.path in pages:
+                body, etag = pages[self.path]
+            else:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if etag and self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            if etag:
+                self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    Path(port_file).write_text(str(server.server_address[1]))
+    server.serve_forever()
+
+
+# --------------------------------------------------------------------------- the contenders
+
+
+def run_scrapy(base: str, n: int, inline: bool) -> dict:
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.config import Config
+    from crawler.settings import scrapy_settings
+
+    extract = None
+    if inline:
+        from extraction import extract_article as extract
+    counted = {"pages": 0}
+
+    class Bench(scrapy.Spider):
+        name = "bench"
+
+        async def start(self):
+            for k in range((n + PER_LISTING - 1) // PER_LISTING):
+                yield scrapy.Request(f"{base}/list/{k}.html", callback=self.parse_listing)
+
+        def parse_listing(self, response):
+            for href in response.xpath("//a/@href").getall():
+                yield response.follow(href, callback=self.parse_article)
+
+        def parse_article(self, response):
+            if extract is not None:
+                extract(response.body, response.url, None)
+            counted["pages"] += 1
+
+    settings = scrapy_settings(Config())
+    settings.update({"ITEM_PIPELINES": {}, "LOG_LEVEL": "ERROR"})
+    process = CrawlerProcess(settings)
+    process.crawl(Bench)
+    started = time.perf_counter()
+    process.start()
+    return {"seconds": time.perf_counter() - started, "pages": counted["pages"]}
+
+
+def run_full(base: str, n: int, database: str) -> dict:
+    from crawler.config import parse_config
+    from crawler.run import run_crawl
+
+    listings = [f"{base}/list/{k}.html" for k in range((n + PER_LISTING - 1) // PER_LISTING)]
+    config = parse_config({"database": database, "outlets": [
+        {"name": "bench", "start_urls": listings, "article_url": r"/news/\d{4}/", "render": "never"}]})
+    started = time.perf_counter()
+    summary = run_crawl(config)
+    seconds = time.perf_counter() - started
+    s = summary.outlets[0]
+    return {"seconds": seconds, "pages": s.new + s.changed + s.unchanged + s.duplicate + s.skipped,
+            "not_modified": s.not_modified, "new": s.new, "duplicate": s.duplicate,
+            "skipped": s.skipped, "errors": s.errors}
+
+
+def child(args: argparse.Namespace) -> None:
+    if args.mode == "full":
+        result = run_full(args.base, args.pages, args.database)
+    else:
+        result = run_scrapy(args.base, args.pages, inline=args.mode == "inline")
+    print("RESULT " + json.dumps(result))
+
+
+def measure(mode: str, base: str, n: int, database: str = "") -> dict:
+    cmd = [sys.executable, __file__, "--child", mode, "--base", base, "--pages", str(n),
+           "--database", database]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise SystemExit(f"{mode} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--small", action="store_true", help="200 pages, for CI")
+    parser.add_argument("--child", dest="mode", default=None)
+    parser.add_argument("--base", default="")
+    parser.add_argument("--database", default="")
+    parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.small:
+        args.pages = 200
+    if args.serve:
+        serve(args.pages, args.serve)
+        return
+    if args.mode:
+        child(args)
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file),
+                                   "--pages", str(args.pages)])
+        try:
+            for _ in range(200):
+                if port_file.exists() and port_file.read_text():
+                    break
+                time.sleep(0.05)
+            base = f"http://127.0.0.1:{port_file.read_text()}"
+            database = f"sqlite:///{tmp}/bench.db"
+            results = {
+                "bare Scrapy": measure("bare", base, args.pages),
+                "Scrapy + extractor inline": measure("inline", base, args.pages),
+                "newswatch crawl (full)": measure("full", base, args.pages, database),
+                "newswatch recrawl (unchanged)": measure("full", base, args.pages, database),
+            }
+        finally:
+            server.terminate()
+            server.wait()
+
+    print(f"\ncrawl throughput, {args.pages} pages, {os.cpu_count()} cores\n")
+    print(f"{'run':34} {'pages':>6} {'seconds':>8} {'pages/s':>8}")
+    for name, r in results.items():
+        print(f"{name:34} {r['pages']:>6} {r['seconds']:>8.2f} {r['pages'] / r['seconds']:>8.1f}")
+    rate = {k: v["pages"] / v["seconds"] for k, v in results.items()}
+    full, inline = rate["newswatch crawl (full)"], rate["Scrapy + extractor inline"]
+    first = results["newswatch crawl (full)"]["seconds"]
+    second = results["newswatch recrawl (unchanged)"]
+    print()
+    print(f"full / inline               {full / inline:6.2f}x  (target >= 0.9x)")
+    print(f"full / bare                 {full / rate['bare Scrapy']:6.2f}x")
+    print(f"full pages/s                {full:6.1f}   (target >= 100)")
+    print(f"recrawl time / first crawl  {second['seconds'] / first:6.1%}  (target <= 10%); "
+          f"304s: {second['not_modified']} of {second['pages']}")
+    print("full crawl outcomes:", {k: results["newswatch crawl (full)"][k]
+                                   for k in ("new", "duplicate", "skipped", "errors")})
+
+
+if __name__ == "__main__":
+    main()
