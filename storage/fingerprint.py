@@ -15,8 +15,7 @@ import hashlib
 import re
 import sys
 import unicodedata
-from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 SHINGLE = 4
 BITS = 64
@@ -153,27 +152,38 @@ def index_keys(text: str) -> list[tuple[int, int]]:
     return list(fingerprint(text).keys)
 
 
-@dataclass(frozen=True)
 class Fingerprint:
-    """Everything identity needs from one text, computed once."""
+    """Everything identity needs from one text; the costly parts are computed on first use."""
 
-    content_hash: str
-    significant: str
-    simhash: int
-    shingles: frozenset[str]
-    keys: tuple[tuple[int, int], ...]
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.content_hash = content_hash(text)
 
+    @cached_property
+    def significant(self) -> str:
+        return significant(self.text)
 
-def fingerprint(text: str) -> Fingerprint:
-    """Exact hash, significant form, SimHash, shingles and index keys of a text."""
-    shingle_set = shingles(text)
-    value = simhash_of(shingle_set)
-    sig = significant(_core_text(text))
-    keys: tuple[tuple[int, int], ...] = ()
-    if len(sig) >= MIN_SIMHASH_CHARS:
-        keys = (
-            *enumerate(bands(value)),
+    @cached_property
+    def shingles(self) -> frozenset[str]:
+        return frozenset(shingles(self.text))
+
+    @cached_property
+    def simhash(self) -> int:
+        return simhash_of(self.shingles)
+
+    @cached_property
+    def keys(self) -> tuple[tuple[int, int], ...]:
+        """(band, value) index keys: 4 SimHash bands + lead/tail anchors; () when too short."""
+        sig = significant(_core_text(self.text))
+        if len(sig) < MIN_SIMHASH_CHARS:
+            return ()
+        return (
+            *enumerate(bands(self.simhash)),
             (LEAD_BAND, _hash31(sig[:ANCHOR_CHARS])),
             (TAIL_BAND, _hash31(sig[-ANCHOR_CHARS:])),
         )
-    return Fingerprint(content_hash(text), significant(text), value, frozenset(shingle_set), keys)
+
+
+def fingerprint(text: str) -> Fingerprint:
+    """Exact hash now; significant form, SimHash, shingles and index keys when first asked."""
+    return Fingerprint(text)
