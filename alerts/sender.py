@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.channels import Channel, DeliveryError
 from alerts.secrets import one_line
 from storage.models import Alert, Outlet, Story, StoryUrl
+from storage.sqlite import IMMEDIATE as SQLITE_IMMEDIATE  # BEGIN IMMEDIATE on SQLite
 from storage.types import utcnow
 
 log = logging.getLogger("alerts.sender")
@@ -31,7 +32,6 @@ BACKOFF_CAP = timedelta(hours=1)
 BACKOFF_JITTER = 0.2  # each delay is shortened by up to this fraction, at random
 MAX_ATTEMPTS = 20
 SEND_LEASE = timedelta(minutes=15)  # a claimed row is not due again for this long (> any timeout)
-SQLITE_IMMEDIATE = "sqlite_immediate"  # storage.db.IMMEDIATE: BEGIN IMMEDIATE on SQLite
 
 
 def backoff(attempts_before: int, rng: random.Random | None = None,
