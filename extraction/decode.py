@@ -44,13 +44,16 @@ def _normalise_name(name: str | None) -> str | None:
         return None
 
 
-def chinese_plausibility(text: str, sample: int = 20000) -> tuple[float, int]:
-    """(share of CJK ideographs that are very common ones, number of ideographs) in a sample."""
-    t = text[:sample] if len(text) > sample else text
-    cjk = _CJK_RE.findall(t)
+def chinese_plausibility(text: str, sample: int = 8000) -> tuple[float, int]:
+    """(share of CJK ideographs that are very common ones, number of ideographs), sampled
+    from the start of <body> (the head is mostly ASCII)."""
+    start = max(0, text.find("<body"))
+    cjk = _CJK_RE.findall(text, start, start + sample)
+    if len(cjk) < 50 and start:
+        cjk = _CJK_RE.findall(text, 0, 4 * sample)
     if not cjk:
         return 0.0, 0
-    return sum(1 for c in cjk if c in _COMMON) / len(cjk), len(cjk)
+    return sum(map(_COMMON.__contains__, cjk)) / len(cjk), len(cjk)
 
 
 def _strict(body: bytes, codec: str) -> str | None:

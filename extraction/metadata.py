@@ -166,7 +166,7 @@ def title_of(root: lxml.html.HtmlElement, meta: dict[str, str]) -> str:
 
 def language_of(text: str, html_lang: str | None) -> str | None:
     """'zh' when CJK ideographs dominate, 'ja'/'ko' for kana/hangul, else <html lang> or 'en'."""
-    sample = text[:4000]
+    sample = text[:2500]
     cjk = len(_CJK_RE.findall(sample))
     kana = len(_KANA_RE.findall(sample))
     hangul = len(_HANGUL_RE.findall(sample))

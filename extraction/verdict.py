@@ -9,6 +9,7 @@ import lxml.html
 
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b",
                  b"RIFF", b"\x00\x00\x01\x00", b"BM", b"OggS", b"ID3", b"\x7fELF", b"Rar!")
+_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or b > 13)
 _TAGLIKE = re.compile(rb"<\s*[a-zA-Z!/?]")
 _LOADING = re.compile(
     r"^(?:加载中|正在加载|载入中|页面加载中|努力加载中|数据加载中|loading|please wait|请稍候|请稍后"
@@ -32,15 +33,17 @@ def not_html(body: bytes) -> bool:
         return True
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True
-    ctrl = sum(1 for b in head if b < 9 or 13 < b < 32)
+    ctrl = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if ctrl > len(head) // 20:
         return True
     return not _TAGLIKE.search(body[:65536])
 
 
-def meaningful_size(text: str) -> int:
+def meaningful_size(text: str, limit: int = 3000) -> int:
     """CJK/kana/hangul characters plus other words: a size that means about the same in
-    Chinese, Japanese, Korean and alphabetic languages."""
+    Chinese, Japanese, Korean and alphabetic languages. Counts the first `limit` characters
+    only: callers compare it with small thresholds."""
+    text = text[:limit]
     return len(_CJK.findall(text)) + len(_WORD.findall(text))
 
 
