@@ -60,6 +60,7 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     meta = metadata.collect_meta(root)
     html_lang = root.get("lang") or root.get("xml:lang") or meta.get("content-language")
     title = fix_mojibake(metadata.title_of(root, meta))
+    titles = [normalize_text(t) for t in metadata.title_variants(root, meta)]
     author = metadata.author_from_meta(meta, html)
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
     body_el = root.find("body")
@@ -75,7 +76,7 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
         raw = main_text(root, lambda: parse_html(html))
     except Exception:  # readability gives up on some trees: fall back to the page text
         raw = page_text
-    text = filter_lines(normalize_text(fix_mojibake(raw)), normalize_text(title))
+    text = filter_lines(normalize_text(fix_mojibake(raw)), titles)
     if author is None:
         author = metadata.author_from_text(page_text[:3000])
 

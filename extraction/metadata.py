@@ -164,6 +164,20 @@ def title_of(root: lxml.html.HtmlElement, meta: dict[str, str]) -> str:
     return title
 
 
+def title_variants(root: lxml.html.HtmlElement, meta: dict[str, str]) -> list[str]:
+    """Every form the headline takes on the page (og:title, <title>, first <h1>)."""
+    out = [_clean(meta.get(k)) for k in _TITLE_KEYS]
+    t = root.find(".//title")
+    if t is not None:
+        title = _clean(t.text_content())
+        out.append(title)
+        out.extend(p.strip() for p in _TITLE_SPLIT.split(title))
+    h1 = next(root.iter("h1"), None)
+    if h1 is not None:
+        out.append(_clean(h1.text_content()))
+    return [x for x in out if x]
+
+
 def language_of(text: str, html_lang: str | None) -> str | None:
     """'zh' when CJK ideographs dominate, 'ja'/'ko' for kana/hangul, else <html lang> or 'en'."""
     sample = text[:2500]

@@ -4,6 +4,7 @@ tails, share/app prompts and paywall notices, for Chinese and English pages."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # a whole line that is boilerplate (checked on short lines only)
 _DROP_LINE = re.compile(
@@ -19,11 +20,9 @@ _DROP_LINE = re.compile(
     r"|举报|收藏|点赞|评论\s*\d*$|阅读\s*\d+|浏览\s*[:：]?\s*\d+|\d+\s*人(?:阅读|浏览|参与))"
     r"|(?:相关阅读|相关文章|相关新闻|推荐阅读|延伸阅读|热门推荐|猜你喜欢|热点推荐|热门文章|热门新闻"
     r"|精彩推荐|更多精彩|大家都在看|排行榜|热门排行|阅读排行|网友评论|最新评论|发表评论|友情链接)\s*[:：>》]?\s*$"
-    r"|(?:预览已结束|阅读全文请|登录后(?:阅读|查看)|付费阅读|完整(?:报告|内容|版)请|点击(?:阅读|查看)(?:全文|原文)|阅读原文)"
     r"|广告$|Advertisement$|ADVERTISEMENT$|Sponsored$"
     r"|第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页|.*(?:上一页|下一页)|.*已被(?:阅读|浏览)\s*\d+\s*次|.*Trackback"
     r"|(?:Photo|Photograph|Image|Picture|Credit|Source)s?(?: credit)?\s*:\s*[^.]{0,60}$|.{0,300}Credit:\s*[^.]{0,60}$"
-    r"|https?://\S+$"
     r"|(?:Citation|Tags|Topics)\s*:?\s*$|This document is subject to copyright"
     r"|(?:Share|Share this|Share on|Tweet|Email|Print|Comments?|Related|Read more|Read More|"
     r"Sign up|Subscribe|Follow us|Click here|Most popular|Recommended)\b[^.!?]{0,40}$"
@@ -31,6 +30,11 @@ _DROP_LINE = re.compile(
     re.I,
 )
 _MAX_DROP_LEN = 90
+# the end of a paywalled preview: the notice and whatever follows it (links, QR codes) go
+_PAYWALL = re.compile(
+    r"^.{0,10}(?:预览已结束|试读已结束|阅读全文请|登录后(?:阅读|查看)(?:全文|更多)?|付费阅读|完整(?:报告|内容|版)"
+    r"(?:请|链接)|订阅后(?:阅读|查看)|(?:Subscribe|Log in|Sign in) to (?:continue|read)"
+    r"|This (?:article|content) is (?:for|available to) (?:subscribers|members))", re.I)
 # a heading after which the rest is a list of links (related/hot/friend links, comments)
 _TAIL_HEADING = re.compile(
     r"^(?:相关阅读|相关文章|相关新闻|相关链接|推荐阅读|延伸阅读|热门推荐|猜你喜欢|热点推荐|热门文章|热门新闻"
@@ -57,14 +61,14 @@ def _paragraph_like(line: str) -> bool:
     return len(line) >= 80 or (_is_cjk_heavy(line) and len(line) >= 30)
 
 
-def _trim_edges(lines: list[str], title: str) -> list[str]:
+def _trim_edges(lines: list[str], titles: set[str]) -> list[str]:
     """Drop the title line and short unpunctuated lines (bylines, dates, labels, link lists)
     before the first and after the last paragraph-like line."""
     paras = [i for i, x in enumerate(lines) if _paragraph_like(x)]
     if not paras:
-        return [x for x in lines if x != title]
+        return [x for x in lines if x not in titles]
     first, last = paras[0], paras[-1]
-    head = [x for x in lines[:first] if x != title and not _LEAD_NOISE.match(x)]
+    head = [x for x in lines[:first] if x not in titles and not _LEAD_NOISE.match(x)]
     tail = lines[last + 1:]
     if len(tail) >= 3 and not any(x.endswith(_SENTENCE_END) or len(x) > 30 for x in tail):
         tail = []  # a run of bare short lines after the text: links, tags, author box
@@ -78,13 +82,21 @@ def strip_pinyin(text: str) -> str:
     return _PINYIN.sub("", text)
 
 
-def filter_lines(text: str, title: str = "") -> str:
-    """Drop boilerplate lines from normalised text (one paragraph per line)."""
+def filter_lines(text: str, titles: Iterable[str] = ()) -> str:
+    """Drop boilerplate lines from normalised text (one paragraph per line); lines equal to
+    one of `titles` (the headline) are dropped from the top."""
     text = strip_pinyin(text)
-    lines = _trim_edges(text.split("\n"), title.strip())
+    lines = _trim_edges(text.split("\n"), {t.strip() for t in titles if t.strip()})
     out: list[str] = []
+    seen: set[str] = set()
     n = len(lines)
     for i, line in enumerate(lines):
+        if _PAYWALL.match(line):
+            break
+        if len(line) > 70:  # long lines only: headings and Q&A prompts do repeat
+            if line in seen:  # repeated captions and slideshow labels
+                continue
+            seen.add(line)
         if _TAIL_HEADING.match(line) and i >= n // 3:
             rest = lines[i + 1:]
             if all(len(x) <= _SHORT_LINE * (1 if _is_cjk_heavy(x) else 2.5) for x in rest[:12]):
