@@ -70,7 +70,7 @@ def _trim_edges(lines: list[str], titles: set[str]) -> list[str]:
     first, last = paras[0], paras[-1]
     head = [x for x in lines[:first] if x not in titles and not _LEAD_NOISE.match(x)]
     tail = lines[last + 1:]
-    if len(tail) >= 3 and not any(x.endswith(_SENTENCE_END) or len(x) > 30 for x in tail):
+    if len(tail) >= 3 and _is_cjk_heavy(lines[last]) and not any(x.endswith(_SENTENCE_END) or len(x) > 30 for x in tail):
         tail = []  # a run of bare short lines after the text: links, tags, author box
     return head + lines[first:last + 1] + tail
 
