@@ -1,22 +1,64 @@
-"""Glue between a crawl and the alerts package: build the per-outlet alert planner and deliver."""
+"""Glue between a crawl and the alerts package: validate watches and channels, build the
+per-outlet alert hook for storage, and deliver the ledger's pending alerts."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console
-
-from crawler.config import Config, Outlet
+from crawler.config import Config, ConfigError, Outlet
 
 
-def alert_planner_factory(config: Config, store: Any) -> Callable[[Outlet], Any] | None:
-    """Return ``outlet -> plan_alerts hook`` or None when no watch is configured."""
-    if not config.watches:
+@dataclass
+class Alerting:
+    watches: list[Any]
+    channels: dict[str, Any]
+    planner: Any
+
+
+def build_alerting(config: Config) -> Alerting | None:
+    """Parse ``watches:`` and ``notify:``; None when no watch is configured.
+
+    Raises ConfigError (one line naming the key) for a bad regex, an unknown channel, etc."""
+    from alerts.channels import parse_channels
+    from alerts.planner import AlertPlanner
+    from matching import Matcher, parse_watches
+
+    try:
+        channels = parse_channels(config.notify)
+        watches = parse_watches(config.watches)
+        if not watches:
+            return None
+        planner = AlertPlanner(watches, Matcher(watches), channels)
+    except ValueError as exc:
+        raise ConfigError(f"{config.path or 'config'}: {exc}") from None
+    return Alerting(watches=watches, channels=channels, planner=planner)
+
+
+def alert_hooks(alerting: Alerting | None, config: Config, store: Any,
+                outlets: list[Outlet]) -> Callable[[Outlet], Any] | None:
+    """``outlet -> plan_alerts hook`` for storage, with each outlet's first-crawl state fixed
+    before the crawl starts (a first crawl records a baseline and sends nothing)."""
+    if alerting is None:
         return None
-    return None  # wired when the alerts package lands
+    from alerts.planner import first_crawl
+
+    hooks = {}
+    with store.reading() as session:
+        for outlet in outlets:
+            hooks[outlet.name] = alerting.planner.for_outlet(
+                outlet.name,
+                first_crawl=first_crawl(session, outlet.name),
+                alert_on_first_crawl=outlet.alert_on_first_crawl,
+            )
+    return lambda outlet: hooks.get(outlet.name)
 
 
-def deliver_now(config: Config, store: Any, console: Console) -> None:
-    """Send the pending alerts of the ledger once (the daemon does this on a timer)."""
-    return None
+def deliver(alerting: Alerting | None, store: Any) -> Any:
+    """Send what the ledger has pending and due; returns the sender's report (or None)."""
+    if alerting is None or not alerting.channels:
+        return None
+    from alerts.sender import deliver_pending
+
+    return deliver_pending(store, alerting.channels)

@@ -81,31 +81,39 @@ def setup_logging(verbose: bool) -> None:
 # --------------------------------------------------------------------------- crawl
 
 
+def open_alerting(config: Config) -> Any:
+    from cli.alerting import build_alerting
+
+    try:
+        return build_alerting(config)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
 def crawl_and_report(config: Config, outlets: list[str] | None, *, verbose: bool,
-                     alerts: bool = True) -> Any:
+                     alerts: bool = True, deliver: bool = True) -> Any:
+    from cli.alerting import alert_hooks
+    from cli.alerting import deliver as deliver_alerts
     from cli.progress import CrawlProgress
     from crawler.run import run_crawl
 
-    store = open_store(config)
     try:
-        config.select(outlets)
+        selected = config.select(outlets)
     except ConfigError as exc:
         raise fail(str(exc)) from None
-    plan = None
-    if alerts:
-        from cli.alerting import alert_planner_factory
-
-        plan = alert_planner_factory(config, store)
+    alerting = open_alerting(config) if alerts else None
+    store = open_store(config)
+    hooks = alert_hooks(alerting, config, store, selected)
     progress = CrawlProgress(err, enabled=sys.stderr.isatty())
     with progress:
-        summary = run_crawl(config, outlets, store=store, plan_alerts_for=plan,
+        summary = run_crawl(config, outlets, store=store, plan_alerts_for=hooks,
                             on_progress=progress.update,
                             log_level="INFO" if verbose else "WARNING")
     out.print(summary_table(summary))
-    if alerts:
-        from cli.alerting import deliver_now
-
-        deliver_now(config, store, out)
+    if deliver:
+        report = deliver_alerts(alerting, store)
+        if report is not None:
+            out.print(f"alerts: {report}")
     return summary
 
 
@@ -136,14 +144,16 @@ def crawl(
     config: ConfigOption = None,
     outlet: Annotated[list[str] | None, typer.Option("--outlet", "-o", help="Only these outlets.")] = None,
     no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Store only; match and alert nothing.")] = False,
+    no_deliver: Annotated[bool, typer.Option(
+        "--no-deliver", help="Record alerts in the ledger but leave sending to the daemon.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every page.")] = False,
 ) -> None:
-    """Crawl the configured outlets once and print a summary per outlet."""
+    """Crawl the configured outlets once, match watches, send alerts, print a summary."""
     setup_logging(verbose)
     cfg = open_config(config)
     if not cfg.outlets:
         raise fail(f"{cfg.path}: outlets: no outlet configured")
-    crawl_and_report(cfg, outlet, verbose=verbose, alerts=not no_alerts)
+    crawl_and_report(cfg, outlet, verbose=verbose, alerts=not no_alerts, deliver=not no_deliver)
 
 
 # --------------------------------------------------------------------------- stories
@@ -220,6 +230,80 @@ def demo(
     rows = open_store(cfg).list_stories()
     out.print(stories_table(rows))
     out.print("Run [bold]newswatch demo[/] again: unchanged pages answer 304 and nothing new is stored.")
+
+
+# --------------------------------------------------------------------------- changes & alerts
+
+
+@app.command()
+def diff(
+    story_id: Annotated[int, typer.Argument(help="Story id (see `newswatch stories`).")],
+    config: ConfigOption = None,
+) -> None:
+    """Print the change between a story's last two revisions (sentence by sentence)."""
+    from matching.diff import sentence_diff
+
+    revisions = open_store(open_config(config)).story_revisions(story_id)
+    if not revisions:
+        raise fail(f"story {story_id}: no such story", code=1)
+    if len(revisions) < 2:
+        out.print(f"story {story_id} has one revision: nothing changed since first seen")
+        return
+    old, new = revisions[-2], revisions[-1]
+    out.print(f"story {story_id}: revision {old['id']} ({_iso(old['first_seen'])}) -> "
+              f"{new['id']} ({_iso(new['first_seen'])})", highlight=False)
+    for line in sentence_diff(old["text"], new["text"]).splitlines():
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+        out.print(line, style=style, highlight=False, markup=False)
+
+
+@app.command()
+def alerts(
+    config: ConfigOption = None,
+    status: Annotated[str | None, typer.Option(help="pending, sent or failed")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+    send: Annotated[bool, typer.Option("--send", help="Deliver pending alerts that are due first.")] = False,
+) -> None:
+    """List the alert ledger: pending, sent, and failed alerts with their last error."""
+    from cli.alerting import deliver as deliver_alerts
+
+    cfg = open_config(config)
+    store = open_store(cfg)
+    if send:
+        report = deliver_alerts(open_alerting(cfg), store)
+        if report is not None:
+            err.print(f"alerts: {report}")
+    rows = store.list_alerts(status=status)
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps({k: _iso(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"{len(rows)} alerts")
+    for column in ("id", "status", "event", "watch", "channel", "story", "title", "attempts",
+                   "sent / next try", "last error"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        when = r["sent_at"] if r["status"] == "sent" else r["next_attempt_at"]
+        table.add_row(str(r["id"]), r["status"], r["event"], r["watch"], r["channel"],
+                      str(r["story_id"]), r["title"] or "", str(r["attempts"]),
+                      _iso(when) or "", r["last_error"] or "")
+    out.print(table)
+
+
+@app.command()
+def daemon(
+    config: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Run every outlet once, deliver, and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run forever: crawl each outlet on its interval (a child process per crawl), send alerts."""
+    from scheduler.daemon import run_daemon
+
+    setup_logging(verbose)
+    cfg = open_config(config)
+    open_alerting(cfg)  # a bad watch or channel stops the daemon before it starts
+    open_store(cfg)
+    raise typer.Exit(run_daemon(str(cfg.path), once=once))
 
 
 # --------------------------------------------------------------------------- db

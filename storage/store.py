@@ -41,6 +41,7 @@ from storage.fingerprint import (
     significant,
 )
 from storage.models import (
+    Alert,
     CrawlRun,
     Outlet,
     PageValidator,
@@ -516,3 +517,23 @@ class Store:
             }
             for r in rows
         ]
+
+    def list_alerts(self, status: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        """The alert ledger, newest first: id, story_id, revision_id, watch, channel, event,
+        status, attempts, next_attempt_at, last_error, created_at, sent_at, title."""
+        query = select(Alert).order_by(Alert.id.desc()).limit(limit)
+        if status:
+            query = query.where(Alert.status == status)
+        with self.reading() as session:
+            rows = session.scalars(query).all()
+            return [
+                {
+                    "id": a.id, "story_id": a.story_id, "revision_id": a.revision_id,
+                    "watch": a.watch, "channel": a.channel, "event": a.event,
+                    "status": a.status, "attempts": a.attempts,
+                    "next_attempt_at": a.next_attempt_at, "last_error": a.last_error,
+                    "created_at": a.created_at, "sent_at": a.sent_at,
+                    "title": (a.payload or {}).get("story", {}).get("title"),
+                }
+                for a in rows
+            ]

@@ -14,6 +14,8 @@ import yaml
 
 from tests.localsite import LocalSite
 
+pytest_plugins = ["tests.storage_fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
