@@ -3,6 +3,7 @@
 A timed-out or shutting-down child gets SIGTERM on its whole process group (Scrapy and the
 browser's helpers close gracefully), then SIGKILL after a grace period. The child's stderr is
 passed through line by line and its last lines are kept to explain a failure in one line.
+Children start through ``scheduler.guard`` so they die with the daemon (Linux).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO
+
+_GUARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard.py")
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,10 @@ def _pump(stream: IO[bytes], tail: deque[str], sink: IO[str] | None) -> None:
 class ChildRunner:
     """Runs crawl children; ``stop_all`` terminates every running one and refuses new ones."""
 
-    def __init__(self, grace: float = 15.0, stderr_sink: IO[str] | None = sys.stderr) -> None:
+    def __init__(self, grace: float = 15.0, stderr_sink: IO[str] | None = sys.stderr,
+                 guard: bool = True) -> None:
         self.grace = grace
+        self.guard = guard
         self.stderr_sink = stderr_sink
         self._lock = threading.Lock()
         self._running: set[subprocess.Popen[bytes]] = set()
@@ -94,7 +99,10 @@ class ChildRunner:
             if self.closed:
                 return ChildResult(None, 0.0, not_started="daemon is stopping")
             try:
-                proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL,
+                command = list(argv)
+                if self.guard:
+                    command = [sys.executable, _GUARD, str(os.getpid()), *command]
+                proc = subprocess.Popen(command, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                         start_new_session=True)
             except OSError as exc:

@@ -274,6 +274,27 @@ def test_a_signal_stops_the_daemon_with_exit_0_and_no_child_left(work, signum) -
     assert states["polite"].unfinished and states["stubborn"].unfinished
 
 
+def test_crawl_children_die_with_a_daemon_killed_by_sigkill(work) -> None:
+    config = work.config({"long": "1h"})
+    work.mode("long", "sleep:600")
+    code = (
+        "import sys\n"
+        "from scheduler.daemon import DaemonOptions, run_daemon\n"
+        f"cmd = lambda c, o: [sys.executable, {str(work.script)!r}, o, {str(work.path)!r}]\n"
+        f"sys.exit(run_daemon({config!r}, crawl_command=cmd,\n"
+        "         options=DaemonOptions(startup_stagger=0, grace=1)))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd="/", stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        wait_until(lambda: work.starts("long") == 1, "the crawl running")
+    finally:
+        proc.kill()
+        proc.wait(30)
+    child = int(work.events("start", "long")[0][2])
+    wait_until(lambda: gone(child), "the orphaned crawl child to die")
+
+
 def test_next_run_times_survive_a_restart(work) -> None:
     config = work.config({"hourly": "1h", "overdue": "1h"})
     daemon = Daemon(work, config)
