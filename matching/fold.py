@@ -14,7 +14,8 @@ step never changes the length.
 NFKC and casefold can change the length (``ﬁ`` -> ``fi``, ``ß`` -> ``ss``, ``㈱`` -> ``(株)``).
 ``fold_with_map`` returns, beside the folded text, a map from folded offsets back to offsets
 in the original text (``None`` when folding kept every character in place, the usual case),
-so that snippets can be cut from the original text.
+so that snippets can be cut from the original text. The map is exact up to characters that
+normalisation joins (``e`` + combining accent): their folded characters point at the first.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ import re
 import tempfile
 import threading
 import unicodedata
-from array import array
+from bisect import bisect_right
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["fold", "fold_with_map", "to_original", "t2s_converter"]
+__all__ = ["OffsetMap", "fold", "fold_with_map", "to_original", "t2s_converter"]
 
 # Blocks holding the characters OpenCC's t2s tables know about (CJK radicals and symbols,
 # Ext A, URO, compatibility ideographs, Ext B and later).
@@ -160,14 +161,13 @@ def fold(text: str) -> str:
     return _fold_piece(text)
 
 
-def fold_with_map(text: str) -> tuple[str, array | None]:
-    """Fold ``text`` and map folded offsets back to original offsets.
+def fold_with_map(text: str) -> tuple[str, OffsetMap | None]:
+    """Fold ``text`` and keep a way back to original offsets.
 
     Returns ``(folded, offsets)`` with ``folded == fold(text)``. ``offsets`` is ``None`` when
     ``folded[i]`` comes from ``text[i]`` for every ``i`` (no step changed the length, the usual
-    case); otherwise an ``array`` of ``len(folded) + 1`` ints where ``offsets[i]`` is the index
-    in ``text`` of the character that produced ``folded[i]`` (the last entry is ``len(text)``).
-    Use ``to_original``.
+    case for text that was NFKC-normalised already); otherwise an ``OffsetMap``. Use
+    ``to_original(offsets, i)`` either way.
     """
     if text.isascii():
         # NFKC leaves ASCII alone; casefold of ASCII is lower() and keeps the length.
@@ -175,16 +175,16 @@ def fold_with_map(text: str) -> tuple[str, array | None]:
     if not unicodedata.is_normalized("NFKC", text):
         text = _ascii_width(text)  # same length, so offsets into it are offsets into text
         if not unicodedata.is_normalized("NFKC", text):
-            cased, offsets = _fold_mapped(text)
+            cased, offsets = _fold_spans(text)
             return _t2s(cased), offsets
     cased = text.casefold()
     if len(cased) == len(text):
         return _t2s(cased), None
-    cased, offsets = _fold_mapped(text)
+    cased, offsets = _fold_spans(text)
     return _t2s(cased), offsets
 
 
-_CHUNK = 64
+_SPAN = 64
 
 
 def _safe_cut(ch: str) -> bool:
@@ -206,59 +206,119 @@ def _safe_cut(ch: str) -> bool:
     )
 
 
-def _fold_mapped(text: str) -> tuple[str, array]:
-    """NFKC + casefold of ``text`` built from pieces, with offsets back into ``text``.
+def _nfkc_casefold(piece: str) -> str:
+    if not unicodedata.is_normalized("NFKC", piece):
+        piece = unicodedata.normalize("NFKC", piece)
+    return piece.casefold()
 
-    Cuts ``text`` into spans of about 64 characters at safe cuts. A span whose folded length
-    equals its own maps one to one; a span that changed is halved again at a safe cut down to
-    pieces that cannot be cut, whose folded characters all point at the piece's first
-    character. Cost grows with the number of changed characters, not the text length.
-    """
-    offsets = array("l")
+
+def _fold_spans(text: str) -> tuple[str, OffsetMap]:
+    """NFKC + casefold of ``text`` built span by span (about 64 characters, cut safely)."""
     pieces: list[str] = []
-    n = len(text)
-
-    def cut_near(start: int, mid: int, end: int) -> int:
-        for i in range(mid, end):
-            if _safe_cut(text[i]):
-                return i
-        for i in range(mid - 1, start, -1):
-            if _safe_cut(text[i]):
-                return i
-        return end
-
-    def walk(start: int, end: int) -> None:
-        piece = text[start:end]
-        if not unicodedata.is_normalized("NFKC", piece):
-            piece = unicodedata.normalize("NFKC", piece)
-        piece = piece.casefold()
-        if len(piece) == end - start:
-            pieces.append(piece)
-            offsets.extend(range(start, end))
-            return
-        mid = cut_near(start, (start + end) // 2, end) if end - start > 1 else end
-        if mid >= end:  # nothing to cut: one character, or one that joins its neighbours
-            pieces.append(piece)
-            offsets.extend([start] * len(piece))
-            return
-        walk(start, mid)
-        walk(mid, end)
-
-    start = 0
+    spans: list[tuple[int, int, int]] = []  # (original start, original end, folded start)
+    n, folded_at, start = len(text), 0, 0
     while start < n:
-        end = min(start + _CHUNK, n)
+        end = min(start + _SPAN, n)
         while end < n and not _safe_cut(text[end]):
             end += 1
-        walk(start, end)
+        piece = _nfkc_casefold(text[start:end])
+        pieces.append(piece)
+        spans.append((start, end, folded_at))
+        folded_at += len(piece)
         start = end
-    offsets.append(n)
-    return "".join(pieces), offsets
+    return "".join(pieces), OffsetMap(text, spans, folded_at)
 
 
-def to_original(offsets: array | None, folded_index: int) -> int:
+class OffsetMap:
+    """Folded index -> original index, for a text whose folding changed lengths.
+
+    Spans whose folded length equals their own map one to one. Within a span that changed,
+    the exact map is worked out on first use: the span is halved at safe cuts down to pieces
+    that cannot be cut, whose folded characters all point at the piece's first character.
+    """
+
+    def __init__(self, text: str, spans: list[tuple[int, int, int]], folded_len: int):
+        self._text = text
+        self._spans = spans
+        self._starts = [s[2] for s in spans]
+        self._folded_len = folded_len
+        self._detail: dict[int, list[int]] = {}
+
+    def __call__(self, folded_index: int) -> int:
+        if folded_index >= self._folded_len or not self._spans:
+            return len(self._text)
+        k = max(0, bisect_right(self._starts, folded_index) - 1)
+        start, end, folded_start = self._spans[k]
+        span_len = (self._starts[k + 1] if k + 1 < len(self._spans) else self._folded_len) - (
+            folded_start
+        )
+        if span_len == end - start:
+            return start + folded_index - folded_start
+        detail = self._detail.get(k)
+        if detail is None:
+            detail = self._detail[k] = self._span_detail(start, end)
+        return detail[folded_index - folded_start]
+
+    def _span_detail(self, start: int, end: int) -> list[int]:
+        """Folded index -> original index inside one span whose length changed."""
+        text, out = self._text, []
+        # Fast: runs of characters that fold to one character map one to one; any other
+        # character is folded on its own (lengths cached).
+        i = start
+        for run in _ONE_TO_ONE.finditer(text, start, end):
+            for p in range(i, run.start()):
+                out.extend([p] * _folded_len(text[p]))
+            out.extend(range(run.start(), run.end()))
+            i = run.end()
+        for p in range(i, end):
+            out.extend([p] * _folded_len(text[p]))
+        if len(out) == len(_nfkc_casefold(text[start:end])):
+            return out
+        # Normalisation joined characters (a combining mark, conjoining jamo): bisect.
+        out = []
+
+        def cut_near(lo: int, mid: int, hi: int) -> int:
+            for i in range(mid, hi):
+                if _safe_cut(text[i]):
+                    return i
+            for i in range(mid - 1, lo, -1):
+                if _safe_cut(text[i]):
+                    return i
+            return hi
+
+        def walk(lo: int, hi: int) -> None:
+            size = len(_nfkc_casefold(text[lo:hi]))
+            if size == hi - lo:
+                out.extend(range(lo, hi))
+                return
+            mid = cut_near(lo, (lo + hi) // 2, hi) if hi - lo > 1 else hi
+            if mid >= hi:  # nothing to cut: one character, or one that joins its neighbours
+                out.extend([lo] * size)
+                return
+            walk(lo, mid)
+            walk(mid, hi)
+
+        walk(start, end)
+        return out
+
+
+# ASCII, CJK punctuation and CJK ideographs: NFKC + casefold give one character each
+# (the text here has had full-width ASCII replaced already).
+_ONE_TO_ONE = re.compile("[\x00-\x7f\u3000-\u3029\u4e00-\u9fff]+")
+_LENGTHS: dict[str, int] = {}
+
+
+def _folded_len(cluster: str) -> int:
+    size = _LENGTHS.get(cluster)
+    if size is None:
+        size = len(_nfkc_casefold(cluster))
+        if len(_LENGTHS) < 100_000:
+            _LENGTHS[cluster] = size
+    return size
+
+
+def to_original(offsets: OffsetMap | None, folded_index: int) -> int:
     """Original-text index of ``folded_index`` (which may equal ``len(folded)``)."""
     if offsets is None:
         return folded_index
-    if folded_index >= len(offsets):
-        return offsets[-1]
-    return offsets[folded_index]
+    return offsets(folded_index)

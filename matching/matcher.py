@@ -20,6 +20,12 @@ Term rules:
 * ``all`` and ``exclude`` terms use the same rules. ``regex`` entries are searched in the
   folded title and text (``re.IGNORECASE``; see ``rules.compile_watch_regex``).
 
+Speed: pyahocorasick looks up a node's children by linear search, which is slow at a root
+with thousands of distinct CJK first characters. Keys and text are therefore fed to the
+automaton as UTF-8 bytes (spelt as latin-1 ``str``): at most a few dozen children per node.
+UTF-8 is self-synchronising, so every hit starts and ends on a character boundary; byte
+offsets are turned into character offsets only for the hits a ``Match`` reports.
+
 A watch matches when at least one ``terms`` entry or ``regex`` hits (a watch with neither
 only needs its ``all`` terms), every ``all`` term hits, no ``exclude`` term hits, and the
 outlet is allowed (``outlet=None`` means unknown: the ``outlets`` limit is not applied).
@@ -83,6 +89,7 @@ class _Compiled:
     term_keys: tuple[int, ...]  # key id per ``terms`` entry
     all_keys: frozenset[int]
     exclude_keys: frozenset[int]
+    outlets: frozenset[str]  # casefolded; empty: any outlet
 
 
 class Matcher:
@@ -95,7 +102,7 @@ class Matcher:
         self._term_users: list[list[tuple[int, int]]] = []
         self._compiled: list[_Compiled] = []
         # Watches evaluated on every article: regex watches and ``all``-only watches.
-        self._always: list[int] = []
+        self._always: set[int] = set()
         for wi, watch in enumerate(self.watches):
             term_keys = tuple(self._key(t) for t in watch.terms)
             for ti, kid in enumerate(term_keys):
@@ -106,17 +113,19 @@ class Matcher:
                     term_keys,
                     frozenset(self._key(t) for t in watch.all),
                     frozenset(self._key(t) for t in watch.exclude),
+                    frozenset(o.casefold() for o in watch.outlets),
                 )
             )
             if watch.regex or not watch.terms:
-                self._always.append(wi)
+                self._always.add(wi)
         self._key_len = [len(k) for k in self._keys]
         self._automaton: ahocorasick.Automaton | None = None
         if self._keys:
             automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
             for key, kid in self._keys.items():
-                value = (kid, len(key) - 1, is_word_char(key[0]), is_word_char(key[-1]))
-                automaton.add_word(key, value)
+                raw = _as_bytes_str(key)
+                value = (kid, len(raw) - 1, is_word_char(key[0]), is_word_char(key[-1]))
+                automaton.add_word(raw, value)
             automaton.make_automaton()
             self._automaton = automaton
 
@@ -133,80 +142,158 @@ class Matcher:
         """Distinct folded terms in the automaton."""
         return len(self._keys)
 
-    def _scan(self, folded: str) -> dict[int, int]:
-        """key id -> start (in ``folded``) of its first hit that respects word boundaries."""
+    def _scan(self, folded: str) -> tuple[dict[int, int], _Positions]:
+        """key id -> byte start of its first hit that respects word boundaries, and positions."""
         found: dict[int, int] = {}
+        positions = _Positions(folded)
         if self._automaton is None or not folded:
-            return found
-        last = len(folded) - 1
-        for end, (kid, back, left, right) in self._automaton.iter(folded):
+            return found, positions
+        data = positions.data
+        last = len(data) - 1
+        for end, (kid, back, left, right) in self._automaton.iter(positions.latin1):
             if kid in found:
                 continue
             start = end - back
-            if left and start > 0 and is_word_char(folded[start - 1]):
+            if left and start > 0 and _word_before(data, start):
                 continue
-            if right and end < last and is_word_char(folded[end + 1]):
+            if right and end < last and _word_at(data, end + 1):
                 continue
             found[kid] = start
-        return found
+        return found, positions
 
     def match(self, title: str, text: str, outlet: str | None = None) -> list[Match]:
         """The watches that ``title`` + ``text`` match, in watch order."""
-        folded_text, offsets = fold_with_map(text or "")
-        folded_title = fold(title or "")
-        in_text = self._scan(folded_text)
-        in_title = self._scan(folded_title)
+        text, title = text or "", title or ""
+        folded_text, offsets = fold_with_map(text)
+        folded_title = fold(title)
+        in_text, text_pos = self._scan(folded_text)
+        in_title, _ = self._scan(folded_title)
 
         term_hits: dict[int, list[int]] = {}  # watch index -> hit term indexes
         for kid in in_text.keys() | in_title.keys():
             for wi, ti in self._term_users[kid]:
                 term_hits.setdefault(wi, []).append(ti)
-        candidates = term_hits.keys() | set(self._always)
+        candidates = term_hits.keys() | self._always
+        hit_keys = in_text.keys() | in_title.keys()
+        wanted_outlet = None if outlet is None else outlet.casefold()
 
-        matches = []
+        # (watch name, spellings, first term hit: (byte start, key id) or None,
+        #  first regex hit: (char start, char end) or None)
+        found = []
         for wi in sorted(candidates):
             compiled = self._compiled[wi]
             watch = compiled.watch
-            if not watch.allows_outlet(outlet):
+            if compiled.outlets and wanted_outlet is not None:
+                if wanted_outlet not in compiled.outlets:
+                    continue
+            if compiled.all_keys and not compiled.all_keys <= hit_keys:
                 continue
-            if compiled.all_keys and not all(
-                k in in_text or k in in_title for k in compiled.all_keys
-            ):
+            if compiled.exclude_keys and not compiled.exclude_keys.isdisjoint(hit_keys):
                 continue
-            if any(k in in_text or k in in_title for k in compiled.exclude_keys):
-                continue
-            # (spelling, start, end) in folded text; start None for a title-only hit
-            hits: list[tuple[str, int | None, int | None]] = []
-            for ti in sorted(set(term_hits.get(wi, ()))):
+            spellings: list[str] = []
+            first_term: tuple[int, int] | None = None
+            for ti in sorted(term_hits.get(wi, ())):
                 kid = compiled.term_keys[ti]
-                start = in_text.get(kid)
-                end = None if start is None else start + self._key_len[kid]
-                hits.append((watch.terms[ti], start, end))
+                spellings.append(watch.terms[ti])
+                if kid in in_text and (first_term is None or in_text[kid] < first_term[0]):
+                    first_term = (in_text[kid], kid)
+            first_regex: tuple[int, int] | None = None
             for source, pattern in zip(watch.regex, watch.patterns, strict=True):
-                found = pattern.search(folded_text)
-                if found:
-                    hits.append((source, found.start(), found.end()))
+                hit = pattern.search(folded_text)
+                if hit:
+                    spellings.append(source)
+                    if first_regex is None or hit.start() < first_regex[0]:
+                        first_regex = (hit.start(), hit.end())
                 elif pattern.search(folded_title):
-                    hits.append((source, None, None))
-            if not hits:
+                    spellings.append(source)
+            if not spellings:
                 if watch.terms or watch.regex:
                     continue
-                for term in watch.all:  # an ``all``-only watch: report its ``all`` terms
-                    kid = self._keys[fold(term).strip()]
-                    start = in_text.get(kid)
-                    end = None if start is None else start + self._key_len[kid]
-                    hits.append((term, start, end))
-            matches.append(self._make_match(watch.name, hits, text or "", title or "", offsets))
+                spellings = list(watch.all)  # an ``all``-only watch: report its ``all`` terms
+                for kid in compiled.all_keys:
+                    if kid in in_text and (first_term is None or in_text[kid] < first_term[0]):
+                        first_term = (in_text[kid], kid)
+            found.append((watch.name, spellings, first_term, first_regex))
+
+        text_pos.index_of(ft[0] for _, _, ft, _ in found if ft is not None)
+        matches = []
+        for name, spellings, first_term, first_regex in found:
+            spans = []
+            if first_term is not None:
+                start = text_pos.index_of_one(first_term[0])
+                spans.append((start, start + self._key_len[first_term[1]]))
+            if first_regex is not None:
+                spans.append(first_regex)
+            matches.append(
+                _make_match(name, tuple(dict.fromkeys(spellings)), spans, text, title, offsets)
+            )
         return matches
 
-    @staticmethod
-    def _make_match(name, hits, text, title, offsets) -> Match:
-        spellings = tuple(dict.fromkeys(h[0] for h in hits))
-        in_text = [(start, end) for _, start, end in hits if start is not None]
-        if not in_text:
-            lead = make_snippet(text, 0, 0, 2 * SNIPPET_WIDTH) if text.strip() else title
-            return Match(name, spellings, lead.strip(), None, "title")
-        start, end = min(in_text)
-        o_start = to_original(offsets, start)
-        o_end = max(to_original(offsets, end), o_start + 1)
-        return Match(name, spellings, make_snippet(text, o_start, o_end), o_start, "text")
+
+class _Positions:
+    """A folded text as UTF-8 (bytes and latin-1 ``str``) and byte -> character offsets."""
+
+    __slots__ = ("data", "latin1", "_ascii", "_index")
+
+    def __init__(self, folded: str):
+        self.data = folded.encode("utf-8")
+        self.latin1 = self.data.decode("latin-1")
+        self._ascii = len(self.data) == len(folded)
+        self._index: dict[int, int] = {}
+
+    def index_of(self, byte_offsets: Iterable[int]) -> None:
+        """Work out the character offsets of many byte offsets in one pass over the text."""
+        if self._ascii:
+            return
+        done, chars = 0, 0
+        for b in sorted(set(byte_offsets)):
+            chars += len(self.data[done:b].decode("utf-8"))
+            done = b
+            self._index[b] = chars
+
+    def index_of_one(self, byte_offset: int) -> int:
+        if self._ascii:
+            return byte_offset
+        index = self._index.get(byte_offset)
+        if index is None:
+            index = self._index[byte_offset] = len(self.data[:byte_offset].decode("utf-8"))
+        return index
+
+
+_ASCII_WORD = bytes(1 if chr(b).isalnum() else 0 for b in range(128))
+
+
+def _word_before(data: bytes, start: int) -> bool:
+    """Is the character ending just before byte ``start`` a word character?"""
+    b = data[start - 1]
+    if b < 0x80:
+        return bool(_ASCII_WORD[b])
+    # Word characters beyond ASCII are below U+0530: two bytes, lead byte 0xC2..0xD4.
+    return (
+        start >= 2
+        and 0xC2 <= data[start - 2] <= 0xD4
+        and is_word_char(data[start - 2 : start].decode("utf-8"))
+    )
+
+
+def _word_at(data: bytes, at: int) -> bool:
+    """Is the character starting at byte ``at`` a word character?"""
+    b = data[at]
+    if b < 0x80:
+        return bool(_ASCII_WORD[b])
+    return 0xC2 <= b <= 0xD4 and is_word_char(data[at : at + 2].decode("utf-8"))
+
+
+def _as_bytes_str(text: str) -> str:
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _make_match(name, spellings, spans, text, title, offsets) -> Match:
+    """A Match from the folded-text spans of a watch's first term and regex hits."""
+    if not spans:
+        lead = make_snippet(text, 0, 0, 2 * SNIPPET_WIDTH) if text.strip() else title
+        return Match(name, spellings, lead.strip(), None, "title")
+    start, end = min(spans)
+    o_start = to_original(offsets, start)
+    o_end = max(to_original(offsets, end), o_start + 1)
+    return Match(name, spellings, make_snippet(text, o_start, o_end), o_start, "text")

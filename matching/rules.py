@@ -71,8 +71,11 @@ def _check_watch(watch: Watch, where: str) -> None:
         raise WatchError(f"{where}.name: must be a non-empty string")
     for key in _LIST_KEYS:
         values = getattr(watch, key)
+        if isinstance(values, list):
+            values = tuple(values)
+            object.__setattr__(watch, key, values)
         if isinstance(values, str) or not isinstance(values, tuple):
-            raise WatchError(f"{where}.{key}: expected a tuple of strings")
+            raise WatchError(f"{where}.{key}: expected a list of strings")
         for i, value in enumerate(values):
             if not isinstance(value, str) or not value.strip():
                 raise WatchError(f"{where}.{key}[{i}]: must be a non-empty string")
