@@ -16,7 +16,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler import workers
+from crawler import render, workers
 from crawler.items import PageItem
 from extraction import extract_article
 
@@ -65,12 +65,17 @@ class ExtractPipeline(_Pipeline):
         except Exception as exc:  # a worker crash must not stop the crawl
             self.spider.note_error(item.url, f"extraction failed: {type(exc).__name__}: {exc}")
             return self.skip(item, "extraction failed")
+        verdict = render.fall_back(self.crawler, item)  # browser fallback (crawler/render.py)
+        if verdict == "rendering":
+            item.outcome, item.body = "rendering", b""
+        elif verdict:
+            return self.skip(item, verdict)
         return item
 
 
 class StorePipeline(_Pipeline):
     async def process_item(self, item: PageItem) -> PageItem:
-        if item.outcome == "skipped":
+        if item.outcome in ("skipped", "rendering"):  # "rendering": the browser fetch follows
             return item
         if item.status == 304:
             item.outcome = "unchanged"

@@ -22,9 +22,37 @@ def user_agent(config: Config) -> str:
     )
 
 
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run"]
+
+
+def browser_settings(config: Config) -> dict[str, Any]:
+    """scrapy-playwright for rendered requests only (see crawler/browser.py, crawler/render.py)."""
+    from crawler.render import chromium_path
+
+    b = config.browser
+    chromium = chromium_path(b)
+    return {
+        "DOWNLOAD_HANDLERS": {"http": "crawler.browser.BrowserDownloadHandler",
+                              "https": "crawler.browser.BrowserDownloadHandler"},
+        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": chromium, "headless": True,
+                                      "args": CHROMIUM_ARGS, "timeout": b.timeout * 1000},
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": b.max_pages,
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": b.timeout * 1000,
+        "PLAYWRIGHT_ABORT_REQUEST": "crawler.render.is_blocked",
+        "PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER": True,
+        "NEWSWATCH_CHROMIUM": chromium,
+        "NEWSWATCH_BROWSER_TIMEOUT": b.timeout,
+        "NEWSWATCH_BROWSER_RESTART_AFTER": b.restart_after,
+        "EXTENSIONS": {"crawler.render.RenderMemoryExtension": 500},
+    }
+
+
 def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any]:
     p = config.politeness
-    return {
+    return browser_settings(config) | {
         "BOT_NAME": "newswatch",
         "USER_AGENT": user_agent(config),
         "ROBOTSTXT_OBEY": p.obey_robots,

@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 
 from crawler.config import Outlet
 from crawler.items import PageItem
+from crawler.render import BrowserUnavailable
 
 log = logging.getLogger("newswatch.crawl")
 
@@ -165,6 +166,9 @@ class OutletSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
+        if failure.check(BrowserUnavailable):
+            self.note_skip(request.url, failure.getErrorMessage())
+            return
         if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
             self.note_skip(request.url, "forbidden by robots.txt")
             return
