@@ -86,14 +86,17 @@ def _check_watch(watch: Watch, where: str) -> None:
     if not (watch.terms or watch.regex or watch.all):
         raise WatchError(f"{where}: needs at least one of terms, regex, all")
     patterns = []
+    named = "" if where.startswith("watch ") else f" in watch {watch.name!r}"
     for i, pattern in enumerate(watch.regex):
         try:
-            patterns.append(compile_watch_regex(pattern))
+            compiled = compile_watch_regex(pattern)
         except re.error as exc:
-            named = "" if where.startswith("watch ") else f" in watch {watch.name!r}"
             raise WatchError(
                 f"{where}.regex[{i}]: bad regex {pattern!r}{named}: {exc.msg}"
             ) from None
+        if compiled.search("") is not None:
+            raise WatchError(f"{where}.regex[{i}]: regex {pattern!r}{named} matches empty text")
+        patterns.append(compiled)
     object.__setattr__(watch, "patterns", tuple(patterns))
 
 
