@@ -1,7 +1,7 @@
 """Text fingerprints that decide a story's identity: exact hash, significant form, SimHash.
 
 * ``content_hash``: sha256 hex of the (already normalised) article text.
-* ``significant``: the text without whitespace and Unicode punctuation; two texts with the same
+* ``significant``: the text without whitespace, punctuation and symbols; two texts with the same
   significant form differ only in layout or punctuation and count as the same revision.
 * ``simhash``: a 64-bit SimHash over character 4-shingles of the significant text, returned as a
   signed int64 (what SQLite / PostgreSQL BIGINT hold). ``bands`` splits it into four 16-bit bands
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
-import unicodedata
-from functools import cache, cached_property
+from functools import cached_property
+
+import numpy as np
 
 SHINGLE = 4
 BITS = 64
@@ -57,19 +57,13 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@cache
-def _drop_table() -> dict[int, None]:
-    """Translation table deleting every whitespace and Unicode punctuation code point."""
-    return {
-        cp: None
-        for cp in range(sys.maxunicode + 1)
-        if chr(cp).isspace() or unicodedata.category(chr(cp)).startswith("P")
-    }
+_NOT_SIGNIFICANT = re.compile(r"[\W_]+")
+"""Whitespace, punctuation and symbols: everything but letters and digits (C speed)."""
 
 
 def significant(text: str) -> str:
-    """The text without any whitespace or Unicode punctuation."""
-    return text.translate(_drop_table())
+    """The text without whitespace, punctuation or symbols (letters and digits only)."""
+    return _NOT_SIGNIFICANT.sub("", text)
 
 
 def _core_text(text: str) -> str:
@@ -101,19 +95,52 @@ def overlap(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float
 
 def simhash(text: str) -> int:
     """64-bit SimHash of the text's significant 4-shingles, as a signed int64."""
-    return simhash_of(shingles(text))
+    return simhash_of_significant(significant(_core_text(text)))
 
 
 def simhash_of(shingle_set: set[str] | frozenset[str]) -> int:
-    """64-bit SimHash of a shingle set, as a signed int64."""
-    rows = [
-        format(int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest()), "064b")
-        for s in shingle_set
-    ]
-    half = len(rows) / 2
-    # column i of the bit matrix: how many shingle hashes have bit (63 - i) set
-    bits = "".join("1" if col.count("1") > half else "0" for col in zip(*rows, strict=True))
-    return to_signed(int(bits, 2))
+    """64-bit SimHash of a shingle set, as a signed int64 (same value as from the text)."""
+    hashes = np.unique(np.concatenate([_shingle_hashes(s) for s in shingle_set])) if shingle_set \
+        else np.zeros(0, dtype=np.uint64)
+    return _simhash_of_hashes(hashes)
+
+
+def simhash_of_significant(sig: str) -> int:
+    """SimHash of a significant text: every distinct 4-shingle votes once (vectorised)."""
+    return _simhash_of_hashes(np.unique(_shingle_hashes(sig)))
+
+
+_PRIME = np.uint64(0x100000001B3)
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_BIT_SHIFTS = np.arange(BITS, dtype=np.uint64)
+
+
+def _shingle_hashes(sig: str) -> np.ndarray:
+    """A well-mixed 64-bit hash of every 4-character window (the whole text when shorter)."""
+    codes = np.frombuffer(sig.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    width = min(SHINGLE, len(codes))
+    count = len(codes) - width + 1
+    if width == 0:
+        return np.zeros(0, dtype=np.uint64)
+    h = np.zeros(count, dtype=np.uint64)
+    for k in range(width):  # polynomial hash of the window; uint64 arithmetic wraps
+        h = h * _PRIME + codes[k : k + count]
+    h ^= h >> np.uint64(30)  # splitmix64 finaliser: spreads every input bit over all 64
+    h *= _MIX1
+    h ^= h >> np.uint64(27)
+    h *= _MIX2
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def _simhash_of_hashes(hashes: np.ndarray) -> int:
+    if len(hashes) == 0:
+        return 0
+    ones = ((hashes[:, None] >> _BIT_SHIFTS) & np.uint64(1)).sum(axis=0)
+    value = 0
+    for bit in np.flatnonzero(ones * 2 > len(hashes)):
+        value |= 1 << int(bit)
+    return to_signed(value)
 
 
 def significant_length(text: str) -> int:
@@ -169,7 +196,7 @@ class Fingerprint:
 
     @cached_property
     def simhash(self) -> int:
-        return simhash_of(self.shingles)
+        return simhash_of_significant(significant(_core_text(self.text)))
 
     @cached_property
     def keys(self) -> tuple[tuple[int, int], ...]:
