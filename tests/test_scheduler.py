@@ -80,9 +80,10 @@ class Work:
         self.script.write_text(FAKE_CRAWL)
         self.db = f"sqlite:///{path / 'nw.db'}"
 
-    def config(self, outlets: dict[str, str], notify: dict | None = None) -> str:
+    def config(self, outlets: dict[str, str], notify: dict | None = None,
+               database: str | None = None) -> str:
         data = {
-            "database": self.db,
+            "database": database or self.db,
             "outlets": [{"name": n, "start_urls": ["http://127.0.0.1:9/"], "interval": i}
                         for n, i in outlets.items()],
         }
@@ -319,6 +320,27 @@ def test_next_run_times_survive_a_restart(work) -> None:
     assert after["hourly"].next_run == before["hourly"].next_run
     assert after["overdue"].next_run > now + timedelta(minutes=55)
     engine.dispose()
+
+
+def test_state_round_trips_on_each_backend(db_url: str, work) -> None:
+    from storage.db import connect
+
+    connect(db_url).close()  # the storage schema first, as the daemon does
+    config = work.config({"a": "1h", "b": "1h"}, database=db_url)
+    daemon = Daemon(work, config)
+    wait_until(lambda: len(work.events("end")) == 2, "both outlets crawled")
+    time.sleep(0.3)
+    assert daemon.stop() == 0
+    engine = create_engine_for(db_url)
+    try:
+        states = SchedulerState(engine).load()
+    finally:
+        engine.dispose()
+    assert sorted(states) == ["a", "b"]
+    for st in states.values():
+        assert st.last_status == "exit 0" and not st.unfinished
+        assert st.next_run is not None and st.next_run.tzinfo is not None
+        assert st.next_run - st.last_start >= timedelta(hours=1)
 
 
 def test_once_mode_crawls_every_outlet_once_and_reports_failure(work) -> None:
