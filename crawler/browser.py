@@ -35,6 +35,17 @@ log = logging.getLogger("newswatch.browser")
 _CHARSET = re.compile(r";\s*charset=[^;]*", re.I)
 
 
+class _OneLine(logging.Filter):
+    """scrapy-playwright logs a failed page with its traceback; the spider reports it in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+logging.getLogger("scrapy-playwright").addFilter(_OneLine())
+
+
 class RenderTimeout(Exception):
     """A page did not finish in the browser within its deadline."""
 
