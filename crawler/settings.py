@@ -79,6 +79,10 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any
             "crawler.retry.BackoffRetryMiddleware": 550,
             "crawler.conditional.ConditionalRequestMiddleware": 580,
         },
+        "EXTENSIONS": {
+            "scrapy.extensions.throttle.AutoThrottle": None,
+            "crawler.throttle.ConditionalAwareAutoThrottle": 0,
+        },
         "ITEM_PIPELINES": {
             "crawler.pipelines.ExtractPipeline": 300,
             "crawler.pipelines.StorePipeline": 400,
