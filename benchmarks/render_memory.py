@@ -1,0 +1,224 @@
+"""Browser memory: render N script-drawn pages through the real crawl and watch RSS stay flat.
+
+A local server (a separate process) serves a listing of N article pages whose text a script
+writes into the page after a short delay. The real crawl (``crawler.run.run_crawl``, outlet with
+``render: always``, default browser settings: 4 pages at once, restart after 200 pages) runs in
+a child process; every 50 rendered pages it prints the RSS summed over the Chromium processes
+and over the crawler (Python, extraction workers, Playwright driver), plus pages/s. At the end:
+growth over the last 200 pages (or the second half, for --small), and the peak. The baseline,
+in the same run, is the same pages fetched statically (``render: never``), for the pages/s ratio.
+Targets: flat after warm-up (no growth over the last 200 pages) and below 600 MB in all.
+
+    python benchmarks/render_memory.py            # 300 pages
+    python benchmarks/render_memory.py --small    # 60 pages (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TARGET_MB = 600.0
+EVERY = 50
+PARAGRAPH = ("人工智能公司今日发布了第{i}代大语言模型，该模型在推理、编程和多语言理解方面均有明显提升，"
+             "研究团队表示新模型使用了更大规模的中文语料进行训练。")
+SERVER = r'''
+import json, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+n, para = int(sys.argv[1]), sys.argv[2]
+def page(i):
+    text = json.dumps("<h1>第%d篇</h1>" % i + "".join(
+        "<p>%s 第%d段。</p>" % (para.format(i=i), k) for k in range(8)), ensure_ascii=False)
+    return ("<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'><title>第%d篇</title></head>"
+            "<body><div id='app'></div><img src='/pic%d.png'><script>setTimeout(function(){"
+            "document.getElementById('app').innerHTML=%s;}, 150);</script></body></html>"
+            % (i, i, text)).encode()
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        if self.path == "/ai/":
+            body = ("<html><body>" + "".join("<a href='/news/2026/%d.html'>%d</a>" % (i, i)
+                    for i in range(n)) + "</body></html>").encode()
+        elif self.path.startswith("/news/2026/"):
+            body = page(int(self.path.rsplit("/", 1)[1].split(".")[0]))
+        else:
+            body = b"User-agent: *\nAllow: /\n" if self.path == "/robots.txt" else b"nothing"
+        self.send_response(200 if body != b"nothing" else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+s = ThreadingHTTPServer(("127.0.0.1", 0), H)
+s.daemon_threads = True
+print("http://127.0.0.1:%d" % s.server_address[1], flush=True)
+threading.Thread(target=s.serve_forever, daemon=True).start()
+sys.stdin.read()
+'''
+
+
+# --------------------------------------------------------------------------- /proc
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _rss_pss_kb(pid: int) -> tuple[int, int]:
+    """RSS and PSS (shared pages divided among their users: sums fairly over processes)."""
+    rss = pss = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def _is_chromium(pid: int) -> bool:
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return False
+    return "chrom" in Path(exe).name
+
+
+def memory_mb() -> dict[str, float]:
+    """RSS and PSS sums over this process's tree: Chromium processes, and the crawler's."""
+    sums = {"browser_rss": 0.0, "browser_pss": 0.0, "crawler_rss": 0.0, "crawler_pss": 0.0,
+            "chromium_procs": 0}
+    for pid in _descendants(os.getpid()):
+        rss, pss = _rss_pss_kb(pid)
+        who = "browser" if _is_chromium(pid) else "crawler"
+        sums[f"{who}_rss"] += rss / 1024
+        sums[f"{who}_pss"] += pss / 1024
+        sums["chromium_procs"] += who == "browser"
+    return sums
+
+
+# --------------------------------------------------------------------------- child: one crawl
+
+
+def child(base: str, n: int, mode: str, workdir: str) -> None:
+    from crawler.config import parse_config
+    from crawler.run import run_crawl
+
+    config = parse_config({
+        "database": f"sqlite:///{workdir}/{mode}.db",
+        "outlets": [{"name": "bench", "start_urls": [base + "/ai/"],
+                     "article_url": r"/news/\d{4}/", "render": mode}],
+        "politeness": {"autothrottle": False},
+    })
+    started = time.monotonic()
+    next_mark = [EVERY]
+
+    def on_progress(stats: dict) -> None:
+        s = stats.get("bench", {})
+        done = int(s.get("newswatch/rendered", 0) if mode == "always" else
+                   s.get("newswatch/skipped", 0) + s.get("newswatch/new", 0))
+        if done >= next_mark[0]:
+            sample = {"pages": done, "seconds": time.monotonic() - started, **memory_mb()}
+            print(json.dumps(sample), flush=True)
+            while next_mark[0] <= done:
+                next_mark[0] += EVERY
+
+    summary = run_crawl(config, on_progress=on_progress)
+    [outlet] = summary.outlets
+    seconds = (summary.ended_at - summary.started_at).total_seconds()
+    print(json.dumps({"done": True, "stored": outlet.new + outlet.duplicate,
+                      "pages": outlet.new + outlet.duplicate + outlet.skipped,
+                      "rendered": outlet.rendered, "errors": outlet.errors, "seconds": seconds,
+                      "left_chromium": memory_mb()["chromium_procs"]}), flush=True)
+
+
+def run_child(base: str, n: int, mode: str, workdir: str) -> list[dict]:
+    proc = subprocess.run([sys.executable, __file__, "--child", mode, "--base", base, "-n", str(n),
+                           "--workdir", workdir], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=3600)
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} crawl failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", action="store_true", help="60 pages, for CI")
+    parser.add_argument("-n", type=int, default=None, help="pages to render (default 300)")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--base", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    n = args.n or (60 if args.small else 300)
+    if args.child:
+        child(args.base, n, args.child, args.workdir)
+        return
+
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(n), PARAGRAPH],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        base = server.stdout.readline().strip()  # type: ignore[union-attr]
+        with tempfile.TemporaryDirectory() as workdir:
+            static = run_child(base, n, "never", workdir)
+            rendered = run_child(base, n, "always", workdir)
+    finally:
+        server.stdin.close()  # type: ignore[union-attr]
+        server.wait(timeout=10)
+
+    s_done, r_done = static[-1], rendered[-1]
+    print(f"{n} script-drawn pages, rendered by Chromium (4 pages at once, restart after 200)")
+    print(f"{'pages':>6} {'browser RSS/PSS MB':>19} {'crawler RSS/PSS MB':>19} "
+          f"{'total PSS MB':>13} {'procs':>6} {'pages/s':>8}")
+    marks = [r for r in rendered if "browser_pss" in r]
+    for r in marks:
+        print(f"{r['pages']:>6} {r['browser_rss']:>9.0f}/{r['browser_pss']:<9.0f} "
+              f"{r['crawler_rss']:>9.0f}/{r['crawler_pss']:<9.0f} "
+              f"{r['browser_pss'] + r['crawler_pss']:>13.0f} {r['chromium_procs']:>6} "
+              f"{r['pages'] / r['seconds']:>8.1f}")
+    window = 200 if n >= 300 else n // 2
+    inside = [r for r in marks if r["pages"] >= n - window]
+
+    def total(r: dict, kind: str) -> float:
+        return float(r[f"browser_{kind}"] + r[f"crawler_{kind}"])
+
+    for kind in ("pss", "rss"):
+        growth = total(marks[-1], kind) - total(inside[0], kind) if len(inside) > 1 else 0.0
+        peak = max(total(r, kind) for r in marks) if marks else 0.0
+        verdict = "ok" if peak < TARGET_MB else "OVER"
+        print(f"{kind.upper()}: growth over the last {window} pages {growth:+.0f} MB; "
+              f"peak {peak:.0f} MB (target < {TARGET_MB:.0f} MB: {verdict})")
+    r_rate = r_done["rendered"] / r_done["seconds"]
+    s_rate = s_done["pages"] / s_done["seconds"]
+    print(f"stored {r_done['stored']}/{n} rendered {r_done['rendered']} errors {r_done['errors']}; "
+          f"Chromium processes left after the crawl: {r_done['left_chromium']}")
+    print(f"rendered {r_rate:.1f} pages/s vs static baseline {s_rate:.1f} pages/s "
+          f"(ratio {r_rate / s_rate:.2f})")
+
+
+if __name__ == "__main__":
+    main()
