@@ -16,6 +16,11 @@ NFKC and casefold can change the length (``ﬁ`` -> ``fi``, ``ß`` -> ``ss``, ``
 in the original text (``None`` when folding kept every character in place, the usual case),
 so that snippets can be cut from the original text. The map is exact up to characters that
 normalisation joins (``e`` + combining accent): their folded characters point at the first.
+
+Cost (10 KB article, this machine kind): ~0.05 ms for text already NFKC-normalised (what
+extraction delivers), ~0.15-0.3 ms for raw Chinese with full-width punctuation, up to ~0.9 ms
+when many characters change length (``…`` in every sentence). The t2s converter is built once
+per process on first use (~20-50 ms).
 """
 
 from __future__ import annotations
@@ -184,7 +189,7 @@ def fold_with_map(text: str) -> tuple[str, OffsetMap | None]:
     return _t2s(cased), offsets
 
 
-_SPAN = 64
+_SPAN = 256
 
 
 def _safe_cut(ch: str) -> bool:
@@ -213,7 +218,7 @@ def _nfkc_casefold(piece: str) -> str:
 
 
 def _fold_spans(text: str) -> tuple[str, OffsetMap]:
-    """NFKC + casefold of ``text`` built span by span (about 64 characters, cut safely)."""
+    """NFKC + casefold of ``text`` built span by span (about 256 characters, cut safely)."""
     pieces: list[str] = []
     spans: list[tuple[int, int, int]] = []  # (original start, original end, folded start)
     n, folded_at, start = len(text), 0, 0

@@ -217,6 +217,7 @@ class Matcher:
 
         text_pos.index_of(ft[0] for _, _, ft, _ in found if ft is not None)
         matches = []
+        snippets: dict[tuple[int, int], tuple[str, int]] = {}  # shared by watches hitting alike
         for name, spellings, first_term, first_regex in found:
             spans = []
             if first_term is not None:
@@ -225,7 +226,9 @@ class Matcher:
             if first_regex is not None:
                 spans.append(first_regex)
             matches.append(
-                _make_match(name, tuple(dict.fromkeys(spellings)), spans, text, title, offsets)
+                _make_match(
+                    name, tuple(dict.fromkeys(spellings)), spans, text, title, offsets, snippets
+                )
             )
         return matches
 
@@ -288,12 +291,15 @@ def _as_bytes_str(text: str) -> str:
     return text.encode("utf-8").decode("latin-1")
 
 
-def _make_match(name, spellings, spans, text, title, offsets) -> Match:
+def _make_match(name, spellings, spans, text, title, offsets, snippets) -> Match:
     """A Match from the folded-text spans of a watch's first term and regex hits."""
     if not spans:
         lead = make_snippet(text, 0, 0, 2 * SNIPPET_WIDTH) if text.strip() else title
         return Match(name, spellings, lead.strip(), None, "title")
-    start, end = min(spans)
-    o_start = to_original(offsets, start)
-    o_end = max(to_original(offsets, end), o_start + 1)
-    return Match(name, spellings, make_snippet(text, o_start, o_end), o_start, "text")
+    span = min(spans)
+    cached = snippets.get(span)
+    if cached is None:
+        o_start = to_original(offsets, span[0])
+        o_end = max(to_original(offsets, span[1]), o_start + 1)
+        cached = snippets[span] = (make_snippet(text, o_start, o_end), o_start)
+    return Match(name, spellings, cached[0], cached[1], "text")
