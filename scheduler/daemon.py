@@ -12,7 +12,6 @@ stop scheduling, let an in-flight delivery finish, SIGTERM the crawl children (S
 
 from __future__ import annotations
 
-import inspect
 import logging
 import signal
 import sys
@@ -52,23 +51,10 @@ class DaemonOptions:
     stderr_sink: Any = field(default=sys.stderr, repr=False)  # where children's stderr goes
 
 
-def crawl_flags() -> list[str]:
-    """``--no-deliver`` when ``newswatch crawl`` has it (the daemon delivers), else nothing."""
-    try:
-        from cli.main import crawl
-
-        params = inspect.signature(crawl).parameters
-    except Exception:  # noqa: BLE001 - no CLI: the default command cannot run anyway
-        return []
-    return ["--no-deliver"] if "no_deliver" in params else []
-
-
-def default_crawl_command(flags: Sequence[str] = ()) -> CrawlCommand:
-    def command(config_path: str, outlet: str) -> list[str]:
-        return [sys.executable, "-m", "cli.main", "crawl", "--config", config_path,
-                "--outlet", outlet, *flags]
-
-    return command
+def default_crawl_command(config_path: str, outlet: str) -> list[str]:
+    """``newswatch crawl`` of one outlet; ``--no-deliver``: the child plans alerts, we send."""
+    return [sys.executable, "-m", "cli.main", "crawl", "--config", config_path,
+            "--outlet", outlet, "--no-deliver"]
 
 
 def _now() -> datetime:
@@ -275,7 +261,7 @@ def run_daemon(
     except DatabaseError as exc:
         log.error("%s", exc)
         return 1
-    command = crawl_command or default_crawl_command(crawl_flags())
+    command = crawl_command or default_crawl_command
     restore = _install_signals(stop)
     try:
         daemon = Daemon(config, path, store, channels, options, command)
