@@ -97,10 +97,16 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, verbose: bool
     from cli.progress import CrawlProgress
     from crawler.run import run_crawl
 
+    from spiders import spider_class
+
     try:
         selected = config.select(outlets)
+        for outlet in selected:
+            spider_class(outlet.spider)
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    except KeyError as exc:
+        raise fail(f"{config.path or 'config'}: outlet {outlet.name!r}: {exc.args[0]}") from None
     alerting = open_alerting(config) if alerts else None
     store = open_store(config)
     hooks = alert_hooks(alerting, config, store, selected)

@@ -1,0 +1,75 @@
+"""The other commands, run as a user would: stories filters, diff, spider overrides, db upgrade."""
+
+from __future__ import annotations
+
+import json
+
+from tests.localsite import Page
+from tests.pages import EN_PARAGRAPHS, ZH_PARAGRAPHS, article_html, listing_html
+
+
+def outlet(site, **extra):
+    return {"name": "local", "start_urls": [site.url + "/ai/"], "article_url": r"/news/\d{4}/",
+            "render": "never", **extra}
+
+
+def run_ok(cli, *args, **kwargs):
+    result = cli(*args, **kwargs)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_diff_shows_the_changed_sentence(site, write_config, cli):
+    site.set("/ai/", listing_html(["/news/2026/a.html"]))
+    site.set("/news/2026/a.html", article_html("会变的文章", ZH_PARAGRAPHS, meta_charset="utf-8"))
+    config = str(write_config({"outlets": [outlet(site)]}))
+    run_ok(cli, "crawl", "--config", config)
+    [story] = [json.loads(x) for x in run_ok(cli, "stories", "--config", config, "--json").splitlines()]
+    assert "one revision" in run_ok(cli, "diff", str(story["id"]), "--config", config)
+    edited = ZH_PARAGRAPHS[:2] + ["公司随后宣布，新模型将免费向高校开放。"] + ZH_PARAGRAPHS[2:]
+    site.set("/news/2026/a.html", article_html("会变的文章", edited, meta_charset="utf-8"))
+    run_ok(cli, "crawl", "--config", config)
+    diff = run_ok(cli, "diff", str(story["id"]), "--config", config, env={"COLUMNS": "200"})
+    assert "+ 公司随后宣布,新模型将免费向高校开放。" in diff
+    assert not any(line.startswith("- ") for line in diff.splitlines())
+    missing = cli("diff", "999", "--config", config)
+    assert missing.returncode == 1 and "no such story" in missing.stderr
+
+
+def test_stories_filters(site, write_config, cli):
+    site.set("/ai/", listing_html(["/news/2026/zh.html", "/news/2026/en.html"]))
+    site.set("/news/2026/zh.html", article_html("中文", ZH_PARAGRAPHS, meta_charset="utf-8"))
+    site.set("/news/2026/en.html", article_html("English", EN_PARAGRAPHS, lang="en", meta_charset="utf-8"))
+    config = str(write_config({"outlets": [outlet(site)]}))
+    run_ok(cli, "crawl", "--config", config)
+    rows = [json.loads(x) for x in run_ok(cli, "stories", "--config", config, "--json").splitlines()]
+    assert sorted(r["title"] for r in rows) == ["English", "中文"]
+    assert {r["language"] for r in rows} == {"en", "zh"}
+    assert run_ok(cli, "stories", "--config", config, "--json", "--since", "2999-01-01") == ""
+    assert run_ok(cli, "stories", "--config", config, "--json", "--outlet", "other") == ""
+    bad = cli("stories", "--config", config, "--since", "yesterday")
+    assert bad.returncode == 2 and "--since" in bad.stderr
+
+
+def test_spider_override_is_selected_by_name(site, write_config, cli):
+    body = "\\n".join(ZH_PARAGRAPHS)
+    page = ('<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
+            '"headline": "脚本页面", "datePublished": "2026-09-01T08:00:00+08:00", '
+            f'"author": {{"name": "李四"}}, "articleBody": "{body}"}}</script></head>'
+            '<body><div id="app"></div></body></html>')
+    site.set("/ai/", listing_html(["/news/2026/a.html"]))
+    site.set("/news/2026/a.html", Page(body=page.encode()))
+    config = str(write_config({"outlets": [outlet(site, spider="jsonld")]}))
+    run_ok(cli, "crawl", "--config", config)
+    [story] = [json.loads(x) for x in run_ok(cli, "stories", "--config", config, "--json").splitlines()]
+    assert story["title"] == "脚本页面" and story["author"] == "李四"
+    assert story["published"].startswith("2026-09-01")
+    unknown = write_config({"outlets": [outlet(site, spider="nope")]}, name="bad.yaml")
+    result = cli("crawl", "--config", str(unknown))
+    assert result.returncode == 2 and "'nope' is not registered" in result.stderr
+
+
+def test_db_upgrade_on_a_new_database(tmp_path, write_config, cli):
+    config = str(write_config({"database": f"sqlite:///{tmp_path / 'fresh.db'}", "outlets": []}))
+    assert "up to date" in run_ok(cli, "db", "upgrade", "--config", config)
+    assert (tmp_path / "fresh.db").exists()
