@@ -96,7 +96,6 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, verbose: bool
     from cli.alerting import deliver as deliver_alerts
     from cli.progress import CrawlProgress
     from crawler.run import run_crawl
-
     from spiders import spider_class
 
     try:
