@@ -201,16 +201,17 @@ def main() -> None:
               f"{r['browser_pss'] + r['crawler_pss']:>13.0f} {r['chromium_procs']:>6} "
               f"{r['pages'] / r['seconds']:>8.1f}")
     window = 200 if n >= 300 else n // 2
-    inside = [r for r in marks if r["pages"] >= n - window]
+    live = [r for r in marks if r["chromium_procs"]]  # a last sample may follow the browser's close
+    inside = [r for r in live if r["pages"] >= n - window]
 
     def total(r: dict, kind: str) -> float:
         return float(r[f"browser_{kind}"] + r[f"crawler_{kind}"])
 
     for kind in ("pss", "rss"):
-        growth = total(marks[-1], kind) - total(inside[0], kind) if len(inside) > 1 else 0.0
+        growth = total(inside[-1], kind) - total(inside[0], kind) if len(inside) > 1 else 0.0
         peak = max(total(r, kind) for r in marks) if marks else 0.0
         verdict = "ok" if peak < TARGET_MB else "OVER"
-        print(f"{kind.upper()}: growth over the last {window} pages {growth:+.0f} MB; "
+        print(f"{kind.upper()}: growth over the last {window} pages (browser open) {growth:+.0f} MB; "
               f"peak {peak:.0f} MB (target < {TARGET_MB:.0f} MB: {verdict})")
     r_rate = r_done["rendered"] / r_done["seconds"]
     s_rate = s_done["pages"] / s_done["seconds"]
