@@ -100,19 +100,18 @@ def simhash(text: str) -> int:
 
 def simhash_of(shingle_set: set[str] | frozenset[str]) -> int:
     """64-bit SimHash of a shingle set, as a signed int64 (same value as from the text)."""
-    hashes = np.unique(np.concatenate([_shingle_hashes(s) for s in shingle_set])) if shingle_set \
+    hashes = _distinct(np.concatenate([_shingle_hashes(s) for s in shingle_set])) if shingle_set \
         else np.zeros(0, dtype=np.uint64)
     return _simhash_of_hashes(hashes)
 
 
 def simhash_of_significant(sig: str) -> int:
     """SimHash of a significant text: every distinct 4-shingle votes once (vectorised)."""
-    return _simhash_of_hashes(np.unique(_shingle_hashes(sig)))
+    return _simhash_of_hashes(_distinct(_shingle_hashes(sig)))
 
 
 _PRIME = np.uint64(0x100000001B3)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_BIT_SHIFTS = np.arange(BITS, dtype=np.uint64)
 
 
 def _shingle_hashes(sig: str) -> np.ndarray:
@@ -133,14 +132,26 @@ def _shingle_hashes(sig: str) -> np.ndarray:
     return h
 
 
+def _distinct(hashes: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (np.unique without its overhead: ~3x faster here)."""
+    hashes = np.sort(hashes)
+    if len(hashes) < 2:
+        return hashes
+    keep = np.empty(len(hashes), dtype=bool)
+    keep[0] = True
+    np.not_equal(hashes[1:], hashes[:-1], out=keep[1:])
+    return hashes[keep]
+
+
 def _simhash_of_hashes(hashes: np.ndarray) -> int:
+    """Bit k is set when more than half of the hashes have bit k set."""
     if len(hashes) == 0:
         return 0
-    ones = ((hashes[:, None] >> _BIT_SHIFTS) & np.uint64(1)).sum(axis=0)
-    value = 0
-    for bit in np.flatnonzero(ones * 2 > len(hashes)):
-        value |= 1 << int(bit)
-    return to_signed(value)
+    # one byte per bit (N x 64 uint8), little-endian so column k is bit k of the value
+    as_bytes = hashes.astype("<u8", copy=False).view(np.uint8).reshape(-1, 8)
+    ones = np.count_nonzero(np.unpackbits(as_bytes, axis=1, bitorder="little"), axis=0)
+    majority = np.packbits(ones * 2 > len(hashes), bitorder="little")
+    return to_signed(int.from_bytes(majority.tobytes(), "little"))
 
 
 def significant_length(text: str) -> int:
@@ -195,13 +206,18 @@ class Fingerprint:
         return frozenset(shingles(self.text))
 
     @cached_property
+    def core_significant(self) -> str:
+        """Significant form of the body without credit / disclaimer lines (what SimHash sees)."""
+        return significant(_core_text(self.text))
+
+    @cached_property
     def simhash(self) -> int:
-        return simhash_of_significant(significant(_core_text(self.text)))
+        return simhash_of_significant(self.core_significant)
 
     @cached_property
     def keys(self) -> tuple[tuple[int, int], ...]:
         """(band, value) index keys: 4 SimHash bands + lead/tail anchors; () when too short."""
-        sig = significant(_core_text(self.text))
+        sig = self.core_significant
         if len(sig) < MIN_SIMHASH_CHARS:
             return ()
         return (
