@@ -2,7 +2,7 @@
 """Extraction benchmark: our extract_article against readability, trafilatura, gne and the
 whole-page baseline on the shared pages, scored by the shared score.py (token F1, time).
 
-    python benchmarks/extraction.py [--limit N] [--folders zh en] [--out DIR]
+    python benchmarks/extraction.py [--limit N | --small] [--folders zh en] [--out DIR]
 
 The bench folder is <repo>/../shared/bench, or $NEWSWATCH_BENCH_DIR. Built-ins that are not
 installed are skipped. Prints one row per extractor and folder with F1 and ms/page, and the
@@ -34,9 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, help="only the first N pages of each folder")
+    ap.add_argument("--small", action="store_true", help="20 pages a folder, for CI")
     ap.add_argument("--folders", nargs="+", default=["zh", "en"])
     ap.add_argument("--out", help="where score.py writes outputs (default: a temp dir)")
     args = ap.parse_args(argv)
+    if args.small and not args.limit:
+        args.limit = 20
 
     bench = bench_dir()
     score = bench / "score.py"
