@@ -21,25 +21,17 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
-from storage.fingerprint import (
-    MIN_OVERLAP,
-    NEAR_DUPLICATE_DISTANCE,
-    VERIFY_DISTANCE,
-    Fingerprint,
-    distance,
-    fingerprint,
-    overlap,
-    shingles,
-    significant,
-)
+from storage import identity
+from storage.fingerprint import Fingerprint, fingerprint
+from storage.identity import ArticleLike, Known, Outcome
 from storage.models import (
     Alert,
     CrawlRun,
@@ -47,24 +39,19 @@ from storage.models import (
     PageValidator,
     Revision,
     Story,
-    StorySimhashBand,
     StoryUrl,
 )
 from storage.sqlite import IMMEDIATE
 from storage.types import utcnow
 
-Outcome = Literal["new", "changed", "unchanged", "duplicate"]
+__all__ = ["ArticleLike", "Outcome", "PlanAlerts", "RecordResult", "Store"]
+
 PlanAlerts = Callable[[Session, Story, Revision, str], None]
-_PG_IDENTITY_LOCK = 0x73746F72  # "stor": pg_advisory_xact_lock key for identity decisions
-_MAX_VERIFY = 5  # candidates whose text is compared when no SimHash is within distance 3
+BatchItem = tuple[str, str, ArticleLike, datetime, PlanAlerts | None]
+"""(outlet, url, article, fetched_at, plan_alerts) -- record_article's arguments."""
 
-
-class ArticleLike(Protocol):
-    title: str
-    text: str
-    published: datetime | None
-    author: str | None
-    language: str | None
+_PAGE_VALIDATORS = PageValidator.__table__
+_STORY_URLS = StoryUrl.__table__
 
 
 @dataclass(frozen=True)
@@ -74,9 +61,21 @@ class RecordResult:
     outcome: Outcome
 
 
+_NOT_RECORDED = RuntimeError("not recorded")
+
+
 def _check_aware(name: str, value: datetime | None) -> None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
         raise ValueError(f"{name} is a naive datetime ({value.isoformat()}): pass an aware one")
+
+
+def _attach(session: Session, model: type[Any], values: dict[str, Any]) -> Any:
+    """A persistent ORM object for a row whose values we know (no SELECT); columns not in
+    ``values`` are expired, so they load on first access."""
+    obj = model(**values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 class Store:
@@ -85,9 +84,10 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._read = sessionmaker(engine, expire_on_commit=False)
-        self._write = sessionmaker(
-            engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False
-        )
+        self._write_engine = engine.execution_options(**{IMMEDIATE: True})
+        self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._outlet_ids: dict[str, int] = {}  # committed outlets: name -> id (never deleted)
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -133,7 +133,14 @@ class Store:
             if not isinstance(name, str) or not name.strip():
                 raise ValueError(f"bad outlet name {name!r}: expected a non-empty string")
         with self.transaction() as session:
-            return {name: self._outlet_id(session, name) for name in wanted}
+            ids = {name: self._outlet_id(session, name) for name in wanted}
+        self._outlet_ids.update(ids)
+        return ids
+
+    def _outlet(self, name: str) -> int:
+        """The outlet's id, created (in its own transaction) on first use; cached per Store."""
+        outlet_id = self._outlet_ids.get(name)
+        return outlet_id if outlet_id is not None else self.ensure_outlets([name])[name]
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -150,6 +157,75 @@ class Store:
         ``plan_alerts(session, story, revision, outcome)`` runs in the same transaction for every
         outcome but "unchanged"; what it adds commits or rolls back with the story.
         """
+        fp = self._check(outlet, url, article, fetched_at)
+        outlet_id = self._outlet(outlet)
+        checked: Known | None = None
+        expect_new = False
+        if self._sqlite:  # read first: an unchanged page never takes the write lock
+            with self.engine.connect() as conn:
+                checked = identity.lookup_url(conn, url)
+                if checked is not None and identity.same_revision(conn, checked, fp):
+                    return RecordResult(checked.story_id, checked.revision_id, "unchanged")
+            expect_new = checked is None
+        for attempt in (1, 2):
+            try:
+                with self._write_engine.begin() as conn:
+                    return self._record(conn, outlet_id, url, article, fetched_at, fp,
+                                        plan_alerts, checked, expect_new)
+            except IntegrityError:  # another process stored this URL or text first
+                if attempt == 2:
+                    raise
+                checked, expect_new = None, False
+        raise AssertionError("unreachable")
+
+    def record_articles(self, batch: Iterable[BatchItem]) -> list[RecordResult | Exception]:
+        """Record several (outlet, url, article, fetched_at, plan_alerts) in one transaction.
+
+        Same rules and hook as ``record_article``, results in batch order. Each article runs in
+        its own savepoint: one that fails (bad input, its hook, a database error) is rolled back
+        alone and its exception is returned in its place; the others commit together.
+        Unchanged pages are found by reads before the write transaction starts.
+        """
+        items = list(batch)
+        results: list[RecordResult | Exception] = [_NOT_RECORDED] * len(items)
+        todo: list[tuple[int, int, Fingerprint, Known | None]] = []
+        with self.engine.connect() as conn:
+            for i, (outlet, url, article, fetched_at, _hook) in enumerate(items):
+                try:
+                    fp = self._check(outlet, url, article, fetched_at)
+                    outlet_id = self._outlet(outlet)
+                    known = identity.lookup_url(conn, url)
+                    if known is not None and identity.same_revision(conn, known, fp):
+                        results[i] = RecordResult(known.story_id, known.revision_id, "unchanged")
+                    else:
+                        todo.append((i, outlet_id, fp, known))
+                except Exception as exc:  # noqa: BLE001 - returned in the article's place
+                    results[i] = exc
+        if not todo:
+            return results
+        with self._write_engine.begin() as conn:
+            for i, outlet_id, fp, known in todo:
+                _outlet, url, article, fetched_at, hook = items[i]
+                for attempt in (1, 2):
+                    savepoint = conn.begin_nested()
+                    try:
+                        checked = known if attempt == 1 else None
+                        results[i] = self._record(conn, outlet_id, url, article, fetched_at, fp,
+                                                  hook, checked, attempt == 1 and known is None)
+                    except IntegrityError as exc:  # another process was first: retry once
+                        savepoint.rollback()
+                        results[i] = exc
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - returned in the article's place
+                        savepoint.rollback()
+                        results[i] = exc
+                        break
+                    savepoint.commit()
+                    break
+        return results
+
+    def _check(self, outlet: str, url: str, article: ArticleLike, fetched_at: datetime
+               ) -> Fingerprint:
         if not outlet:
             raise ValueError(f"bad outlet {outlet!r}: expected a non-empty name")
         if not url:
@@ -159,191 +235,35 @@ class Store:
         body = article.text or ""
         if not isinstance(body, str):
             raise TypeError(f"article text of {url} is {type(body).__name__}, expected str")
-        fp = fingerprint(body)
-
-        with self.reading() as session:  # cheap path: nothing to write
-            found = self._unchanged(session, url, fp)
-        if found is not None:
-            return found
-
-        for attempt in (1, 2):
-            try:
-                with self.transaction() as session:
-                    return self._record(session, outlet, url, article, fetched_at, fp, plan_alerts)
-            except IntegrityError:  # another process stored this URL or text first
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _unchanged(self, session: Session, url: str, fp: Fingerprint) -> RecordResult | None:
-        row = session.execute(
-            select(Revision.id, Revision.story_id, Revision.content_hash, Revision.text)
-            .join(Story, Story.latest_revision_id == Revision.id)
-            .join(StoryUrl, StoryUrl.story_id == Story.id)
-            .where(StoryUrl.url == url)
-        ).first()
-        if row is None:
-            return None
-        if row.content_hash == fp.content_hash or significant(row.text) == fp.significant:
-            return RecordResult(row.story_id, row.id, "unchanged")
-        return None
+        return fingerprint(body)
 
     def _record(
         self,
-        session: Session,
-        outlet: str,
+        conn: Connection,
+        outlet_id: int,
         url: str,
         article: ArticleLike,
         fetched_at: datetime,
         fp: Fingerprint,
         plan_alerts: PlanAlerts | None,
+        checked: Known | None,
+        expect_new: bool,
     ) -> RecordResult:
-        outlet_id = self._outlet_id(session, outlet)
-        story_url = session.scalar(select(StoryUrl).where(StoryUrl.url == url))
-        if story_url is None and session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_IDENTITY_LOCK})
-            story_url = session.scalar(select(StoryUrl).where(StoryUrl.url == url))
-
-        outcome: Outcome
-        same_text = session.scalar(select(Revision).where(Revision.content_hash == fp.content_hash))
-        if story_url is not None:
-            story = session.get_one(Story, story_url.story_id)
-            latest = session.get_one(Revision, story.latest_revision_id)
-            if latest.content_hash == fp.content_hash or significant(latest.text) == fp.significant:
-                return RecordResult(story.id, latest.id, "unchanged")
-            if same_text is None:
-                revision = self._add_revision(session, story, article, fetched_at, fp)
-                outcome = "changed"
-            elif same_text.story_id == story.id:  # back to an earlier text of this story
-                revision = same_text
-                self._set_latest(session, story, revision, article, fetched_at, fp)
-                outcome = "changed"
-            else:  # the page now carries another story's text: report that story
-                story = session.get_one(Story, same_text.story_id)
-                revision = same_text
-                outcome = "duplicate"
-        elif same_text is not None:
-            story = session.get_one(Story, same_text.story_id)
-            revision = same_text
-            self._add_url(session, story, url, outlet_id, fetched_at)
-            outcome = "duplicate"
-        elif (near := self._near_duplicate(session, fp)) is not None:
-            story = near
-            revision = session.get_one(Revision, story.latest_revision_id)
-            self._add_url(session, story, url, outlet_id, fetched_at)
-            outcome = "duplicate"
-        else:
-            story = Story(
-                outlet_id=outlet_id,
-                title=article.title or "",
-                first_seen=fetched_at,
-                last_changed=fetched_at,
-            )
-            session.add(story)
-            session.flush()
-            revision = self._add_revision(session, story, article, fetched_at, fp)
-            self._add_url(session, story, url, outlet_id, fetched_at)
-            outcome = "new"
-        session.flush()
-        if plan_alerts is not None:
-            plan_alerts(session, story, revision, outcome)
-            session.flush()
-        return RecordResult(story.id, revision.id, outcome)
-
-    def _add_url(
-        self, session: Session, story: Story, url: str, outlet_id: int, fetched_at: datetime
-    ) -> None:
-        session.add(
-            StoryUrl(
-                url=url,
-                story_id=story.id,
-                outlet_id=outlet_id,
-                first_seen=fetched_at,
-                last_fetched_at=fetched_at,
-            )
-        )
-
-    def _add_revision(
-        self,
-        session: Session,
-        story: Story,
-        article: ArticleLike,
-        fetched_at: datetime,
-        fp: Fingerprint,
-    ) -> Revision:
-        revision = Revision(
-            story_id=story.id,
-            content_hash=fp.content_hash,
-            text=article.text or "",
-            title=article.title or "",
-            first_seen=fetched_at,
-        )
-        session.add(revision)
-        session.flush()
-        self._set_latest(session, story, revision, article, fetched_at, fp)
-        return revision
-
-    def _set_latest(
-        self,
-        session: Session,
-        story: Story,
-        revision: Revision,
-        article: ArticleLike,
-        fetched_at: datetime,
-        fp: Fingerprint,
-    ) -> None:
-        story.latest_revision_id = revision.id
-        story.last_changed = fetched_at
-        story.simhash = fp.simhash
-        story.title = article.title or story.title
-        story.author = article.author or story.author
-        story.published = article.published or story.published
-        story.language = article.language or story.language
-        if fp.keys:
-            have = {
-                (band, value)
-                for band, value in session.execute(
-                    select(StorySimhashBand.band, StorySimhashBand.value).where(
-                        StorySimhashBand.story_id == story.id
-                    )
-                )
-            }
-            session.add_all(
-                StorySimhashBand(story_id=story.id, band=band, value=value, simhash=fp.simhash)
-                for band, value in fp.keys
-                if (band, value) not in have
-            )
-
-    def _near_duplicate(self, session: Session, fp: Fingerprint) -> Story | None:
-        if not fp.keys:
-            return None
-        band = StorySimhashBand
-        rows = session.execute(
-            select(band.story_id, band.simhash).where(
-                or_(*(and_(band.band == b, band.value == v) for b, v in fp.keys))
-            )
-        ).all()
-        best: dict[int, int] = {}
-        for story_id, value in rows:
-            d = distance(value, fp.simhash)
-            best[story_id] = min(d, best.get(story_id, d))
-        ranked = sorted((d, story_id) for story_id, d in best.items() if d <= VERIFY_DISTANCE)
-        if not ranked:
-            return None
-        if ranked[0][0] <= NEAR_DUPLICATE_DISTANCE:
-            return session.get_one(Story, ranked[0][1])
-        ids = [story_id for _, story_id in ranked[:_MAX_VERIFY]]
-        texts = session.execute(
-            select(Story.id, Revision.text)
-            .join(Revision, Revision.id == Story.latest_revision_id)
-            .where(Story.id.in_(ids))
-        ).all()
-        scored = sorted(
-            ((overlap(fp.shingles, shingles(t)), -sid) for sid, t in texts), reverse=True
-        )
-        if scored and scored[0][0] >= MIN_OVERLAP:
-            return session.get_one(Story, -scored[0][1])
-        return None
+        written = identity.record(conn, outlet_id=outlet_id, url=url, article=article,
+                                  fetched_at=fetched_at, fp=fp, checked=checked,
+                                  expect_new=expect_new)
+        if plan_alerts is not None and written.outcome != "unchanged":
+            # the hook gets ORM objects in a session on this transaction; the values just
+            # written are set on them, anything else loads on first access
+            session = Session(bind=conn, expire_on_commit=False)
+            try:
+                story = _attach(session, Story, written.story)
+                revision = _attach(session, Revision, written.revision)
+                plan_alerts(session, story, revision, written.outcome)
+                session.flush()
+            finally:
+                session.close()
+        return RecordResult(written.story_id, written.revision_id, written.outcome)
 
     # -- validators ---------------------------------------------------------------------------
 
@@ -377,23 +297,18 @@ class Store:
         ``outlet`` is given.
         """
         _check_aware("fetched_at", fetched_at)
-        when = fetched_at or utcnow()
-        with self.transaction() as session:
-            story_url_id = session.scalar(select(StoryUrl.id).where(StoryUrl.url == url))
-            if story_url_id is not None:
-                session.execute(
-                    update(StoryUrl)
-                    .where(StoryUrl.id == story_url_id)
-                    .values(etag=etag, last_modified=last_modified, last_fetched_at=when)
-                )
+        values = {"etag": etag, "last_modified": last_modified,
+                  "last_fetched_at": fetched_at or utcnow()}
+        outlet_id = self._outlet(outlet) if outlet else None  # before the write lock is held
+        with self._write_engine.begin() as conn:
+            found = conn.execute(
+                update(_STORY_URLS).where(_STORY_URLS.c.url == url).values(**values)
+            ).rowcount
+            if found or outlet_id is None:
                 return
-            if outlet is None:
-                return
-            values = {"etag": etag, "last_modified": last_modified, "last_fetched_at": when}
-            stmt = self._insert(session, PageValidator).values(
-                url=url, outlet_id=self._outlet_id(session, outlet), **values
-            )
-            session.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=values))
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            stmt = dialect.insert(_PAGE_VALIDATORS).values(url=url, outlet_id=outlet_id, **values)
+            conn.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=values))
 
     # -- crawl runs ---------------------------------------------------------------------------
 
