@@ -40,7 +40,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -108,44 +108,163 @@ def variants(arts: list[Any]) -> dict[str, list[tuple[str, str, Any]]]:
 
 @dataclass
 class Timing:
-    times: list[float]
-    outcomes: Counter[str]
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    @contextmanager
+    def timed(self, n: int = 1) -> Iterator[None]:
+        w, c = time.perf_counter(), time.process_time()
+        yield
+        self.wall.extend([(time.perf_counter() - w) / n] * n)
+        self.cpu.extend([(time.process_time() - c) / n] * n)
 
     @property
-    def mean_ms(self) -> float:
-        return statistics.fmean(self.times) * 1000 if self.times else float("nan")
+    def p50_ms(self) -> float:
+        return statistics.median(self.wall) * 1000 if self.wall else float("nan")
 
     @property
     def p95_ms(self) -> float:
-        if len(self.times) < 2:
-            return self.mean_ms
-        return statistics.quantiles(self.times, n=20)[-1] * 1000
+        if len(self.wall) < 2:
+            return self.p50_ms
+        return statistics.quantiles(self.wall, n=20)[-1] * 1000
+
+    @property
+    def cpu_ms(self) -> float:
+        return statistics.fmean(self.cpu) * 1000 if self.cpu else float("nan")
 
 
-def run_store(url: str, jobs: dict[str, list[tuple[str, str, Any]]]) -> dict[str, Timing]:
-    from storage.db import connect
+class StoreDriver:
+    """``Store.record_article`` with the hook, one call per article."""
 
-    store = connect(url)
+    def __init__(self, url: str) -> None:
+        from storage.db import connect
+
+        self.store = connect(url)
+        self.store.ensure_outlets(["bench-a", "bench-b", "bench-c"])
+        self.fetched = datetime.now(UTC)
+
+    def __call__(self, phase: str, outlet: str, url: str, art: Any) -> str:
+        return self.store.record_article(outlet, url, art, self.fetched, plan_alerts=_hook).outcome
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class BaselineDriver:
+    """Minimal statements per outcome through the raw driver (schema made by connect())."""
+
+    PHASES = ("new", "unchanged", "duplicate")
+
+    def __init__(self, url: str) -> None:
+        from storage.db import connect, create_engine_for
+
+        connect(url).close()  # migrate
+        self.engine = create_engine_for(url)  # same connection settings (WAL, synchronous...)
+        self.raw = self.engine.raw_connection()
+        self.pg = self.engine.dialect.name == "postgresql"
+        if self.pg:
+            self.raw.driver_connection.autocommit = True
+        else:
+            self.raw.driver_connection.isolation_level = None
+        self.cur = self.raw.cursor()
+        self.outlet_ids = {}
+        for name in ("bench-a", "bench-b"):
+            self.cur.execute(self.sql("INSERT INTO outlets (name, created_at) VALUES (?, ?) "
+                                      "RETURNING id"), (name, self.now()))
+            self.outlet_ids[name] = self.cur.fetchone()[0]
+        self.fps: dict[str, Any] = {}
+
+    def prepare(self, arts: list[Any]) -> None:
+        """Fingerprints computed up front: the baseline times the driver only."""
+        from storage.fingerprint import fingerprint
+
+        for art in arts:
+            fp = self.fps[art.text] = fingerprint(art.text)
+            _ = fp.keys, fp.simhash
+
+    def sql(self, s: str) -> str:
+        return s.replace("?", "%s") if self.pg else s
+
+    def now(self) -> Any:
+        value = datetime.now(UTC)
+        return value if self.pg else value.replace(tzinfo=None).isoformat(" ")
+
+    @contextmanager
+    def txn(self) -> Iterator[None]:
+        self.cur.execute("BEGIN" if self.pg else "BEGIN IMMEDIATE")
+        yield
+        self.cur.execute("COMMIT")
+
+    def __call__(self, phase: str, outlet: str, url: str, art: Any) -> str:
+        cur, sql, fp = self.cur, self.sql, self.fps[art.text]
+        if phase == "unchanged":
+            cur.execute(sql("SELECT r.id, r.content_hash FROM story_urls u JOIN stories s ON "
+                            "s.id = u.story_id JOIN revisions r ON r.id = s.latest_revision_id "
+                            "WHERE u.url = ?"), (url,))
+            row = cur.fetchone()
+            return "unchanged" if row and row[1] == fp.content_hash else "?"
+        t = self.now()
+        with self.txn():
+            if phase == "duplicate":
+                cur.execute(sql("SELECT story_id FROM revisions WHERE content_hash = ?"),
+                            (fp.content_hash,))
+                sid = cur.fetchone()[0]
+            else:
+                cur.execute(sql("INSERT INTO stories (outlet_id, title, author, published, "
+                                "language, first_seen, last_changed, simhash) VALUES "
+                                "(?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"),
+                            (self.outlet_ids[outlet], art.title, art.author, None, art.language,
+                             t, t, fp.simhash))
+                sid = cur.fetchone()[0]
+                cur.execute(sql("INSERT INTO revisions (story_id, content_hash, text, title, "
+                                "first_seen) VALUES (?, ?, ?, ?, ?) RETURNING id"),
+                            (sid, fp.content_hash, art.text, art.title, t))
+                rid = cur.fetchone()[0]
+                cur.execute(sql("UPDATE stories SET latest_revision_id = ? WHERE id = ?"),
+                            (rid, sid))
+                cur.executemany(sql("INSERT INTO story_simhash_bands (story_id, band, value, "
+                                    "simhash) VALUES (?, ?, ?, ?)"),
+                                [(sid, b, v, fp.simhash) for b, v in fp.keys])
+            cur.execute(sql("INSERT INTO story_urls (url, story_id, outlet_id, first_seen, "
+                            "last_fetched_at) VALUES (?, ?, ?, ?, ?)"),
+                        (url, sid, self.outlet_ids[outlet], t, t))
+        return phase
+
+    def close(self) -> None:
+        self.cur.close()
+        self.raw.close()
+        self.engine.dispose()
+
+
+def run_interleaved(store_url: str, base_url: str, jobs: dict[str, list[tuple[str, str, Any]]]
+                    ) -> tuple[dict[str, Timing], dict[str, Timing]]:
+    """Every phase, article by article: the Store call, then the baseline's for the same
+    article (on its own database), so both see the same machine load."""
+    store, base = StoreDriver(store_url), BaselineDriver(base_url)
+    base.prepare([a for _, _, a in jobs["new"]])
+    ours: dict[str, Timing] = {phase: Timing() for phase in PHASES}
+    theirs: dict[str, Timing] = {phase: Timing() for phase in BaselineDriver.PHASES}
     try:
-        store.ensure_outlets(["bench-a", "bench-b", "bench-c"])
-        result = {}
-        fetched = datetime.now(UTC)
         for phase in PHASES:
-            times, outcomes = [], Counter[str]()
             for outlet, page_url, art in jobs[phase]:
-                t = time.perf_counter()
-                r = store.record_article(outlet, page_url, art, fetched, plan_alerts=_hook)
-                times.append(time.perf_counter() - t)
-                outcomes[r.outcome] += 1
-            result[phase] = Timing(times, outcomes)
-        return result
+                with ours[phase].timed():
+                    outcome = store(phase, outlet, page_url, art)
+                ours[phase].outcomes[outcome] += 1
+                if phase in theirs:
+                    with theirs[phase].timed():
+                        outcome = base(phase, outlet, page_url, art)
+                    theirs[phase].outcomes[outcome] += 1
+        return ours, theirs
     finally:
         store.close()
+        base.close()
 
 
 def run_batches(url: str, jobs: dict[str, list[tuple[str, str, Any]]], size: int
                 ) -> dict[str, Timing]:
-    """The same phases through ``Store.record_articles`` in batches of ``size``."""
+    """The same phases through ``Store.record_articles`` in batches of ``size`` (each article
+    is charged the batch's mean)."""
     from storage.db import connect
 
     store = connect(url)
@@ -154,119 +273,16 @@ def run_batches(url: str, jobs: dict[str, list[tuple[str, str, Any]]], size: int
         result = {}
         fetched = datetime.now(UTC)
         for phase in PHASES:
-            times, outcomes = [], Counter[str]()
+            timing = result[phase] = Timing()
             items = jobs[phase]
             for start in range(0, len(items), size):
-                chunk = [(o, u, a, fetched) for o, u, a in items[start : start + size]]
-                t = time.perf_counter()
-                rs = store.record_articles(chunk, plan_alerts=_hook)
-                per = (time.perf_counter() - t) / len(chunk)
-                times.extend([per] * len(chunk))
-                outcomes.update(r.outcome if hasattr(r, "outcome") else "error" for r in rs)
-            result[phase] = Timing(times, outcomes)
+                chunk = [(o, u, a, fetched, _hook) for o, u, a in items[start : start + size]]
+                with timing.timed(len(chunk)):
+                    rs = store.record_articles(chunk)
+                timing.outcomes.update(getattr(r, "outcome", "error") for r in rs)
         return result
     finally:
         store.close()
-
-
-# -- baseline: the plain DB-API driver ------------------------------------------------------
-
-
-def run_baseline(url: str, jobs: dict[str, list[tuple[str, str, Any]]]) -> dict[str, Timing]:
-    """Minimal statements per outcome through the raw driver (schema made by connect())."""
-    from sqlalchemy import create_engine
-
-    from storage.db import connect
-    from storage.fingerprint import fingerprint
-
-    connect(url).close()  # migrate
-    engine = create_engine(url)
-    raw = engine.raw_connection()
-    pg = engine.dialect.name == "postgresql"
-    if not pg:
-        raw.driver_connection.isolation_level = None
-    ph = "%s" if pg else "?"
-    begin = "BEGIN" if pg else "BEGIN IMMEDIATE"
-
-    def sql(s: str) -> str:
-        return s.replace("?", ph)
-
-    def now() -> Any:
-        value = datetime.now(UTC)
-        return value if pg else value.replace(tzinfo=None).isoformat(" ")
-
-    cur = raw.cursor()
-    if pg:
-        raw.driver_connection.autocommit = True
-    outlet_ids = {}
-    for name in ("bench-a", "bench-b"):
-        cur.execute(sql("INSERT INTO outlets (name, created_at) VALUES (?, ?) RETURNING id"),
-                    (name, now()))
-        outlet_ids[name] = cur.fetchone()[0]
-    result: dict[str, Timing] = {}
-
-    @contextmanager
-    def txn() -> Iterator[None]:
-        cur.execute(begin)
-        yield
-        cur.execute("COMMIT")
-
-    def new(outlet: str, page_url: str, art: Any, fp: Any) -> str:
-        with txn():
-            t = now()
-            cur.execute(sql("INSERT INTO stories (outlet_id, title, author, published, language, "
-                            "first_seen, last_changed, simhash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                            "RETURNING id"),
-                        (outlet_ids[outlet], art.title, art.author, None, art.language, t, t,
-                         fp.simhash))
-            sid = cur.fetchone()[0]
-            cur.execute(sql("INSERT INTO revisions (story_id, content_hash, text, title, "
-                            "first_seen) VALUES (?, ?, ?, ?, ?) RETURNING id"),
-                        (sid, fp.content_hash, art.text, art.title, t))
-            rid = cur.fetchone()[0]
-            cur.execute(sql("UPDATE stories SET latest_revision_id = ? WHERE id = ?"), (rid, sid))
-            cur.execute(sql("INSERT INTO story_urls (url, story_id, outlet_id, first_seen, "
-                            "last_fetched_at) VALUES (?, ?, ?, ?, ?)"),
-                        (page_url, sid, outlet_ids[outlet], t, t))
-            cur.executemany(sql("INSERT INTO story_simhash_bands (story_id, band, value, simhash) "
-                                "VALUES (?, ?, ?, ?)"),
-                            [(sid, b, v, fp.simhash) for b, v in fp.keys])
-        return "new"
-
-    def unchanged(outlet: str, page_url: str, art: Any, fp: Any) -> str:
-        cur.execute(sql("SELECT r.id, r.content_hash FROM story_urls u JOIN stories s ON "
-                        "s.id = u.story_id JOIN revisions r ON r.id = s.latest_revision_id "
-                        "WHERE u.url = ?"), (page_url,))
-        row = cur.fetchone()
-        return "unchanged" if row and row[1] == fp.content_hash else "?"
-
-    def duplicate(outlet: str, page_url: str, art: Any, fp: Any) -> str:
-        with txn():
-            cur.execute(sql("SELECT story_id FROM revisions WHERE content_hash = ?"),
-                        (fp.content_hash,))
-            sid = cur.fetchone()[0]
-            t = now()
-            cur.execute(sql("INSERT INTO story_urls (url, story_id, outlet_id, first_seen, "
-                            "last_fetched_at) VALUES (?, ?, ?, ?, ?)"),
-                        (page_url, sid, outlet_ids[outlet], t, t))
-        return "duplicate"
-
-    try:
-        for phase, fn in (("new", new), ("unchanged", unchanged), ("duplicate", duplicate)):
-            items = [(o, u, a, fingerprint(a.text)) for o, u, a in jobs[phase]]
-            for *_, fp in items:
-                _ = fp.keys, fp.simhash  # precomputed: the baseline times the driver only
-            times, outcomes = [], Counter[str]()
-            for o, u, a, fp in items:
-                t0 = time.perf_counter()
-                outcomes[fn(o, u, a, fp)] += 1
-                times.append(time.perf_counter() - t0)
-            result[phase] = Timing(times, outcomes)
-        return result
-    finally:
-        cur.close()
-        raw.close()
-        engine.dispose()
 
 
 # -- databases ------------------------------------------------------------------------------
@@ -306,15 +322,16 @@ def backends() -> list[tuple[str, Callable[[], Any]]]:
 def report(name: str, store: dict[str, Timing], base: dict[str, Timing],
            batch: dict[str, Timing] | None) -> None:
     print(f"\n{name}")
-    print(f"  {'outcome':<10} {'store ms':>16} {'baseline ms':>12} {'ratio':>6}"
-          + (f" {'batched ms':>11}" if batch else "") + "  outcomes")
+    head = (f"  {'outcome':<10} {'p50 ms':>7} {'(p95)':>7} {'cpu ms':>7} | {'baseline':>8} "
+            f"{'cpu ms':>7} {'ratio':>6}")
+    print(head + (f" | {'batch p50':>9} {'cpu ms':>7}" if batch else "") + "  outcomes")
     for phase in PHASES:
-        s = store[phase]
-        b = base.get(phase)
-        cells = f"  {phase:<10} {s.mean_ms:7.2f} ({s.p95_ms:5.2f}) "
-        cells += f"{b.mean_ms:12.2f} {s.mean_ms / b.mean_ms:6.1f}" if b else f"{'-':>12} {'-':>6}"
+        s, b = store[phase], base.get(phase)
+        cells = f"  {phase:<10} {s.p50_ms:7.2f} ({s.p95_ms:5.2f}) {s.cpu_ms:7.2f} | "
+        cells += (f"{b.p50_ms:8.2f} {b.cpu_ms:7.2f} {s.p50_ms / b.p50_ms:6.1f}" if b
+                  else f"{'-':>8} {'-':>7} {'-':>6}")
         if batch:
-            cells += f" {batch[phase].mean_ms:11.2f}"
+            cells += f" | {batch[phase].p50_ms:9.2f} {batch[phase].cpu_ms:7.2f}"
         print(cells + "  " + ", ".join(f"{k} {v}" for k, v in sorted(s.outcomes.items())))
 
 
@@ -338,18 +355,16 @@ def main() -> None:
     jobs = variants(arts)
     print(f"{len(arts)} distinct articles, mean {statistics.fmean(len(a.text) for a in arts):.0f} "
           f"chars; storage from {Path(storage.__file__).parent}")
-    print("figures: mean ms per article (p95); ratio = store / plain DB-API baseline")
+    print("per article: wall-clock median (p95), this process's CPU time (mean); "
+          "ratio = median / baseline median")
     for name, make_url in backends():
-        with make_url() as url:
-            timings = run_store(url, jobs)
+        with make_url() as store_url, make_url() as base_url:
+            timings, base = run_interleaved(store_url, base_url, jobs)
         batch = None
         if args.batch:
             with make_url() as url:
                 batch = run_batches(url, jobs, args.batch)
-        with make_url() as url:
-            base = run_baseline(url, jobs)
         report(name, timings, base, batch)
-
 
 if __name__ == "__main__":
     main()
