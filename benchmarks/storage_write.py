@@ -5,6 +5,7 @@
     python benchmarks/storage_write.py --root DIR      # import ``storage`` from DIR instead
                                                        # (e.g. `git archive <commit> storage alembic`)
     python benchmarks/storage_write.py --batch 20      # also time record_articles() in batches
+    python benchmarks/storage_write.py --prepared      # fingerprints made beforehand (workers)
 
 Articles are the real pages of ``<bench>/{en,zh}/pages`` (``<bench>`` is ``../../shared/bench``
 from this file, or ``$NEWSWATCH_BENCH_DIR``) run through ``extraction.extract_article``. Each
@@ -137,15 +138,18 @@ class Timing:
 class StoreDriver:
     """``Store.record_article`` with the hook, one call per article."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prepared: dict[str, Any] | None = None) -> None:
         from storage.db import connect
 
         self.store = connect(url)
         self.store.ensure_outlets(["bench-a", "bench-b", "bench-c"])
         self.fetched = datetime.now(UTC)
+        self.prepared = prepared
 
     def __call__(self, phase: str, outlet: str, url: str, art: Any) -> str:
-        return self.store.record_article(outlet, url, art, self.fetched, plan_alerts=_hook).outcome
+        extra = {"fingerprint": self.prepared[art.text]} if self.prepared else {}
+        return self.store.record_article(outlet, url, art, self.fetched, plan_alerts=_hook,
+                                         **extra).outcome
 
     def close(self) -> None:
         self.store.close()
@@ -237,11 +241,17 @@ class BaselineDriver:
         self.engine.dispose()
 
 
-def run_interleaved(store_url: str, base_url: str, jobs: dict[str, list[tuple[str, str, Any]]]
-                    ) -> tuple[dict[str, Timing], dict[str, Timing]]:
+def run_interleaved(store_url: str, base_url: str, jobs: dict[str, list[tuple[str, str, Any]]],
+                    prepared: bool = False) -> tuple[dict[str, Timing], dict[str, Timing]]:
     """Every phase, article by article: the Store call, then the baseline's for the same
-    article (on its own database), so both see the same machine load."""
-    store, base = StoreDriver(store_url), BaselineDriver(base_url)
+    article (on its own database), so both see the same machine load. ``prepared``: pass
+    fingerprints made beforehand (as an extraction worker would), untimed."""
+    fps = None
+    if prepared:
+        from storage.fingerprint import prepare
+
+        fps = {a.text: prepare(a.text) for phase in PHASES for _, _, a in jobs[phase]}
+    store, base = StoreDriver(store_url, fps), BaselineDriver(base_url)
     base.prepare([a for _, _, a in jobs["new"]])
     ours: dict[str, Timing] = {phase: Timing() for phase in PHASES}
     theirs: dict[str, Timing] = {phase: Timing() for phase in BaselineDriver.PHASES}
@@ -343,6 +353,9 @@ def main() -> None:
                         help="import the storage package from this folder")
     parser.add_argument("--batch", type=int, default=0,
                         help="also time Store.record_articles in batches of this size")
+    parser.add_argument("--prepared", action="store_true",
+                        help="pass storage.fingerprint.prepare() results (made untimed, as in "
+                             "an extraction worker) to record_article")
     args = parser.parse_args()
     if args.root is not None:
         if not (args.root / "storage" / "store.py").is_file():
@@ -359,7 +372,7 @@ def main() -> None:
           "ratio = median / baseline median")
     for name, make_url in backends():
         with make_url() as store_url, make_url() as base_url:
-            timings, base = run_interleaved(store_url, base_url, jobs)
+            timings, base = run_interleaved(store_url, base_url, jobs, args.prepared)
         batch = None
         if args.batch:
             with make_url() as url:

@@ -30,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from storage import identity
-from storage.fingerprint import Fingerprint, fingerprint
+from storage.fingerprint import Fingerprint
+from storage.fingerprint import fingerprint as _fingerprint
 from storage.identity import ArticleLike, Known, Outcome
 from storage.models import (
     Alert,
@@ -151,13 +152,17 @@ class Store:
         article: ArticleLike,
         fetched_at: datetime,
         plan_alerts: PlanAlerts | None = None,
+        *,
+        fingerprint: Fingerprint | None = None,
     ) -> RecordResult:
         """Store one fetched article and say what it was (see the module docstring).
 
         ``plan_alerts(session, story, revision, outcome)`` runs in the same transaction for every
         outcome but "unchanged"; what it adds commits or rolls back with the story.
+        ``fingerprint``: ``storage.fingerprint.prepare(article.text)`` made elsewhere (e.g. in
+        the extraction worker), so SimHash is not computed here; it must be of this text.
         """
-        fp = self._check(outlet, url, article, fetched_at)
+        fp = self._check(outlet, url, article, fetched_at, fingerprint)
         outlet_id = self._outlet(outlet)
         checked: Known | None = None
         expect_new = False
@@ -224,8 +229,8 @@ class Store:
                     break
         return results
 
-    def _check(self, outlet: str, url: str, article: ArticleLike, fetched_at: datetime
-               ) -> Fingerprint:
+    def _check(self, outlet: str, url: str, article: ArticleLike, fetched_at: datetime,
+               fingerprint: Fingerprint | None = None) -> Fingerprint:
         if not outlet:
             raise ValueError(f"bad outlet {outlet!r}: expected a non-empty name")
         if not url:
@@ -235,7 +240,11 @@ class Store:
         body = article.text or ""
         if not isinstance(body, str):
             raise TypeError(f"article text of {url} is {type(body).__name__}, expected str")
-        return fingerprint(body)
+        if fingerprint is None:
+            return _fingerprint(body)
+        if not isinstance(fingerprint, Fingerprint) or fingerprint.text != body:
+            raise ValueError(f"fingerprint given for {url} is not of its article text")
+        return fingerprint
 
     def _record(
         self,
