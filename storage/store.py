@@ -13,6 +13,11 @@ Concurrent writers: SQLite write transactions take the write lock up front (BEGI
 on PostgreSQL an advisory lock serialises the "is this text already stored?" decision. The
 global unique content hash and unique URL back both up: on IntegrityError the transaction is
 rolled back and retried once, and then sees the other writer's story.
+
+Cost (benchmarks/storage_write.py): on SQLite an unchanged page is one indexed SELECT outside
+the write lock; on PostgreSQL the lookup runs in the write transaction (no table locks there),
+saving a transaction. The decision and the writes are Core statements (storage/identity.py);
+the plan_alerts hook gets ORM objects attached to a session on the same connection.
 """
 
 from __future__ import annotations
