@@ -18,7 +18,6 @@ from scrapy.crawler import Crawler
 
 from crawler import render, workers
 from crawler.items import PageItem
-from extraction import extract_article
 
 _TEXTUAL = ("html", "xml", "text/plain")
 _db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-db")
@@ -59,8 +58,8 @@ class ExtractPipeline(_Pipeline):
         if not _is_textual(item.content_type):
             return self.skip(item, f"not html ({item.content_type})")
         try:
-            item.article = await workers.run_in_pool(
-                extract_article, item.body, item.url, item.header_charset
+            item.article, item.extra["fingerprint"] = await workers.run_in_pool(
+                workers.extract_for_storage, item.body, item.url, item.header_charset
             )
         except Exception as exc:  # a worker crash must not stop the crawl
             self.spider.note_error(item.url, f"extraction failed: {type(exc).__name__}: {exc}")
@@ -110,6 +109,7 @@ class StorePipeline(_Pipeline):
             article=item.article,
             fetched_at=datetime.now(UTC),
             plan_alerts=plan,
+            fingerprint=item.extra.pop("fingerprint", None),
         )
         if item.etag or item.last_modified:
             store.save_validators(item.url, item.etag, item.last_modified)

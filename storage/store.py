@@ -466,3 +466,15 @@ class Store:
                 }
                 for a in rows
             ]
+
+    def browser_first(self, outlet: str) -> bool:
+        """Whether this outlet's articles go straight to the browser (the render memory)."""
+        with self.reading() as session:
+            value = session.scalar(select(Outlet.browser_first).where(Outlet.name == outlet))
+        return bool(value)
+
+    def set_browser_first(self, outlet: str, value: bool) -> None:
+        self.ensure_outlets([outlet])
+        with self.transaction() as session:
+            session.execute(update(Outlet).where(Outlet.name == outlet)
+                            .values(browser_first=bool(value)))

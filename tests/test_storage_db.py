@@ -23,8 +23,8 @@ TABLES = {"outlets", "stories", "story_urls", "revisions", "story_simhash_bands"
 
 
 def test_upgrade_empty_database_is_idempotent_and_matches_the_models(db_url: str) -> None:
-    assert upgrade(db_url) == "0001"
-    assert upgrade(db_url) == "0001"  # second run: nothing to do
+    assert upgrade(db_url) == "0002"
+    assert upgrade(db_url) == "0002"  # second run: nothing to do
     engine = create_engine_for(db_url)
     try:
         assert TABLES <= set(inspect(engine).get_table_names())
@@ -103,3 +103,23 @@ def test_crawl_runs_and_outlets(store) -> None:
 def test_unreachable_postgres_names_the_masked_url() -> None:
     with pytest.raises(DatabaseError, match=r"bob:\*\*\*@127\.0\.0\.1:1/"):
         upgrade("postgresql+psycopg://bob:pw@127.0.0.1:1/newswatch")
+
+
+def test_upgrade_from_0001_keeps_data_and_adds_the_render_memory(db_url: str) -> None:
+    assert upgrade(db_url, "0001") == "0001"
+    engine = create_engine_for(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO outlets (name, created_at) VALUES ('old', CURRENT_TIMESTAMP)")
+    finally:
+        engine.dispose()
+    assert upgrade(db_url) == "0002"
+    s = connect(db_url)
+    try:
+        assert s.browser_first("old") is False
+        s.set_browser_first("old", True)
+        assert s.browser_first("old") is True
+        assert s.browser_first("never-seen") is False
+    finally:
+        s.close()
