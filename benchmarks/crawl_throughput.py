@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -141,10 +142,15 @@ def run_full(base: str, n: int, database: str) -> dict:
     config = parse_config({"database": database, "outlets": [
         {"name": "bench", "start_urls": listings, "article_url": r"/news/\d{4}/", "render": "never"}]})
     started = time.perf_counter()
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     summary = run_crawl(config)
     seconds = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    workers_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    main_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     s = summary.outlets[0]
-    return {"seconds": seconds, "pages": s.new + s.changed + s.unchanged + s.duplicate + s.skipped,
+    return {"seconds": seconds, "main_cpu": main_cpu,
+            "workers_cpu": workers_cpu.ru_utime + workers_cpu.ru_stime, "pages": s.new + s.changed + s.unchanged + s.duplicate + s.skipped,
             "not_modified": s.not_modified, "new": s.new, "duplicate": s.duplicate,
             "skipped": s.skipped, "errors": s.errors}
 
@@ -221,6 +227,11 @@ def main() -> None:
     print(f"full pages/s                {full:6.1f}   (target >= 100)")
     print(f"recrawl time / first crawl  {second['seconds'] / first:6.1%}  (target <= 10%); "
           f"304s: {second['not_modified']} of {second['pages']}")
+    for name in ("newswatch crawl (full)", "newswatch recrawl (unchanged)"):
+        r = results[name]
+        print(f"{name}: crawl process CPU {r['main_cpu']:.1f} s "
+              f"({r['main_cpu'] / r['seconds']:.0%} of a core), extraction workers CPU "
+              f"{r['workers_cpu']:.1f} s")
     print("full crawl outcomes:", {k: results["newswatch crawl (full)"][k]
                                    for k in ("new", "duplicate", "skipped", "errors")})
 

@@ -58,7 +58,7 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any
         "ROBOTSTXT_OBEY": p.obey_robots,
         "CONCURRENT_REQUESTS": max(32, p.concurrency_per_domain),
         "CONCURRENT_REQUESTS_PER_DOMAIN": p.concurrency_per_domain,
-        "CONCURRENT_ITEMS": 64,
+        "CONCURRENT_ITEMS": 4,  # one item per article page; Scrapy starts this many tasks a response
         "DOWNLOAD_DELAY": p.download_delay,
         "AUTOTHROTTLE_ENABLED": p.autothrottle,
         "AUTOTHROTTLE_START_DELAY": max(p.download_delay, 0.5),
