@@ -29,6 +29,7 @@ from crawler.config import DEFAULT_CHROMIUM, Browser, Outlet
 
 log = logging.getLogger("newswatch.render")
 
+HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"  # Debian package chromium-headless-shell
 BROWSER = "playwright"  # scrapy-playwright's meta key: this request is rendered
 SETTLE = "newswatch_settle"  # (wait_for selector or None, timeout in ms)
 ARTICLE = "newswatch_article"
@@ -45,9 +46,14 @@ class BrowserUnavailable(IgnoreRequest):
 
 
 def chromium_path(browser: Browser | None = None) -> str:
-    """$NEWSWATCH_CHROMIUM, else the config's browser.chromium, else /usr/bin/chromium."""
-    return os.environ.get("NEWSWATCH_CHROMIUM") or (browser.chromium if browser else "") \
+    """$NEWSWATCH_CHROMIUM, else the config's browser.chromium; when that is the default
+    (/usr/bin/chromium), Debian's chromium-headless-shell if installed: the same Chromium
+    build without the desktop browser, ~160 MB smaller in the render benchmark."""
+    chosen = os.environ.get("NEWSWATCH_CHROMIUM") or (browser.chromium if browser else "") \
         or DEFAULT_CHROMIUM
+    if chosen == DEFAULT_CHROMIUM and missing_browser(HEADLESS_SHELL) is None:
+        return HEADLESS_SHELL
+    return chosen
 
 
 def missing_browser(path: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crawler import render
-from crawler.config import Browser, Outlet
+from crawler.config import DEFAULT_CHROMIUM, Browser, Outlet
 
 
 @dataclass
@@ -67,3 +67,14 @@ def test_chromium_path_and_missing_browser(tmp_path, monkeypatch):
     assert render.chromium_path(Browser(chromium="/opt/c")) == "/env/c"
     message = render.missing_browser(str(tmp_path / "nope"))
     assert message and "apt-get install chromium" in message and "NEWSWATCH_CHROMIUM" in message
+
+
+def test_default_chromium_prefers_the_headless_shell(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSWATCH_CHROMIUM", raising=False)
+    shell = tmp_path / "chromium-headless-shell"
+    monkeypatch.setattr(render, "HEADLESS_SHELL", str(shell))
+    assert render.chromium_path(Browser()) == DEFAULT_CHROMIUM  # not installed
+    shell.write_text("#!/bin/sh\n")
+    shell.chmod(0o755)
+    assert render.chromium_path(Browser()) == str(shell)
+    assert render.chromium_path(Browser(chromium="/opt/c")) == "/opt/c"  # configured: kept
