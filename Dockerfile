@@ -11,7 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # Chromium renders the few pages that need scripts (Playwright drives the system browser).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends chromium ca-certificates tzdata \
+ && apt-get install -y --no-install-recommends chromium chromium-headless-shell ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
