@@ -21,7 +21,6 @@ DEFAULT_INTERVAL = "30m"
 RENDER_MODES = ("auto", "never", "always")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -228,22 +227,19 @@ class _Checker:
         return int(match.group(1)) * _INTERVAL_UNITS[match.group(2)]
 
 
-def expand_env(value: Any, key: str, checker: _Checker) -> Any:
-    """Replace ``${VAR}`` in every string; a missing variable is an error naming it."""
-    if isinstance(value, str):
+def expand_env(data: dict[str, Any], checker: _Checker) -> dict[str, Any]:
+    """Replace ``${VAR}`` in every string (``$$`` is a literal ``$``); a missing variable is an
+    error naming it and the key. Expanded values are registered so logs and output mask them."""
+    from alerts.secrets import expand_env as expand
 
-        def sub(m: re.Match[str]) -> str:
-            name = m.group(1)
-            if name not in os.environ:
-                raise checker.error(key, f"environment variable ${{{name}}} is not set")
-            return os.environ[name]
-
-        return _ENV_REF.sub(sub, value)
-    if isinstance(value, list):
-        return [expand_env(v, f"{key}[{i}]", checker) for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        return {k: expand_env(v, f"{key}.{k}" if key else str(k), checker) for k, v in value.items()}
-    return value
+    expanded = {}
+    for key, value in data.items():
+        try:
+            expanded[key] = expand(value, str(key))
+        except ValueError as exc:
+            key_path, _, problem = str(exc).partition(": ")
+            raise checker.error(key_path, problem) from None
+    return expanded
 
 
 _TOP_KEYS = {"database", "outlets", "politeness", "browser", "watches", "notify"}
@@ -313,7 +309,7 @@ def parse_config(
     """Validate a config mapping (already loaded from YAML) into a :class:`Config`."""
     check = _Checker(source, lines or {})
     data = check.mapping(data, "", _TOP_KEYS)
-    data = expand_env(data, "", check)
+    data = expand_env(data, check)
 
     database = os.environ.get("NEWSWATCH_DATABASE_URL") or data.get("database") or DEFAULT_DATABASE
     check.string(database, "database")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from crawler.config import Config, Outlet
@@ -13,7 +13,5 @@ from crawler.config import Config, Outlet
 class CrawlContext:
     config: Config
     store: Any  # storage Store
-    run_id: int | None = None
     # plan_alerts_for(outlet) -> storage's plan_alerts hook for that outlet, or None (no alerts)
     plan_alerts_for: Callable[[Outlet], Any] | None = None
-    skipped: dict[str, list[str]] = field(default_factory=dict)

@@ -88,8 +88,7 @@ def run_crawl(
     store.ensure_outlets([o.name for o in config.outlets])
     started = datetime.now(UTC)
     run_id = store.start_run([o.name for o in outlets])
-    context = CrawlContext(config=config, store=store, run_id=run_id,
-                           plan_alerts_for=plan_alerts_for)
+    context = CrawlContext(config=config, store=store, plan_alerts_for=plan_alerts_for)
 
     settings = scrapy_settings(config, log_level=log_level)
     settings.update(extra_settings or {})

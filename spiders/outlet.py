@@ -184,8 +184,6 @@ class OutletSpider(scrapy.Spider):
         if self.crawler:
             self.crawler.stats.inc_value("newswatch/skipped")
             self.crawler.stats.inc_value(f"newswatch/skipped/{reason}")
-        if self.context is not None:
-            self.context.skipped.setdefault(self.outlet.name, []).append(f"{url}: {reason}")
 
     def note_error(self, url: str, reason: str) -> None:
         reason = " ".join(str(reason).split())[:300]
