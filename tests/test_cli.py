@@ -73,3 +73,18 @@ def test_db_upgrade_on_a_new_database(tmp_path, write_config, cli):
     config = str(write_config({"database": f"sqlite:///{tmp_path / 'fresh.db'}", "outlets": []}))
     assert "up to date" in run_ok(cli, "db", "upgrade", "--config", config)
     assert (tmp_path / "fresh.db").exists()
+
+
+def test_demo_command_end_to_end(tmp_path, cli):
+    database = f"sqlite:///{tmp_path / 'demo.db'}"
+    first = run_ok(cli, "demo", "--database", database, cwd=tmp_path, env={"COLUMNS": "200"})
+    assert "8 stories" in first and "forbidden by robots.txt" in first
+    for title in ("數字人主播", "通义千问", "GPT-4"):  # Big5, GBK and UTF-8 pages, decoded
+        assert title in first
+    assert "\ufffd" not in first
+    second = run_ok(cli, "demo", "--database", database, cwd=tmp_path, env={"COLUMNS": "200"})
+    [ai_row] = [line for line in second.splitlines() if line.startswith("│ demo-ai")]
+    cells = [c.strip() for c in ai_row.strip("│ ").split("│")]
+    fetched, not_modified, new = int(cells[1]), int(cells[2]), int(cells[3])
+    assert new == 0 and not_modified >= 6 and fetched >= not_modified
+    assert "8 stories" in second
