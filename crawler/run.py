@@ -93,12 +93,15 @@ def run_crawl(
     settings = scrapy_settings(config, log_level=log_level)
     settings.update(extra_settings or {})
     process = CrawlerProcess(settings)
+    validators = {outlet.name: store.validators_for(outlet.name) for outlet in outlets}
+    if not all(validators.values()):  # an outlet's first crawl: every article gets extracted
+        workers.start_early()
     crawlers = []
     for outlet in outlets:
         crawler = process.create_crawler(spider_class(outlet.spider))
         crawlers.append((outlet, crawler))
         process.crawl(crawler, outlet=outlet, context=context,
-                      validators=store.validators_for(outlet.name))
+                      validators=validators[outlet.name])
 
     if on_progress is not None:
         _report_progress_every(0.25, lambda: on_progress(_live_stats(crawlers)))

@@ -53,6 +53,15 @@ def pool() -> ProcessPoolExecutor:
     return _pool
 
 
+def start_early() -> None:
+    """Start the workers now, in the background (for a crawl that will surely extract pages,
+    such as an outlet's first): they are ready by the time the first article arrives."""
+    if worker_count() > 0:
+        executor = pool()
+        for _ in range(worker_count()):
+            executor.submit(_warm_up)
+
+
 async def run_in_pool(func: Callable[..., T], *args: Any) -> T:
     """Run ``func(*args)`` in a worker process; in-process when workers are disabled (0)."""
     if worker_count() == 0:
