@@ -7,7 +7,7 @@ Chromium (scrapy-playwright), and the rendered DOM flows through extract -> stor
 Each outlet has a :class:`RenderMemory`: after ``STREAK`` articles in a row needed the browser,
 that outlet's new articles go straight to it (every ``PROBE_EVERY``-th one is still tried
 statically, and one static success switches back). The memory is kept in storage between crawls
-when the store offers ``browser_first``/``set_browser_first``.
+(``Store.browser_first`` / ``set_browser_first``).
 ``render: always`` / ``render: never`` force the choice; under ``never`` a page that needs
 scripts is skipped as :data:`NEVER_REASON`.
 """
@@ -113,7 +113,7 @@ def memory_for(spider: Any) -> RenderMemory:
     if memory is None:
         memory = RenderMemory()
         store = getattr(getattr(spider, "context", None), "store", None)
-        if store is not None and hasattr(store, "browser_first"):
+        if store is not None:
             try:
                 memory.browser_first = bool(store.browser_first(spider.outlet.name))
             except Exception as exc:  # a memory we cannot read costs a static fetch, no more
@@ -232,7 +232,7 @@ class RenderMemoryExtension:
     def spider_closed(self, spider: Any) -> None:
         memory: RenderMemory | None = getattr(spider, "render_memory", None)
         store = getattr(getattr(spider, "context", None), "store", None)
-        if memory is None or not memory.changed or not hasattr(store, "set_browser_first"):
+        if memory is None or not memory.changed or store is None:
             return
         try:
             store.set_browser_first(spider.outlet.name, memory.browser_first)

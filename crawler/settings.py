@@ -49,7 +49,6 @@ def browser_settings(config: Config) -> dict[str, Any]:
         "NEWSWATCH_CHROMIUM": chromium,
         "NEWSWATCH_BROWSER_TIMEOUT": b.timeout,
         "NEWSWATCH_BROWSER_RESTART_AFTER": b.restart_after,
-        "EXTENSIONS": {"crawler.render.RenderMemoryExtension": 500},
     }
 
 
@@ -85,6 +84,7 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any
         "EXTENSIONS": {
             "scrapy.extensions.throttle.AutoThrottle": None,
             "crawler.throttle.ConditionalAwareAutoThrottle": 0,
+            "crawler.render.RenderMemoryExtension": 500,  # keeps "needs the browser" per outlet
         },
         "ITEM_PIPELINES": {
             "crawler.pipelines.ExtractPipeline": 300,

@@ -229,6 +229,23 @@ def test_outlet_that_keeps_needing_the_browser_goes_straight_to_it(site, write_c
     assert browser.gone_after_crawl()
 
 
+def test_the_memory_of_needing_the_browser_is_kept_for_the_next_crawl(site, write_config, cli,
+                                                                      browser):
+    first = [f"/news/2026/js{i}.html" for i in range(3)]
+    site.set("/ai/", listing_html(first))
+    for i, path in enumerate(first):
+        site.set(path, script_page(f"脚本文章{i}", [f"第{i}篇：{p}" for p in ZH_PARAGRAPHS]))
+    config = write_config({"outlets": [outlet(site)]})
+    crawl(cli, config, browser)
+    late = "/news/2026/late.html"  # a new article, seen by the next crawl only
+    site.set("/ai/", listing_html([*first, late]))
+    site.set(late, script_page("后来的文章", ZH_OTHER))
+    crawl(cli, config, browser)
+    assert has_text(stories(cli, config)["后来的文章"], ZH_OTHER)
+    assert by_chromium(site, late) == [True]  # straight to the browser: no static fetch first
+    assert browser.gone_after_crawl()
+
+
 def test_hanging_pages_time_out_and_the_crawl_goes_on(site, write_config, cli, browser):
     busy = "/news/2026/busy.html"
     idle = "/news/2026/never-idle.html"
