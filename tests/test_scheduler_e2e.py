@@ -1,6 +1,6 @@
 """End to end: the daemon SIGKILLed mid-crawl and restarted loses no story and sends no alert
-twice. Real parts: a local HTTP outlet, the real crawl (Scrapy in a child process), storage on
-a SQLite file, the alert planner, the sender and a local webhook receiver."""
+twice. Real parts: a local HTTP outlet, the real `newswatch crawl` in a child process, storage
+on a SQLite file, the alert planner, the sender and a local webhook receiver."""
 
 from __future__ import annotations
 
@@ -26,42 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 N_ARTICLES = 12
 SECRET = "e2e-hook-secret"
 
-# The crawl child: ``newswatch crawl`` with the documented planner wiring (docs/alerts.md), so
-# the test does not depend on the CLI's alert glue; delivery is left to the daemon.
-CRAWL_CHILD = r'''
-import sys
-from alerts.channels import parse_channels
-from alerts.planner import AlertPlanner, first_crawl
-from crawler.config import load_config
-from crawler.run import run_crawl
-from matching import Matcher, parse_watches
-from storage.db import connect
-
-
-def main(config_path, outlet):
-    cfg = load_config(config_path)
-    store = connect(cfg.database)
-    watches = parse_watches(cfg.watches)
-    planner = AlertPlanner(watches, Matcher(watches), parse_channels(cfg.notify))
-
-    def plan_for(o):
-        with store.reading() as s:
-            return planner.for_outlet(o.name, first_crawl=first_crawl(s, o.name),
-                                      alert_on_first_crawl=o.alert_on_first_crawl)
-
-    run_crawl(cfg, [outlet], store=store, plan_alerts_for=plan_for)
-
-
-if __name__ == "__main__":  # the extraction pool's spawned workers import this file
-    main(sys.argv[1], sys.argv[2])
-'''
-
+# The daemon with its real crawl command (`newswatch crawl --outlet local --no-deliver` in a
+# child process); only its timings are shortened.
 DAEMON = r'''
 import sys
 from scheduler.daemon import DaemonOptions, run_daemon
-config, child, delivery = sys.argv[1], sys.argv[2], float(sys.argv[3])
-cmd = lambda c, o: [sys.executable, child, c, o]
-sys.exit(run_daemon(config, crawl_command=cmd, options=DaemonOptions(
+config, delivery = sys.argv[1], float(sys.argv[2])
+sys.exit(run_daemon(config, options=DaemonOptions(
     startup_stagger=0, grace=5, delivery_interval=delivery, crawl_timeout=300)))
 '''
 
@@ -101,10 +72,10 @@ def stored(db_file: Path) -> int:
             return 0
 
 
-def start_daemon(config: Path, child: Path, delivery: float, log: Path) -> subprocess.Popen:
+def start_daemon(config: Path, delivery: float, log: Path) -> subprocess.Popen:
     with log.open("a") as out:
-        return subprocess.Popen([sys.executable, "-c", DAEMON, str(config), str(child),
-                                 str(delivery)], cwd=ROOT, stdout=out, stderr=out,
+        return subprocess.Popen([sys.executable, "-c", DAEMON, str(config), str(delivery)],
+                                cwd=ROOT, stdout=out, stderr=out,
                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
@@ -116,8 +87,6 @@ def test_sigkill_mid_crawl_then_restart_loses_no_story_and_sends_no_alert_twice(
     for i, path in enumerate(paths):
         html = article_html(f"大模型新闻第{i}篇", story_paragraphs(i), meta_charset="utf-8")
         site.set(path, Page(body=html.encode(), delay=0.3))  # a slow outlet: room to kill
-    child = tmp_path / "crawl_child.py"
-    child.write_text(CRAWL_CHILD)
     db = f"sqlite:///{tmp_path / 'nw.db'}"
     log = tmp_path / "daemon.log"
     with WebhookReceiver(secret=SECRET) as hook:
@@ -134,7 +103,7 @@ def test_sigkill_mid_crawl_then_restart_loses_no_story_and_sends_no_alert_twice(
         }, allow_unicode=True))
         try:
             # 1. first daemon: no delivery pass during the crawl (none in flight at the kill)
-            first = start_daemon(config, child, 3600, log)
+            first = start_daemon(config, 3600, log)
             served = lambda: sum(1 for h in site.hits if h.path in paths and h.status == 200)  # noqa: E731
             wait_until(lambda: stored(tmp_path / "nw.db") >= 2, "two stories stored")
             assert served() < N_ARTICLES, "the crawl finished before the kill"
@@ -147,7 +116,7 @@ def test_sigkill_mid_crawl_then_restart_loses_no_story_and_sends_no_alert_twice(
             assert hook.received == []
 
             # 2. restart: the unfinished crawl runs again at once; the daemon delivers
-            second = start_daemon(config, child, 0.3, log)
+            second = start_daemon(config, 0.3, log)
             wait_until(lambda: len(hook.received) >= N_ARTICLES, "an alert for every story")
             wait_until(lambda: "crawl local: end after" in log.read_text(), "the crawl's end")
             time.sleep(2.0)  # several more delivery passes: nothing may be sent again
