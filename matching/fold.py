@@ -248,17 +248,23 @@ class OffsetMap:
         self._starts = [s[2] for s in spans]
         self._folded_len = folded_len
         self._detail: dict[int, list[int]] = {}
+        # Per span: original - folded index when the span kept its length, else None.
+        ends = self._starts[1:] + [folded_len]
+        self._shift = [
+            start - folded_start if folded_end - folded_start == end - start else None
+            for (start, end, folded_start), folded_end in zip(spans, ends, strict=True)
+        ]
 
     def __call__(self, folded_index: int) -> int:
         if folded_index >= self._folded_len or not self._spans:
             return len(self._text)
-        k = max(0, bisect_right(self._starts, folded_index) - 1)
+        k = bisect_right(self._starts, folded_index) - 1
+        if k < 0:
+            k = 0
+        shift = self._shift[k]
+        if shift is not None:
+            return folded_index + shift
         start, end, folded_start = self._spans[k]
-        span_len = (self._starts[k + 1] if k + 1 < len(self._spans) else self._folded_len) - (
-            folded_start
-        )
-        if span_len == end - start:
-            return start + folded_index - folded_start
         detail = self._detail.get(k)
         if detail is None:
             detail = self._detail[k] = self._span_detail(start, end)
