@@ -289,15 +289,16 @@ class Matcher:
                         first_start, first_kid = start, kid
             found.append((name, spellings, first_start, first_kid, first_regex, dedup))
 
-        text_pos.index_of(f[2] for f in found if f[2] is not None)
-        index_of_one, key_len, new_match = text_pos.index_of_one, self._key_len, _new_match
+        # byte -> character offsets of the first hits, in one pass (None: ASCII, the same)
+        char_at = text_pos.index_of(f[2] for f in found if f[2] is not None)
+        key_len, new_match = self._key_len, _new_match
         matches = []
         snippets: dict[tuple[int, int], tuple[str, int]] = {}  # shared by watches hitting alike
         lead: str | None = None  # snippet of the watches that hit the title only
         for name, spellings, first_start, first_kid, first_regex, dedup in found:
             spellings = tuple(dict.fromkeys(spellings)) if dedup else tuple(spellings)
             if first_start is not None:
-                start = index_of_one(first_start)
+                start = first_start if char_at is None else char_at[first_start]
                 span = (start, start + key_len[first_kid])
                 if first_regex is not None and first_regex < span:
                     span = first_regex
@@ -333,22 +334,19 @@ class _Positions:
         self._ascii = len(self.data) == len(folded)
         self._index: dict[int, int] = {}
 
-    def index_of(self, byte_offsets: Iterable[int]) -> None:
-        """Work out the character offsets of many byte offsets in one pass over the text."""
-        if self._ascii:
-            return
-        done, chars = 0, 0
-        for b in sorted(set(byte_offsets)):
-            chars += len(self.data[done:b].decode("utf-8"))
-            done = b
-            self._index[b] = chars
+    def index_of(self, byte_offsets: Iterable[int]) -> dict[int, int] | None:
+        """Work out the character offsets of many byte offsets in one pass over the text.
 
-    def index_of_one(self, byte_offset: int) -> int:
+        Returns byte offset -> character offset, or None for ASCII text (they are equal).
+        """
         if self._ascii:
-            return byte_offset
-        index = self._index.get(byte_offset)
-        if index is None:
-            index = self._index[byte_offset] = len(self.data[:byte_offset].decode("utf-8"))
+            return None
+        data, index = self.data, self._index
+        done = chars = 0
+        for b in sorted(set(byte_offsets)):
+            chars += len(data[done:b].decode("utf-8"))
+            index[b] = chars
+            done = b
         return index
 
 
