@@ -8,6 +8,7 @@ answer 304 never starts it) and replaced if a worker dies.
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -36,7 +37,9 @@ def extract_for_storage(body: bytes, url: str, header_charset: str | None) -> tu
     return article, fingerprint
 
 
+@functools.cache
 def worker_count() -> int:
+    """Worker processes: $NEWSWATCH_EXTRACT_WORKERS (0 = extract in-process), else one a core."""
     configured = os.environ.get("NEWSWATCH_EXTRACT_WORKERS")
     if configured and configured.isdigit():
         return int(configured)

@@ -240,18 +240,23 @@ def test_a_hung_crawl_is_killed_with_its_process_group_and_the_next_run_happens(
     assert state is not None and state.last_status is not None
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_stops_the_daemon_with_exit_0_and_no_child_left(work, signum) -> None:
-    config = work.config({"polite": "1h", "stubborn": "1h", "quick": "1s"})
-    work.mode("polite", "hang")
-    work.mode("stubborn", "hang:stubborn")
-    code = (
+def daemon_program(work: Work, config: str) -> str:
+    """Python source of a daemon process running the fake crawl script (for `python -c`)."""
+    return (
         "import sys\n"
         "from scheduler.daemon import DaemonOptions, run_daemon\n"
         f"cmd = lambda c, o: [sys.executable, {str(work.script)!r}, o, {str(work.path)!r}]\n"
         f"sys.exit(run_daemon({config!r}, crawl_command=cmd,\n"
         "         options=DaemonOptions(startup_stagger=0, grace=1)))\n"
     )
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_daemon_with_exit_0_and_no_child_left(work, signum) -> None:
+    config = work.config({"polite": "1h", "stubborn": "1h", "quick": "1s"})
+    work.mode("polite", "hang")
+    work.mode("stubborn", "hang:stubborn")
+    code = daemon_program(work, config)
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -278,13 +283,7 @@ def test_a_signal_stops_the_daemon_with_exit_0_and_no_child_left(work, signum) -
 def test_crawl_children_die_with_a_daemon_killed_by_sigkill(work) -> None:
     config = work.config({"long": "1h"})
     work.mode("long", "sleep:600")
-    code = (
-        "import sys\n"
-        "from scheduler.daemon import DaemonOptions, run_daemon\n"
-        f"cmd = lambda c, o: [sys.executable, {str(work.script)!r}, o, {str(work.path)!r}]\n"
-        f"sys.exit(run_daemon({config!r}, crawl_command=cmd,\n"
-        "         options=DaemonOptions(startup_stagger=0, grace=1)))\n"
-    )
+    code = daemon_program(work, config)
     proc = subprocess.Popen([sys.executable, "-c", code], cwd="/", stderr=subprocess.DEVNULL,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
