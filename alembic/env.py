@@ -15,9 +15,9 @@ from typing import Any, Literal
 from sqlalchemy.engine import Connection
 
 from alembic import context
-from storage.db import create_engine_for, migration_lock
-from storage.models import Base
-from storage.types import UTCDateTime
+from newswatch.storage.db import create_engine_for, migration_lock
+from newswatch.storage.models import Base
+from newswatch.storage.types import UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata

@@ -4,7 +4,7 @@ Import the parts from their modules: ``alerts.channels``, ``alerts.payload``, ``
 (no database needed), ``alerts.planner`` and ``alerts.sender`` (need ``storage``).
 """
 
-from alerts.channels import CHANNEL_KINDS, Channel, DeliveryError, parse_channels
-from alerts.secrets import expand_env, redact
+from newswatch.alerts.channels import CHANNEL_KINDS, Channel, DeliveryError, parse_channels
+from newswatch.alerts.secrets import expand_env, redact
 
 __all__ = ["CHANNEL_KINDS", "Channel", "DeliveryError", "expand_env", "parse_channels", "redact"]

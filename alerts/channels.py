@@ -23,8 +23,8 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
-from alerts.payload import render_html, render_text, subject
-from alerts.secrets import (
+from newswatch.alerts.payload import render_html, render_text, subject
+from newswatch.alerts.secrets import (
     install_log_redaction,
     one_line,
     redact,
@@ -33,7 +33,7 @@ from alerts.secrets import (
     register_url_tokens,
 )
 
-log = logging.getLogger("alerts.channels")
+log = logging.getLogger("newswatch.alerts.channels")
 
 SIGNATURE_HEADER = "X-Newswatch-Signature"
 ALERT_ID_HEADER = "X-Newswatch-Alert-Id"

@@ -29,13 +29,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.payload import build_payload, diff_entry
-from alerts.sender import story_locations
-from matching import Matcher, Watch
-from matching.diff import changed_sentences, is_trivial_change, split_sentences
-from storage.models import Alert, Match, Outlet, Revision, Story, StoryUrl
+from newswatch.alerts.payload import build_payload, diff_entry
+from newswatch.alerts.sender import story_locations
+from newswatch.matching import Matcher, Watch
+from newswatch.matching.diff import changed_sentences, is_trivial_change, split_sentences
+from newswatch.storage.models import Alert, Match, Outlet, Revision, Story, StoryUrl
 
-log = logging.getLogger("alerts.planner")
+log = logging.getLogger("newswatch.alerts.planner")
 
 MAX_DIFF_ENTRIES = 50
 

@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote
 
 MASK = "***"
 MIN_SECRET_LEN = 4  # shorter strings are not registered globally (they would mangle any text)
-LOGGERS = ("apprise", "urllib3.connectionpool", "alerts.channels", "alerts.sender", "alerts.planner")
+LOGGERS = ("apprise", "urllib3.connectionpool", "newswatch.alerts.channels", "newswatch.alerts.sender", "newswatch.alerts.planner")
 """Loggers whose records may carry channel URLs (filters do not apply to propagated records)."""
 TOKEN_MIN_LEN = 8  # URL path pieces are guessed to be tokens from this length on
 

@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.channels import Channel, DeliveryError
-from alerts.secrets import one_line
-from storage.models import Alert, Outlet, Story, StoryUrl
-from storage.sqlite import IMMEDIATE as SQLITE_IMMEDIATE  # BEGIN IMMEDIATE on SQLite
-from storage.types import utcnow
+from newswatch.alerts.channels import Channel, DeliveryError
+from newswatch.alerts.secrets import one_line
+from newswatch.storage.models import Alert, Outlet, Story, StoryUrl
+from newswatch.storage.sqlite import IMMEDIATE as SQLITE_IMMEDIATE  # BEGIN IMMEDIATE on SQLite
+from newswatch.storage.types import utcnow
 
-log = logging.getLogger("alerts.sender")
+log = logging.getLogger("newswatch.alerts.sender")
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)

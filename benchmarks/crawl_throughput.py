@@ -30,9 +30,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, this folder would come first on sys.path and its extraction.py/matching.py
-# would shadow the packages of the same name.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 PER_LISTING = 100
 
 
@@ -101,12 +98,12 @@ def run_scrapy(base: str, n: int, inline: bool) -> dict:
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.config import Config
-    from crawler.settings import scrapy_settings
+    from newswatch.crawler.config import Config
+    from newswatch.crawler.settings import scrapy_settings
 
     extract = None
     if inline:
-        from extraction import extract_article as extract
+        from newswatch.extraction import extract_article as extract
     counted = {"pages": 0}
 
     class Bench(scrapy.Spider):
@@ -135,8 +132,8 @@ def run_scrapy(base: str, n: int, inline: bool) -> dict:
 
 
 def run_full(base: str, n: int, database: str) -> dict:
-    from crawler.config import parse_config
-    from crawler.run import run_crawl
+    from newswatch.crawler.config import parse_config
+    from newswatch.crawler.run import run_crawl
 
     listings = [f"{base}/list/{k}.html" for k in range((n + PER_LISTING - 1) // PER_LISTING)]
     config = parse_config({"database": database, "outlets": [
@@ -164,7 +161,7 @@ def child(args: argparse.Namespace) -> None:
 def measure(mode: str, base: str, n: int, database: str = "") -> dict:
     cmd = [sys.executable, __file__, "--child", mode, "--base", base, "--pages", str(n),
            "--database", database]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = dict(os.environ)
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):

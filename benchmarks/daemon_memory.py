@@ -25,13 +25,12 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from newswatch.scheduler.daemon import DaemonOptions, run_daemon
 
-from scheduler.daemon import DaemonOptions, run_daemon  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TARGET_MB = 100.0
-SERVER = ("from demo.server import serve_demo\n"
+SERVER = ("from newswatch.demo.server import serve_demo\n"
           "import sys, time\n"
           "s = serve_demo()\n"
           "print(s.url, flush=True)\n"
@@ -86,14 +85,14 @@ def main() -> int:
     args = parser.parse_args()
     cycles = 10 if args.small else args.cycles
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = dict(os.environ)
     env.pop("NEWSWATCH_DATABASE_URL", None)
     os.environ.pop("NEWSWATCH_DATABASE_URL", None)
     server = subprocess.Popen([sys.executable, "-c", SERVER], cwd=ROOT, env=env,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     url = server.stdout.readline().strip()
-    from demo.config import demo_config
+    from newswatch.demo.config import demo_config
 
     with tempfile.TemporaryDirectory(prefix="nw-daemon-bench-") as tmp:
         raw = demo_config(url)

@@ -24,16 +24,13 @@ import os
 import random
 import re
 import statistics
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from matching.fold import fold, fold_with_map, t2s_converter  # noqa: E402
-from matching.matcher import Matcher  # noqa: E402
-from matching.rules import parse_watches  # noqa: E402
+from newswatch.matching.fold import fold, fold_with_map, t2s_converter
+from newswatch.matching.matcher import Matcher
+from newswatch.matching.rules import parse_watches
 
 ARTICLE_BYTES = 10_000
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")

@@ -25,8 +25,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 TARGET_MB = 600.0
 EVERY = 50
 PARAGRAPH = ("人工智能公司今日发布了第{i}代大语言模型，该模型在推理、编程和多语言理解方面均有明显提升，"
@@ -147,9 +145,9 @@ def memory_mb() -> dict:
 
 
 def child(base: str, n: int, mode: str, workdir: str, knobs: dict) -> None:
-    from crawler.config import parse_config
-    from crawler.run import run_crawl
-    from crawler.settings import browser_settings
+    from newswatch.crawler.config import parse_config
+    from newswatch.crawler.run import run_crawl
+    from newswatch.crawler.settings import browser_settings
 
     config = parse_config({
         "database": f"sqlite:///{workdir}/{mode}.db",
@@ -221,7 +219,7 @@ def run_child(base: str, n: int, mode: str, workdir: str, knobs: dict) -> list[d
     proc = subprocess.run([sys.executable, __file__, "--child", mode, "--base", base, "-n", str(n),
                            "--workdir", workdir, "--knobs", json.dumps(knobs)],
                           capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=3600)
+                          env=dict(os.environ), timeout=3600)
     if proc.returncode != 0:
         raise SystemExit(f"{mode} crawl failed: {proc.stderr.strip().splitlines()[-1:]}")
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -251,7 +249,7 @@ def main() -> None:
         child(args.base, n, args.child, args.workdir, json.loads(args.knobs))
         return
 
-    from crawler.config import Browser
+    from newswatch.crawler.config import Browser
 
     browser = {k: v for k, v in (("max_pages", args.max_pages),
                                  ("restart_after", args.restart_after)) if v is not None}

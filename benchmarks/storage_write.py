@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -48,9 +47,6 @@ from typing import Any
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, this folder would come first on sys.path and its extraction.py would shadow
-# the extraction package: put the repository root first instead.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
 POSTGRES_ENV = "NEWSWATCH_TEST_POSTGRES_URL"
 PHASES = ("new", "unchanged", "duplicate", "near-dup", "changed")
@@ -62,7 +58,7 @@ def bench_dir() -> Path:
 
 
 def _extract(path: str) -> Any:
-    from extraction import extract_article
+    from newswatch.extraction import extract_article
 
     return extract_article(Path(path).read_bytes(), "https://bench.example/" + Path(path).name)
 
@@ -141,7 +137,7 @@ class StoreDriver:
     """``Store.record_article`` with the hook, one call per article."""
 
     def __init__(self, url: str, prepared: dict[str, Any] | None = None) -> None:
-        from storage.db import connect
+        from newswatch.storage.db import connect
 
         self.store = connect(url)
         self.store.ensure_outlets(["bench-a", "bench-b", "bench-c"])
@@ -163,7 +159,7 @@ class BaselineDriver:
     PHASES = ("new", "unchanged", "duplicate")
 
     def __init__(self, url: str) -> None:
-        from storage.db import connect, create_engine_for
+        from newswatch.storage.db import connect, create_engine_for
 
         connect(url).close()  # migrate
         self.engine = create_engine_for(url)  # same connection settings (WAL, synchronous...)
@@ -183,7 +179,7 @@ class BaselineDriver:
 
     def prepare(self, arts: list[Any]) -> None:
         """Fingerprints computed up front: the baseline times the driver only."""
-        from storage.fingerprint import fingerprint
+        from newswatch.storage.fingerprint import fingerprint
 
         for art in arts:
             fp = self.fps[art.text] = fingerprint(art.text)
@@ -250,7 +246,7 @@ def run_interleaved(store_url: str, base_url: str, jobs: dict[str, list[tuple[st
     fingerprints made beforehand (as an extraction worker would), untimed."""
     fps = None
     if prepared:
-        from storage.fingerprint import prepare
+        from newswatch.storage.fingerprint import prepare
 
         fps = {a.text: prepare(a.text) for phase in PHASES for _, _, a in jobs[phase]}
     store, base = StoreDriver(store_url, fps), BaselineDriver(base_url)
@@ -277,7 +273,7 @@ def run_batches(url: str, jobs: dict[str, list[tuple[str, str, Any]]], size: int
                 ) -> dict[str, Timing]:
     """The same phases through ``Store.record_articles`` in batches of ``size`` (each article
     is charged the batch's mean)."""
-    from storage.db import connect
+    from newswatch.storage.db import connect
 
     store = connect(url)
     try:
@@ -351,19 +347,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="40 articles (CI)")
     parser.add_argument("--limit", type=int, default=None, help="at most this many pages")
-    parser.add_argument("--root", type=Path, default=None,
-                        help="import the storage package from this folder")
     parser.add_argument("--batch", type=int, default=0,
                         help="also time Store.record_articles in batches of this size")
     parser.add_argument("--prepared", action="store_true",
                         help="pass storage.fingerprint.prepare() results (made untimed, as in "
                              "an extraction worker) to record_article")
     args = parser.parse_args()
-    if args.root is not None:
-        if not (args.root / "storage" / "store.py").is_file():
-            raise SystemExit(f"--root {args.root}: no storage/store.py there")
-        sys.path.insert(0, str(args.root.resolve()))
-    import storage
+    from newswatch import storage
 
     limit = 40 if args.small else args.limit
     arts = load_articles(limit)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.config import Config, ConfigError, Outlet
+from newswatch.crawler.config import Config, ConfigError, Outlet
 
 
 @dataclass
@@ -21,9 +21,9 @@ def build_alerting(config: Config) -> Alerting | None:
     """Parse ``watches:`` and ``notify:``; None when no watch is configured.
 
     Raises ConfigError (one line naming the key) for a bad regex, an unknown channel, etc."""
-    from alerts.channels import parse_channels
-    from alerts.planner import AlertPlanner
-    from matching import Matcher, parse_watches
+    from newswatch.alerts.channels import parse_channels
+    from newswatch.alerts.planner import AlertPlanner
+    from newswatch.matching import Matcher, parse_watches
 
     try:
         channels = parse_channels(config.notify)
@@ -42,7 +42,7 @@ def alert_hooks(alerting: Alerting | None, config: Config, store: Any,
     before the crawl starts (a first crawl records a baseline and sends nothing)."""
     if alerting is None:
         return None
-    from alerts.planner import first_crawl
+    from newswatch.alerts.planner import first_crawl
 
     hooks = {}
     with store.reading() as session:
@@ -59,6 +59,6 @@ def deliver(alerting: Alerting | None, store: Any) -> Any:
     """Send what the ledger has pending and due; returns the sender's report (or None)."""
     if alerting is None or not alerting.channels:
         return None
-    from alerts.sender import deliver_pending
+    from newswatch.alerts.sender import deliver_pending
 
     return deliver_pending(store, alerting.channels)

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crawler.config import Config, ConfigError, load_config, parse_config
+from newswatch.crawler.config import Config, ConfigError, load_config, parse_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="newswatch: scrape AI news outlets, store each story once, watch for changes.")
@@ -54,8 +54,8 @@ def open_config(path: Path | None) -> Config:
 
 
 def open_store(config: Config) -> Any:
-    from storage.db import connect
-    from storage.errors import DatabaseError
+    from newswatch.storage.db import connect
+    from newswatch.storage.errors import DatabaseError
 
     try:
         return connect(config.database)
@@ -90,7 +90,7 @@ def setup_logging(verbose: bool) -> None:
 
 
 def open_alerting(config: Config) -> Any:
-    from cli.alerting import build_alerting
+    from newswatch.cli.alerting import build_alerting
 
     try:
         return build_alerting(config)
@@ -100,11 +100,11 @@ def open_alerting(config: Config) -> Any:
 
 def crawl_and_report(config: Config, outlets: list[str] | None, *, verbose: bool,
                      alerts: bool = True, deliver: bool = True) -> Any:
-    from cli.alerting import alert_hooks
-    from cli.alerting import deliver as deliver_alerts
-    from cli.progress import CrawlProgress
-    from crawler.run import run_crawl
-    from spiders import spider_class
+    from newswatch.cli.alerting import alert_hooks
+    from newswatch.cli.alerting import deliver as deliver_alerts
+    from newswatch.cli.progress import CrawlProgress
+    from newswatch.crawler.run import run_crawl
+    from newswatch.spiders import spider_class
 
     try:
         selected = config.select(outlets)
@@ -227,7 +227,7 @@ def demo(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Serve a bundled sample AI-news outlet on 127.0.0.1, crawl it, and show what was stored."""
-    from demo.server import demo_config, serve_demo
+    from newswatch.demo.server import demo_config, serve_demo
 
     setup_logging(verbose)
     try:  # a fixed port keeps the URLs stable, so a second demo run shows conditional requests
@@ -254,7 +254,7 @@ def diff(
     config: ConfigOption = None,
 ) -> None:
     """Print the change between a story's last two revisions (sentence by sentence)."""
-    from matching.diff import sentence_diff
+    from newswatch.matching.diff import sentence_diff
 
     revisions = open_store(open_config(config)).story_revisions(story_id)
     if not revisions:
@@ -278,7 +278,7 @@ def alerts(
     send: Annotated[bool, typer.Option("--send", help="Deliver pending alerts that are due first.")] = False,
 ) -> None:
     """List the alert ledger: pending, sent, and failed alerts with their last error."""
-    from cli.alerting import deliver as deliver_alerts
+    from newswatch.cli.alerting import deliver as deliver_alerts
 
     cfg = open_config(config)
     store = open_store(cfg)
@@ -310,7 +310,7 @@ def daemon(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run forever: crawl each outlet on its interval (a child process per crawl), send alerts."""
-    from scheduler.daemon import run_daemon
+    from newswatch.scheduler.daemon import run_daemon
 
     setup_logging(verbose)
     cfg = open_config(config)
@@ -325,8 +325,8 @@ def daemon(
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Apply the schema migrations to the configured database."""
-    from storage.db import upgrade
-    from storage.errors import DatabaseError
+    from newswatch.storage.db import upgrade
+    from newswatch.storage.errors import DatabaseError
 
     cfg = open_config(config)
     try:

@@ -30,9 +30,9 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
-from crawler import render
-from crawler.config import Browser
-from crawler.render import BrowserUnavailable
+from newswatch.crawler import render
+from newswatch.crawler.config import Browser
+from newswatch.crawler.render import BrowserUnavailable
 
 log = logging.getLogger("newswatch.browser")
 

@@ -230,7 +230,7 @@ class _Checker:
 def expand_env(data: dict[str, Any], checker: _Checker) -> dict[str, Any]:
     """Replace ``${VAR}`` in every string (``$$`` is a literal ``$``); a missing variable is an
     error naming it and the key. Expanded values are registered so logs and output mask them."""
-    from alerts.secrets import expand_env as expand
+    from newswatch.alerts.secrets import expand_env as expand
 
     expanded = {}
     for key, value in data.items():

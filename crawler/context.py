@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.config import Config, Outlet
+from newswatch.crawler.config import Config, Outlet
 
 
 @dataclass

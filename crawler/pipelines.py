@@ -16,8 +16,8 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler import render, workers
-from crawler.items import PageItem
+from newswatch.crawler import render, workers
+from newswatch.crawler.items import PageItem
 
 _TEXTUAL = ("html", "xml", "text/plain")
 _db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-db")

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from crawler import workers
-from crawler.config import Config, Outlet
-from crawler.context import CrawlContext
-from crawler.settings import scrapy_settings
+from newswatch.crawler import workers
+from newswatch.crawler.config import Config, Outlet
+from newswatch.crawler.context import CrawlContext
+from newswatch.crawler.settings import scrapy_settings
 
 log = logging.getLogger("newswatch.crawl")
 
@@ -79,8 +79,8 @@ def run_crawl(
     """Crawl the named outlets (all when None) into ``store`` (opened from the config if None)."""
     from scrapy.crawler import CrawlerProcess
 
-    from spiders import spider_class
-    from storage.db import connect
+    from newswatch.spiders import spider_class
+    from newswatch.storage.db import connect
 
     outlets = config.select(outlet_names)
     if store is None:

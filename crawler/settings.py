@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from crawler.config import Config
-
-
-def newswatch_version() -> str:
-    try:
-        return version("newswatch")
-    except PackageNotFoundError:
-        return "0+unknown"
+from newswatch import __version__
+from newswatch.crawler.config import Config
 
 
 def user_agent(config: Config) -> str:
     return config.politeness.user_agent or (
-        f"Mozilla/5.0 (compatible; newswatch/{newswatch_version()}; AI news monitor; "
+        f"Mozilla/5.0 (compatible; newswatch/{__version__}; AI news monitor; "
         "+https://github.com/newswatch/newswatch)"
     )
 
@@ -32,19 +25,19 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
 
 def browser_settings(config: Config) -> dict[str, Any]:
     """scrapy-playwright for rendered requests only (see crawler/browser.py, crawler/render.py)."""
-    from crawler.render import chromium_path
+    from newswatch.crawler.render import chromium_path
 
     b = config.browser
     chromium = chromium_path(b)
     return {
-        "DOWNLOAD_HANDLERS": {"http": "crawler.browser.BrowserDownloadHandler",
-                              "https": "crawler.browser.BrowserDownloadHandler"},
+        "DOWNLOAD_HANDLERS": {"http": "newswatch.crawler.browser.BrowserDownloadHandler",
+                              "https": "newswatch.crawler.browser.BrowserDownloadHandler"},
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
         "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": chromium, "headless": True,
                                       "args": CHROMIUM_ARGS, "timeout": b.timeout * 1000},
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": b.max_pages,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": b.timeout * 1000,
-        "PLAYWRIGHT_ABORT_REQUEST": "crawler.render.is_blocked",
+        "PLAYWRIGHT_ABORT_REQUEST": "newswatch.crawler.render.is_blocked",
         "PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER": True,
         "NEWSWATCH_CHROMIUM": chromium,
         "NEWSWATCH_BROWSER_TIMEOUT": b.timeout,
@@ -78,17 +71,17 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any
         "NEWSWATCH_MAX_RETRY_AFTER": p.max_retry_after,
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-            "crawler.retry.BackoffRetryMiddleware": 550,
-            "crawler.conditional.ConditionalRequestMiddleware": 580,
+            "newswatch.crawler.retry.BackoffRetryMiddleware": 550,
+            "newswatch.crawler.conditional.ConditionalRequestMiddleware": 580,
         },
         "EXTENSIONS": {
             "scrapy.extensions.throttle.AutoThrottle": None,
-            "crawler.throttle.ConditionalAwareAutoThrottle": 0,
-            "crawler.render.RenderMemoryExtension": 500,  # keeps "needs the browser" per outlet
+            "newswatch.crawler.throttle.ConditionalAwareAutoThrottle": 0,
+            "newswatch.crawler.render.RenderMemoryExtension": 500,  # keeps "needs the browser" per outlet
         },
         "ITEM_PIPELINES": {
-            "crawler.pipelines.ExtractPipeline": 300,
-            "crawler.pipelines.StorePipeline": 400,
+            "newswatch.crawler.pipelines.ExtractPipeline": 300,
+            "newswatch.crawler.pipelines.StorePipeline": 400,
         },
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "TELNETCONSOLE_ENABLED": False,

@@ -22,15 +22,15 @@ _pool: ProcessPoolExecutor | None = None
 
 
 def _warm_up() -> None:
-    import extraction  # noqa: F401  (import once per worker, before the first page)
-    import storage.fingerprint  # noqa: F401
+    import newswatch.extraction  # noqa: F401  (import once per worker, before the first page)
+    import newswatch.storage.fingerprint  # noqa: F401
 
 
 def extract_for_storage(body: bytes, url: str, header_charset: str | None) -> tuple[Any, Any]:
     """In a worker: the page's Article and, for a real article, the storage fingerprint
     (hash, SimHash, index keys) computed here rather than on the crawl's database thread."""
-    from extraction import extract_article
-    from storage.fingerprint import prepare
+    from newswatch.extraction import extract_article
+    from newswatch.storage.fingerprint import prepare
 
     article = extract_article(body, url, header_charset)
     fingerprint = prepare(article.text) if article.text and not article.skip_reason else None
@@ -50,7 +50,7 @@ def pool() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["extraction", "storage.fingerprint"])
+        context.set_forkserver_preload(["newswatch.extraction", "newswatch.storage.fingerprint"])
         _pool = ProcessPoolExecutor(max_workers=worker_count(), mp_context=context,
                                     initializer=_warm_up)
     return _pool

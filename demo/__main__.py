@@ -1,4 +1,4 @@
-"""``python -m demo``: serve the demo outlet until interrupted and print its config."""
+"""``python -m newswatch.demo``: serve the demo outlet until interrupted and print its config."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import json
 import time
 
-from demo import demo_config, serve_demo
+from newswatch.demo import demo_config, serve_demo
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m newswatch.demo", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--version", type=int, default=1, help="site version (1 or 2)")

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 from xml.sax.saxutils import escape as xml_escape
 
-from demo import manifest as m
+from newswatch.demo import manifest as m
 
 SITE_DIR = Path(__file__).with_name("site")
 _SLOT = re.compile(r"\{\{(\w+)\}\}")

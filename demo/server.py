@@ -18,9 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
-from demo import manifest
-from demo.config import demo_config
-from demo.render import Resource, last_modified, resource
+from newswatch.demo import manifest
+from newswatch.demo.config import demo_config
+from newswatch.demo.render import Resource, last_modified, resource
 
 __all__ = ["DemoServer", "serve_demo", "demo_config", "mutate"]
 

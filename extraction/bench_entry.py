@@ -8,7 +8,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # loaded by file path from score.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from extraction import extract_article  # noqa: E402
+from newswatch.extraction import extract_article  # noqa: E402
 
 
 def extract(html_bytes: bytes, url: str | None = None) -> str:

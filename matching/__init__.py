@@ -1,6 +1,6 @@
 """Whether a text matches a watch: folding, watch rules, the one-pass matcher, text diffs.
 
-from matching import Matcher, parse_watches, fold
+from newswatch.matching import Matcher, parse_watches, fold
 matcher = Matcher(parse_watches(config["watches"]))
 for m in matcher.match(article.title, article.text, outlet="jiqizhixin"):
     m.watch, m.terms, m.snippet, m.first_offset

@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scheduler import timing
-from scheduler.child import ChildResult, ChildRunner
-from scheduler.delivery import deliver_once
-from scheduler.state import SchedulerState
+from newswatch.scheduler import timing
+from newswatch.scheduler.child import ChildResult, ChildRunner
+from newswatch.scheduler.delivery import deliver_once
+from newswatch.scheduler.state import SchedulerState
 
 log = logging.getLogger("newswatch.scheduler")
 
@@ -53,7 +53,7 @@ class DaemonOptions:
 
 def default_crawl_command(config_path: str, outlet: str) -> list[str]:
     """``newswatch crawl`` of one outlet; ``--no-deliver``: the child plans alerts, we send."""
-    return [sys.executable, "-m", "cli.main", "crawl", "--config", config_path,
+    return [sys.executable, "-m", "newswatch.cli", "crawl", "--config", config_path,
             "--outlet", outlet, "--no-deliver"]
 
 
@@ -237,9 +237,9 @@ def run_daemon(
     every outlet once, deliver, return (1 if a crawl failed). Exit codes: 0 stopped cleanly,
     1 cannot run (database) or a crawl failed in ``once`` mode, 2 bad config. Errors are one line.
     """
-    from crawler.config import ConfigError, find_config_path, load_config
-    from storage.db import connect
-    from storage.errors import DatabaseError
+    from newswatch.crawler.config import ConfigError, find_config_path, load_config
+    from newswatch.storage.db import connect
+    from newswatch.storage.errors import DatabaseError
 
     _ensure_logging()
     options = options or DaemonOptions()
@@ -250,7 +250,7 @@ def run_daemon(
         if not config.outlets:
             raise ConfigError(f"{path}: outlets: no outlet configured")
         timing.timeout_from_env()
-        from alerts.channels import parse_channels
+        from newswatch.alerts.channels import parse_channels
 
         channels = parse_channels(config.notify)
     except (ConfigError, ValueError) as exc:

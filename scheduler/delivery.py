@@ -18,7 +18,7 @@ def deliver_once(store: Any, channels: Mapping[str, Any],
     Never raises: a failing pass (database down, sender bug) is one warning line and the next
     pass retries, since the outbox keeps every unsent row.
     """
-    from alerts.sender import deliver_pending
+    from newswatch.alerts.sender import deliver_pending
 
     sent = 0
     while True:

@@ -1,4 +1,4 @@
-"""``python -m scheduler.guard PARENT_PID CMD...``: exec CMD so it dies with the daemon.
+"""``python -m newswatch.scheduler.guard PARENT_PID CMD...``: exec CMD so it dies with the daemon.
 
 On Linux it sets ``PR_SET_PDEATHSIG`` to SIGKILL before ``exec``: a daemon killed with SIGKILL
 takes its crawl children along, so a restarted daemon never finds an orphan crawl of an outlet

@@ -15,8 +15,8 @@ from sqlalchemy import Column, MetaData, String, Table, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from scheduler.timing import OutletState
-from storage.types import UTCDateTime
+from newswatch.scheduler.timing import OutletState
+from newswatch.storage.types import UTCDateTime
 
 log = logging.getLogger("newswatch.scheduler")
 

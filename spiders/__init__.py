@@ -7,7 +7,7 @@ An outlet picks its spider with the config key ``spider: NAME``; without it the 
 
 from __future__ import annotations
 
-from spiders.outlet import OutletSpider
+from newswatch.spiders.outlet import OutletSpider
 
 SPIDERS: dict[str, type[OutletSpider]] = {"generic": OutletSpider}
 

@@ -22,9 +22,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from crawler.config import Outlet
-from crawler.items import PageItem
-from crawler.render import BrowserUnavailable
+from newswatch.crawler.config import Outlet
+from newswatch.crawler.items import PageItem
+from newswatch.crawler.render import BrowserUnavailable
 
 log = logging.getLogger("newswatch.crawl")
 

@@ -8,7 +8,6 @@ processes never deadlock on a lock upgrade). Errors opening or migrating a datab
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from storage import sqlite
-from storage.errors import DatabaseError
-from storage.sqlite import IMMEDIATE
-from storage.store import Store
+from newswatch.storage import sqlite
+from newswatch.storage.errors import DatabaseError
+from newswatch.storage.sqlite import IMMEDIATE
+from newswatch.storage.store import Store
 
 _PG_MIGRATION_LOCK = 0x6E657773  # "news": pg_advisory_xact_lock key serialising migrations
 
@@ -40,11 +39,11 @@ def _one_line(exc: BaseException) -> str:
 
 
 def migrations_dir() -> Path:
-    """Folder holding env.py and versions/ (installed package or the repository's alembic/)."""
-    spec = importlib.util.find_spec("newswatch_alembic")
-    if spec is not None and spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations)))
-    return Path(__file__).resolve().parent.parent / "alembic"
+    """Folder holding env.py and versions/: ``newswatch/migrations`` in an installed package,
+    the repository's ``alembic/`` in a source checkout (or an editable install of one)."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "migrations"
+    return installed if (installed / "env.py").is_file() else package / "alembic"
 
 
 def create_engine_for(url: str, **kwargs: Any) -> Engine:

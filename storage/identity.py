@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
-from storage.fingerprint import (
+from newswatch.storage.fingerprint import (
     MIN_OVERLAP,
     NEAR_DUPLICATE_DISTANCE,
     VERIFY_DISTANCE,
@@ -28,7 +28,7 @@ from storage.fingerprint import (
     shingles,
     significant,
 )
-from storage.models import Revision, Story, StorySimhashBand, StoryUrl
+from newswatch.storage.models import Revision, Story, StorySimhashBand, StoryUrl
 
 Outcome = Literal["new", "changed", "unchanged", "duplicate"]
 PG_IDENTITY_LOCK = 0x73746F72  # "stor": pg_advisory_xact_lock key for identity decisions

@@ -34,11 +34,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
-from storage import identity
-from storage.fingerprint import Fingerprint
-from storage.fingerprint import fingerprint as _fingerprint
-from storage.identity import ArticleLike, Known, Outcome
-from storage.models import (
+from newswatch.storage import identity
+from newswatch.storage.fingerprint import Fingerprint
+from newswatch.storage.fingerprint import fingerprint as _fingerprint
+from newswatch.storage.identity import ArticleLike, Known, Outcome
+from newswatch.storage.models import (
     Alert,
     CrawlRun,
     Outlet,
@@ -47,8 +47,8 @@ from storage.models import (
     Story,
     StoryUrl,
 )
-from storage.sqlite import IMMEDIATE
-from storage.types import utcnow
+from newswatch.storage.sqlite import IMMEDIATE
+from newswatch.storage.types import utcnow
 
 __all__ = ["ArticleLike", "Outcome", "PlanAlerts", "RecordResult", "Store"]
 

@@ -43,10 +43,10 @@ def write_config(tmp_path: Path):
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180,
             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``newswatch ARGS`` as a real child process (Twisted's reactor is one per process)."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env = {**os.environ, **(env or {})}
     full_env.pop("NEWSWATCH_DATABASE_URL", None) if "NEWSWATCH_DATABASE_URL" not in (env or {}) else None
     return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
+        [sys.executable, "-m", "newswatch.cli", *args],
         capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd or ROOT,
     )
 

@@ -16,8 +16,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine, text
 
-from storage.db import connect
-from storage.store import Store
+from newswatch.storage.db import connect
+from newswatch.storage.store import Store
 
 POSTGRES_ENV = "NEWSWATCH_TEST_POSTGRES_URL"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from storage.db import connect
+from newswatch.storage.db import connect
 
 
 @dataclass

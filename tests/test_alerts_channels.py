@@ -7,10 +7,10 @@ import logging
 
 import pytest
 
-from alerts.channels import DeliveryError, encode_body, parse_channels, sign
-from alerts.payload import build_payload
-from alerts.secrets import expand_env, redact
-from alerts.testing import SmtpSink, WebhookReceiver, free_port, self_signed_cert
+from newswatch.alerts.channels import DeliveryError, encode_body, parse_channels, sign
+from newswatch.alerts.payload import build_payload
+from newswatch.alerts.secrets import expand_env, redact
+from newswatch.alerts.testing import SmtpSink, WebhookReceiver, free_port, self_signed_cert
 
 TITLE = "深度求索发布新一代大模型 DeepSeek-V4"
 

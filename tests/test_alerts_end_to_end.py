@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from alerts.testing import SmtpSink, WebhookReceiver
-from demo import demo_config, serve_demo
+from newswatch.alerts.testing import SmtpSink, WebhookReceiver
+from newswatch.demo import demo_config, serve_demo
 
 SECRET = "hook-secret-for-tests"
 

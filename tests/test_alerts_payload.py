@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from alerts.channels import DeliveryError, parse_channels
-from alerts.payload import build_payload, excerpt, render_html, render_text, subject
-from alerts.testing import free_port
+from newswatch.alerts.channels import DeliveryError, parse_channels
+from newswatch.alerts.payload import build_payload, excerpt, render_html, render_text, subject
+from newswatch.alerts.testing import free_port
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "alerts.md"
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from alerts.channels import parse_channels
-from alerts.planner import AlertPlanner, first_crawl, sentence_changes
-from alerts.sender import deliver_pending
-from alerts.testing import WebhookReceiver
-from matching import Matcher, parse_watches
-from storage.models import Alert, Match, Revision, Story
+from newswatch.alerts.channels import parse_channels
+from newswatch.alerts.planner import AlertPlanner, first_crawl, sentence_changes
+from newswatch.alerts.sender import deliver_pending
+from newswatch.alerts.testing import WebhookReceiver
+from newswatch.matching import Matcher, parse_watches
+from newswatch.storage.models import Alert, Match, Revision, Story
 
 pytest_plugins = ["tests.storage_fixtures"]
 

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.channels import parse_channels
-from alerts.payload import build_payload
-from alerts.sender import MAX_ATTEMPTS, backoff, deliver_pending
-from alerts.testing import WebhookReceiver, free_port
-from storage.db import create_engine_for
-from storage.models import Alert, Base, Outlet, Revision, Story, StoryUrl
+from newswatch.alerts.channels import parse_channels
+from newswatch.alerts.payload import build_payload
+from newswatch.alerts.sender import MAX_ATTEMPTS, backoff, deliver_pending
+from newswatch.alerts.testing import WebhookReceiver, free_port
+from newswatch.storage.db import create_engine_for
+from newswatch.storage.models import Alert, Base, Outlet, Revision, Story, StoryUrl
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 SECRET = "sender-hook-secret-1"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import ConfigError, find_config_path, load_config
+from newswatch.crawler.config import ConfigError, find_config_path, load_config
 
 GOOD = """\
 database: sqlite:///x.db

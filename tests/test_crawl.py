@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from extraction.normalize import normalize_text
+from newswatch.extraction.normalize import normalize_text
 from tests.localsite import LocalSite, Page
 from tests.pages import EN_PARAGRAPHS, ZH_PARAGRAPHS, article_html, listing_html
 

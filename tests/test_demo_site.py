@@ -15,8 +15,8 @@ import pytest
 import yaml
 from lxml import etree
 
-from demo import demo_config, manifest, serve_demo
-from demo.render import article_body
+from newswatch.demo import demo_config, manifest, serve_demo
+from newswatch.demo.render import article_body
 
 ARTICLE_RE = re.compile(r"/news/\d{4}/")
 REPO = Path(__file__).resolve().parents[1]
@@ -326,7 +326,7 @@ def test_version_2_changes_exactly_what_it_promises(fresh_site):
 
 
 def test_demo_config_validates():
-    config_mod = pytest.importorskip("crawler.config")
+    config_mod = pytest.importorskip("newswatch.crawler.config")
     cfg = config_mod.parse_config(demo_config("http://127.0.0.1:8123"))
     names = [o.name for o in cfg.outlets]
     assert names == ["demo-ai", "demo-wire"]
@@ -338,7 +338,7 @@ def test_demo_config_validates():
 
 
 def test_example_config_validates(monkeypatch):
-    config_mod = pytest.importorskip("crawler.config")
+    config_mod = pytest.importorskip("newswatch.crawler.config")
     text = (REPO / "newswatch.example.yaml").read_text(encoding="utf-8")
     plausible = {"TELEGRAM_BOT_TOKEN": "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr",
                  "TELEGRAM_CHAT_ID": "-1001234567890"}
@@ -351,13 +351,13 @@ def test_example_config_validates(monkeypatch):
     known = set(cfg.notify)
     for watch in cfg.watches:
         assert set(watch.get("notify", [])) <= known, watch["name"]
-    rules = pytest.importorskip("matching.rules")
+    rules = pytest.importorskip("newswatch.matching.rules")
     assert [w.name for w in rules.parse_watches(cfg.watches)] == [w["name"] for w in cfg.watches]
-    channels = pytest.importorskip("alerts.channels")
+    channels = pytest.importorskip("newswatch.alerts.channels")
     assert set(channels.parse_channels(cfg.notify)) == known
 
 
 def test_demo_config_watches_parse():
-    rules = pytest.importorskip("matching.rules")
+    rules = pytest.importorskip("newswatch.matching.rules")
     watches = rules.parse_watches(demo_config("http://127.0.0.1:1")["watches"])
     assert {w.name for w in watches} == {"qwen", "gpt4"}

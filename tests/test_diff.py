@@ -1,10 +1,15 @@
-"""matching.diff: sentence splitting, sentence diffs, changed sentences, trivial changes."""
+"""newswatch.matching.diff: sentence splitting, sentence diffs, changed sentences, trivial changes."""
 
 from __future__ import annotations
 
 import pytest
 
-from matching.diff import changed_sentences, is_trivial_change, sentence_diff, split_sentences
+from newswatch.matching.diff import (
+    changed_sentences,
+    is_trivial_change,
+    sentence_diff,
+    split_sentences,
+)
 
 OLD = (
     "今天，OpenAI发布了GPT-5。它支持多模态输入。价格为每百万token 10美元。"

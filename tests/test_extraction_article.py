@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from extraction import Article, extract_article
+from newswatch.extraction import Article, extract_article
 
 FIX = Path(__file__).parent / "fixtures" / "extraction"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extraction.decode import decode_html, fix_mojibake
+from newswatch.extraction.decode import decode_html, fix_mojibake
 
 ZH_S = "人工智能的发展是当前科技领域最受关注的话题之一，在这个过程中，我们看到了很多新的公司。"
 ZH_T = "人工智慧的發展是當前科技領域最受關注的話題之一，在這個過程中，我們看到了很多新的公司。"

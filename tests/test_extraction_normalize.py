@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from extraction.normalize import content_hash, normalize_text
+from newswatch.extraction.normalize import content_hash, normalize_text
 
 
 def test_normalize_rules():

@@ -1,11 +1,11 @@
-"""matching.rules and matching.matcher: watch parsing, one-pass matching, snippets."""
+"""newswatch.matching.rules and matching.matcher: watch parsing, one-pass matching, snippets."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from matching import Matcher, Watch, WatchError, parse_watches
+from newswatch.matching import Matcher, Watch, WatchError, parse_watches
 
 
 def matcher(*watches: dict) -> Matcher:

@@ -1,4 +1,4 @@
-"""matching.fold: NFKC, case, traditional -> simplified, and the offset map back."""
+"""newswatch.matching.fold: NFKC, case, traditional -> simplified, and the offset map back."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import unicodedata
 import opencc
 import pytest
 
-from matching.fold import fold, fold_with_map, to_original
+from newswatch.matching.fold import fold, fold_with_map, to_original
 
 
 def test_fullwidth_and_case():

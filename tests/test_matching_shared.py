@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from matching.matcher import Match, Matcher
-from matching.rules import Watch
+from newswatch.matching.matcher import Match, Matcher
+from newswatch.matching.rules import Watch
 
 
 def test_watches_sharing_a_regex_and_terms_get_their_own_matches():

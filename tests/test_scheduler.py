@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scheduler import timing
-from scheduler.daemon import DaemonOptions, run_daemon
-from scheduler.state import SchedulerState
-from scheduler.timing import OutletState
-from storage.db import create_engine_for
+from newswatch.scheduler import timing
+from newswatch.scheduler.daemon import DaemonOptions, run_daemon
+from newswatch.scheduler.state import SchedulerState
+from newswatch.scheduler.timing import OutletState
+from newswatch.storage.db import create_engine_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -244,7 +244,7 @@ def daemon_program(work: Work, config: str) -> str:
     """Python source of a daemon process running the fake crawl script (for `python -c`)."""
     return (
         "import sys\n"
-        "from scheduler.daemon import DaemonOptions, run_daemon\n"
+        "from newswatch.scheduler.daemon import DaemonOptions, run_daemon\n"
         f"cmd = lambda c, o: [sys.executable, {str(work.script)!r}, o, {str(work.path)!r}]\n"
         f"sys.exit(run_daemon({config!r}, crawl_command=cmd,\n"
         "         options=DaemonOptions(startup_stagger=0, grace=1)))\n"
@@ -258,7 +258,7 @@ def test_a_signal_stops_the_daemon_with_exit_0_and_no_child_left(work, signum) -
     work.mode("stubborn", "hang:stubborn")
     code = daemon_program(work, config)
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_until(lambda: len(work.events("grandchild")) >= 2 and work.starts("quick") >= 2,
@@ -285,7 +285,7 @@ def test_crawl_children_die_with_a_daemon_killed_by_sigkill(work) -> None:
     work.mode("long", "sleep:600")
     code = daemon_program(work, config)
     proc = subprocess.Popen([sys.executable, "-c", code], cwd="/", stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env=dict(os.environ))
     try:
         wait_until(lambda: work.starts("long") == 1, "the crawl running")
     finally:
@@ -322,7 +322,7 @@ def test_next_run_times_survive_a_restart(work) -> None:
 
 
 def test_state_round_trips_on_each_backend(db_url: str, work) -> None:
-    from storage.db import connect
+    from newswatch.storage.db import connect
 
     connect(db_url).close()  # the storage schema first, as the daemon does
     config = work.config({"a": "1h", "b": "1h"}, database=db_url)
@@ -363,10 +363,10 @@ def test_bad_config_is_one_line_and_exit_2(work, lines, tmp_path) -> None:
 def test_pending_alerts_are_delivered_by_the_daemon(work) -> None:
     from sqlalchemy.orm import Session
 
-    from alerts.payload import build_payload
-    from alerts.testing import WebhookReceiver
-    from storage.db import connect
-    from storage.models import Alert, Outlet, Revision, Story, StoryUrl
+    from newswatch.alerts.payload import build_payload
+    from newswatch.alerts.testing import WebhookReceiver
+    from newswatch.storage.db import connect
+    from newswatch.storage.models import Alert, Outlet, Revision, Story, StoryUrl
 
     store = connect(work.db)
     t0 = datetime(2026, 9, 1, 8, tzinfo=UTC)

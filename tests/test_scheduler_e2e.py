@@ -17,8 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from alerts.testing import WebhookReceiver
-from storage.db import connect
+from newswatch.alerts.testing import WebhookReceiver
+from newswatch.storage.db import connect
 from tests.localsite import LocalSite, Page
 from tests.pages import article_html, listing_html
 
@@ -30,7 +30,7 @@ SECRET = "e2e-hook-secret"
 # child process); only its timings are shortened.
 DAEMON = r'''
 import sys
-from scheduler.daemon import DaemonOptions, run_daemon
+from newswatch.scheduler.daemon import DaemonOptions, run_daemon
 config, delivery = sys.argv[1], float(sys.argv[2])
 sys.exit(run_daemon(config, options=DaemonOptions(
     startup_stagger=0, grace=5, delivery_interval=delivery, crawl_timeout=300)))
@@ -76,7 +76,7 @@ def start_daemon(config: Path, delivery: float, log: Path) -> subprocess.Popen:
     with log.open("a") as out:
         return subprocess.Popen([sys.executable, "-c", DAEMON, str(config), str(delivery)],
                                 cwd=ROOT, stdout=out, stderr=out,
-                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+                                env=dict(os.environ))
 
 
 def test_sigkill_mid_crawl_then_restart_loses_no_story_and_sends_no_alert_twice(

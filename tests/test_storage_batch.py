@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from storage.fingerprint import prepare
-from storage.models import Alert, Revision, Story
+from newswatch.storage.fingerprint import prepare
+from newswatch.storage.models import Alert, Revision, Story
 from tests.storage_samples import ARTICLE_A, ARTICLE_B, ARTICLE_EN, Art
 
 pytest_plugins = ["tests.storage_fixtures"]

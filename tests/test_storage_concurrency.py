@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 
-from storage.db import connect
+from newswatch.storage.db import connect
 from tests.storage_samples import ARTICLE_A, ARTICLE_B, ARTICLE_EN, record_in_child
 
 pytest_plugins = ["tests.storage_fixtures"]

@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from storage.db import connect, create_engine_for, upgrade
-from storage.errors import DatabaseError
-from storage.models import Base
+from newswatch.storage.db import connect, create_engine_for, upgrade
+from newswatch.storage.errors import DatabaseError
+from newswatch.storage.models import Base
 from tests.storage_samples import ARTICLE_A, Art
 
 pytest_plugins = ["tests.storage_fixtures"]

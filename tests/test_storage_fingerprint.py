@@ -1,6 +1,6 @@
 """Fingerprints without a database: significant form, SimHash range, near-duplicate distances."""
 
-from storage.fingerprint import (
+from newswatch.storage.fingerprint import (
     NEAR_DUPLICATE_DISTANCE,
     bands,
     distance,

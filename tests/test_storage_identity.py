@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from storage.fingerprint import simhash
-from storage.models import Alert, Match, Story
+from newswatch.storage.fingerprint import simhash
+from newswatch.storage.models import Alert, Match, Story
 from tests.storage_samples import ARTICLE_A, ARTICLE_B, ARTICLE_EN, Art
 
 pytest_plugins = ["tests.storage_fixtures"]

@@ -1,1 +1,0 @@
-"""Migration scripts (one file per revision, loaded by Alembic by path)."""
