@@ -32,8 +32,9 @@ from sqlalchemy.orm import Session
 from newswatch.alerts.payload import build_payload, diff_entry
 from newswatch.alerts.sender import story_locations
 from newswatch.matching import Matcher, Watch
-from newswatch.matching.diff import changed_sentences, is_trivial_change, split_sentences
+from newswatch.matching.diff import changed_sentences, split_sentences
 from newswatch.storage.models import Alert, Match, Outlet, Revision, Story, StoryUrl
+from newswatch.text import is_trivial_change
 
 log = logging.getLogger("newswatch.alerts.planner")
 

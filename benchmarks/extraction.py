@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     if not score.is_file():
         print(f"benchmark skipped: no score.py in {bench} (set NEWSWATCH_BENCH_DIR)")
         return 0
-    extractors = ["newswatch=" + str(REPO / "extraction" / "bench_entry.py") + ":extract"]
+    extractors = ["newswatch=" + str(Path(__file__).resolve().parent / "extract_adapter.py") + ":extract"]
     for name, module in BUILTINS.items():
         if importlib.util.find_spec(module) is None:
             print(f"skipping {name}: {module} is not installed")

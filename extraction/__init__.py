@@ -1,5 +1,5 @@
 """extraction: bytes -> decoded HTML -> Article (title, text, date, author, language);
-normalisation and the content hash; whether a page is an article at all."""
+normalisation; whether a page is an article at all (the content hash is newswatch.text's)."""
 
 from .article import Article, extract_article
 

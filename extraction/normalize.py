@@ -1,15 +1,14 @@
-"""Text normalisation and the content hash: the one canonical form of a page's text."""
+"""Text normalisation: the form a page's text is stored in (NFKC, whitespace folded).
+
+How two texts compare and hash is not decided here but in ``newswatch.text`` (the comparison
+form), so this stored form may change without changing any story's identity.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import re
 import unicodedata
 
-# zero-width and invisible format characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen)
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e]")
-_SPACES = re.compile(r"[ \t\f\v\u00a0\u3000]+")
-_NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85]")
+from newswatch.text import fold_whitespace
 
 
 def normalize_text(text: str) -> str:
@@ -17,13 +16,4 @@ def normalize_text(text: str) -> str:
     blank lines dropped: paragraphs end up separated by exactly one newline."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text)
-    text = _INVISIBLE.sub("", text)
-    text = _NEWLINES.sub("\n", text)
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
-
-
-def content_hash(text: str) -> str:
-    """sha256 hex digest of normalize_text(text), UTF-8 encoded."""
-    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+    return fold_whitespace(unicodedata.normalize("NFKC", text))

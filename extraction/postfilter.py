@@ -6,31 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-# a whole line that is boilerplate (checked on short lines only)
-_DROP_LINE = re.compile(
-    r"^(?:"
-    r"(?:责任编辑|编辑|责编|审核|校对|值班编辑|排版|监制|策划|图片编辑|实习编辑|编审)\s*[:：]"
-    r"|[\[【(（]?\s*(?:责任编辑|编辑|责编)\s*[:：]?\s*[^\s]{1,12}\s*[\]】)）]?$"
-    r"|(?:本文|文章|新闻|信息|稿件|内容)?来源\s*[:：]"
-    r"|(?:原标题|关键词|关键字|标签|tags?)\s*[:：]"
-    r"|.*(?:版权所有|版权归|版权声明|免责声明|未经(?:授权|许可|同意)|不得转载|禁止转载|转载请注明|转载须注明"
-    r"|请勿转载|如有侵权|侵权请联系|侵删|All [Rr]ights [Rr]eserved|Copyright\s|©)"
-    r"|(?:分享到|分享至|扫一扫|扫描二维码|长按识别|关注我们|点击关注|关注公众号|下载(?:客户端|APP|App)"
-    r"|打开(?:APP|App|客户端)|上一篇|下一篇|返回顶部|返回首页|打印本页|关闭窗口|【?字号|字体[:：]?\s*[大中小]"
-    r"|举报|收藏|点赞|评论\s*\d*$|阅读\s*\d+|浏览\s*[:：]?\s*\d+|\d+\s*人(?:阅读|浏览|参与))"
-    r"|(?:相关阅读|相关文章|相关新闻|推荐阅读|延伸阅读|热门推荐|猜你喜欢|热点推荐|热门文章|热门新闻"
-    r"|精彩推荐|更多精彩|大家都在看|排行榜|热门排行|阅读排行|网友评论|最新评论|发表评论|友情链接)\s*[:：>》]?\s*$"
-    r"|[\[【(（]?(?:打印|关闭|收藏|推荐给朋友|打印本文|关闭窗口)[\]】)）]?$"
-    r"|广告$|Advertisement$|ADVERTISEMENT$|Sponsored$"
-    r"|第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页|.*(?:上一页|下一页)|.*已被(?:阅读|浏览)\s*\d+\s*次|.*Trackback"
-    r"|(?:Photo|Photograph|Image|Picture|Credit|Source)s?(?: credit)?\s*:\s*[^.]{0,60}$|.{0,300}Credit:\s*[^.]{0,60}$"
-    r"|(?:Citation|Tags|Topics)\s*:?\s*$|This document is subject to copyright"
-    r"|(?:Share|Share this|Share on|Tweet|Email|Print|Comments?|Related|Read more|Read More|"
-    r"Sign up|Subscribe|Follow us|Click here|Most popular|Recommended)\b[^.!?]{0,40}$"
-    r")",
-    re.I,
-)
-_MAX_DROP_LEN = 90
+from newswatch.boilerplate import BOILERPLATE_LINE
+from newswatch.boilerplate import MAX_CHARS as BOILERPLATE_MAX_CHARS
+
+# a whole line that is boilerplate (checked on short lines only): the one list, newswatch.boilerplate
+_DROP_LINE = BOILERPLATE_LINE
+_MAX_DROP_LEN = BOILERPLATE_MAX_CHARS
 # the end of a paywalled preview: the notice and whatever follows it (links, QR codes) go
 _PAYWALL = re.compile(
     r"^.{0,10}(?:预览已结束|试读已结束|阅读全文请|登录后(?:阅读|查看)(?:全文|更多)?|付费阅读|完整(?:报告|内容|版)"

@@ -11,14 +11,16 @@ single capital letter (``J. K. Rowling``, ``A.I.``).
 ``sentence_diff`` is a unified diff over sentences (one sentence a line, ``- ``/``+ ``/``  ``
 prefixes, ``@@`` hunks), which reads far better for Chinese than a line or character diff.
 ``changed_sentences`` lists what is new in the new text, ignoring edits that only touch
-whitespace or punctuation; ``is_trivial_change`` says whether the whole change is such an edit.
+whitespace, punctuation or case; ``is_trivial_change`` says whether the whole change is such an
+edit. Both use the one trivial-change rule, ``newswatch.text.change_key`` (storage's too).
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
+
+from newswatch.text import change_key, is_trivial_change
 
 __all__ = ["split_sentences", "sentence_diff", "changed_sentences", "is_trivial_change"]
 
@@ -82,40 +84,17 @@ def sentence_diff(old: str, new: str, context: int = 2) -> str:
     return "\n".join(out)
 
 
-class _TrivialTable(dict):
-    """``str.translate`` table deleting whitespace and Unicode P* / Z* characters, lazily."""
-
-    def __missing__(self, code: int) -> int | None:
-        ch = chr(code)
-        value = None if ch.isspace() or unicodedata.category(ch)[0] in "PZ" else code
-        self[code] = value
-        return value
-
-
-_TRIVIAL = _TrivialTable()
-
-
-def _essence(text: str) -> str:
-    """``text`` without whitespace and punctuation: what a non-trivial change must touch."""
-    return text.translate(_TRIVIAL)
-
-
-def is_trivial_change(old: str, new: str) -> bool:
-    """True when ``old`` and ``new`` differ only in whitespace or punctuation (P*, Z*)."""
-    return old == new or _essence(old) == _essence(new)
-
-
 def changed_sentences(old: str, new: str) -> list[str]:
     """Sentences of ``new`` that are not in ``old`` (added or edited), in order, once each.
 
     A sentence counts as present in ``old`` when it equals one there up to whitespace and
-    punctuation, so a sentence that only moved, or only had ``，`` turned into ``,``, is not
-    reported. Sentences with no letters or digits at all are not reported either.
+    punctuation (and case), so a sentence that only moved, or only had ``，`` turned into ``,``,
+    is not reported. Sentences of punctuation alone are not reported either.
     """
-    seen = {_essence(s) for s in split_sentences(old)}
+    seen = {change_key(s) for s in split_sentences(old)}
     out = []
     for sentence in split_sentences(new):
-        key = _essence(sentence)
+        key = change_key(sentence)
         if key and key not in seen:
             seen.add(key)
             out.append(sentence)

@@ -1,8 +1,10 @@
-"""Text fingerprints that decide a story's identity: exact hash, significant form, SimHash.
+"""Text fingerprints that decide a story's identity: exact hash, change key, SimHash.
 
-* ``content_hash``: sha256 hex of the (already normalised) article text.
-* ``significant``: the text without whitespace, punctuation and symbols; two texts with the same
-  significant form differ only in layout or punctuation and count as the same revision.
+* ``content_hash``: sha256 hex of the text's comparison form (``newswatch.text.content_hash``).
+* ``change_key``: two texts with the same key differ only in layout, punctuation or case and
+  count as the same revision (``newswatch.text.change_key``, the one trivial-change rule).
+* ``significant``: the NFKC text reduced to letters and digits, the alphabet of near-duplicate
+  shingles (credit / disclaimer lines, ``newswatch.boilerplate``, are left out first).
 * ``simhash``: a 64-bit SimHash over character 4-shingles of the significant text, returned as a
   signed int64 (what SQLite / PostgreSQL BIGINT hold). ``bands`` splits it into four 16-bit bands
   so near-duplicate candidates are found by an index lookup (pigeonhole: distance <= 3 means at
@@ -16,6 +18,9 @@ import re
 from functools import cached_property
 
 import numpy as np
+
+from newswatch.boilerplate import is_boilerplate_line
+from newswatch.text import change_key, content_hash, nfkc
 
 SHINGLE = 4
 BITS = 64
@@ -36,34 +41,13 @@ MIN_SIMHASH_CHARS = 50
 
 _MASK64 = (1 << BITS) - 1
 
-# Lines that reprints add or change: source / reprint / editor credits, disclaimers, copyright.
-_BOILERPLATE_LINE = re.compile(
-    r"^\W{0,3}(?:"
-    # a credit word followed by a separator: "来源：新华社", "责任编辑 | 张三", "Source: Reuters"
-    r"(?:来源|來源|文章来源|稿件来源|图片来源|出处|转载|轉載|原标题|原標題|原文链接|原文|责任编辑|"
-    r"責任編輯|编辑|編輯|责编|作者|记者|撰文|审核|校对|source|via|editor|edited by|credit)"
-    r"\s*[:：丨|/]"
-    # or a phrase that only credits / disclaimers start with
-    r"|本文转载|本文轉載|本文来自|本文來自|本文转自|转载请|轉載請|本文仅代表|本文僅代表|免责声明|免責聲明|"
-    r"版权声明|版權聲明|版权所有|版權所有|声明：|聲明：|©|\(c\)|copyright|disclaimer|all rights reserved"
-    r")",
-    re.IGNORECASE,
-)
-_BOILERPLATE_MAX_LINE = 100
-
-
-def content_hash(text: str) -> str:
-    """sha256 hex digest of the text (UTF-8); the text must already be normalised."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 _NOT_SIGNIFICANT = re.compile(r"[\W_]+")
 """Whitespace, punctuation and symbols: everything but letters and digits (C speed)."""
 
 
 def significant(text: str) -> str:
-    """The text without whitespace, punctuation or symbols (letters and digits only)."""
-    return _NOT_SIGNIFICANT.sub("", text)
+    """The NFKC text without whitespace, punctuation or symbols (letters and digits only)."""
+    return _NOT_SIGNIFICANT.sub("", nfkc(text))
 
 
 def _core_text(text: str) -> str:
@@ -71,11 +55,7 @@ def _core_text(text: str) -> str:
     lines = text.splitlines()
     if len(lines) < 2:
         return text
-    kept = [
-        line
-        for line in lines
-        if len(line) > _BOILERPLATE_MAX_LINE or not _BOILERPLATE_LINE.match(line.strip())
-    ]
+    kept = [line for line in lines if not is_boilerplate_line(line)]
     return "\n".join(kept) if kept else text
 
 
@@ -96,13 +76,6 @@ def overlap(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float
 def simhash(text: str) -> int:
     """64-bit SimHash of the text's significant 4-shingles, as a signed int64."""
     return simhash_of_significant(significant(_core_text(text)))
-
-
-def simhash_of(shingle_set: set[str] | frozenset[str]) -> int:
-    """64-bit SimHash of a shingle set, as a signed int64 (same value as from the text)."""
-    hashes = _distinct(np.concatenate([_shingle_hashes(s) for s in shingle_set])) if shingle_set \
-        else np.zeros(0, dtype=np.uint64)
-    return _simhash_of_hashes(hashes)
 
 
 def simhash_of_significant(sig: str) -> int:
@@ -154,11 +127,6 @@ def _simhash_of_hashes(hashes: np.ndarray) -> int:
     return to_signed(int.from_bytes(majority.tobytes(), "little"))
 
 
-def significant_length(text: str) -> int:
-    """Number of significant characters (used to decide whether SimHash is trustworthy)."""
-    return len(significant(_core_text(text)))
-
-
 def to_signed(value: int) -> int:
     """Unsigned 64-bit -> signed int64."""
     value &= _MASK64
@@ -185,12 +153,7 @@ def _hash31(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=4).digest()) >> 1
 
 
-def index_keys(text: str) -> list[tuple[int, int]]:
-    """(band, value) pairs under which a text is indexed; empty when the text is too short."""
-    return list(fingerprint(text).keys)
-
-
-_CHEAP = frozenset({"significant", "core_significant", "shingles"})
+_CHEAP = frozenset({"change_key", "core_significant", "shingles"})
 
 
 class Fingerprint:
@@ -201,12 +164,13 @@ class Fingerprint:
         self.content_hash = content_hash(text)
 
     def __getstate__(self) -> dict[str, object]:
-        """Pickle the hash, SimHash and keys; the significant forms are cheap to redo."""
+        """Pickle the hash, SimHash and keys; the text's other forms are cheap to redo."""
         return {k: v for k, v in vars(self).items() if k not in _CHEAP}
 
     @cached_property
-    def significant(self) -> str:
-        return significant(self.text)
+    def change_key(self) -> str:
+        """What an edit must touch to be a change (``newswatch.text.change_key``)."""
+        return change_key(self.text)
 
     @cached_property
     def shingles(self) -> frozenset[str]:
@@ -235,15 +199,15 @@ class Fingerprint:
 
 
 def fingerprint(text: str) -> Fingerprint:
-    """Exact hash now; significant form, SimHash, shingles and index keys when first asked."""
+    """Exact hash now; change key, SimHash, shingles and index keys when first asked."""
     return Fingerprint(text)
 
 
 def prepare(text: str) -> Fingerprint:
     """A fingerprint with everything a new or changed article needs already computed (hash,
-    significant form, SimHash, index keys; ~0.6 ms for a 4,500-character article). It pickles
+    SimHash, index keys; ~0.6 ms for a 4,500-character article). It pickles
     with those values: compute it in an extraction worker and pass it to
     ``Store.record_article(..., fingerprint=fp)`` to keep that work off the storage thread."""
     fp = Fingerprint(text)
-    _ = fp.significant, fp.simhash, fp.keys
+    _ = fp.simhash, fp.keys
     return fp

@@ -9,7 +9,7 @@ a session without reading the rows back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -26,9 +26,9 @@ from newswatch.storage.fingerprint import (
     distance,
     overlap,
     shingles,
-    significant,
 )
 from newswatch.storage.models import Revision, Story, StorySimhashBand, StoryUrl
+from newswatch.text import change_key, is_trivial_change, titled_hash
 
 Outcome = Literal["new", "changed", "unchanged", "duplicate"]
 PG_IDENTITY_LOCK = 0x73746F72  # "stor": pg_advisory_xact_lock key for identity decisions
@@ -47,11 +47,13 @@ class ArticleLike(Protocol):
 
 @dataclass(frozen=True)
 class Known:
-    """A stored URL: its story, the story's latest revision and that revision's hash."""
+    """A stored URL (or text): its story, the revision and that revision's hash and title."""
 
     story_id: int
     revision_id: int
     content_hash: str
+    title: str = ""
+    text_same: bool | None = None  # set by a caller that already compared the text (same_text)
 
 
 @dataclass
@@ -69,19 +71,21 @@ class Written:
 
 _URL_JOIN = _U.join(_S, _S.c.id == _U.c.story_id).join(_R, _R.c.id == _S.c.latest_revision_id)
 _URL_ROW = (
-    select(_U.c.story_id, _S.c.latest_revision_id, _R.c.content_hash)
+    select(_U.c.story_id, _S.c.latest_revision_id, _R.c.content_hash, _R.c.title)
     .select_from(_URL_JOIN)
     .where(_U.c.url == bindparam("url"))
 )
 # the URL's row (kind 1) and the revision already holding this exact text (kind 2), one trip
 _LOOKUP = union_all(
     select(literal_column("1").label("kind"), _U.c.story_id, _S.c.latest_revision_id,
-           _R.c.content_hash)
+           _R.c.content_hash, _R.c.title)
     .select_from(_URL_JOIN)
     .where(_U.c.url == bindparam("url")),
-    select(literal_column("2"), _R.c.story_id, _R.c.id, _R.c.content_hash)
+    select(literal_column("2"), _R.c.story_id, _R.c.id, _R.c.content_hash, _R.c.title)
     .where(_R.c.content_hash == bindparam("hash")),
 )
+_BY_HASH = select(_R.c.story_id, _R.c.id, _R.c.content_hash, _R.c.title).where(
+    _R.c.content_hash == bindparam("hash"))
 _TEXT = select(_R.c.text).where(_R.c.id == bindparam("rid"))
 _PG_LOCK = select(literal_column(f"pg_advisory_xact_lock({PG_IDENTITY_LOCK})"))
 _NEW_STORY = insert(_S).returning(_S.c.id)
@@ -124,12 +128,27 @@ def lookup_url(conn: Connection, url: str) -> Known | None:
     return Known(*row) if row is not None else None
 
 
-def same_revision(conn: Connection, known: Known, fp: Fingerprint) -> bool:
-    """True when the text is the latest revision's, or differs only in layout/punctuation."""
+def same_text(conn: Connection, known: Known, fp: Fingerprint) -> bool:
+    """True when the text is the revision's, or differs only in layout, punctuation or case."""
     if known.content_hash == fp.content_hash:
         return True
     stored = conn.scalar(_TEXT, {"rid": known.revision_id})
-    return significant(stored or "") == fp.significant
+    return change_key(stored or "") == fp.change_key
+
+
+def same_title(known: Known, title: str | None) -> bool:
+    """True when the title is the revision's up to a trivial edit (or the page has none)."""
+    return not title or is_trivial_change(known.title or "", title)
+
+
+def compared(conn: Connection, known: Known, fp: Fingerprint) -> Known:
+    """``known`` with ``text_same`` filled in (pass it to ``record`` as ``checked``)."""
+    return replace(known, text_same=same_text(conn, known, fp))
+
+
+def unchanged(known: Known, title: str | None) -> bool:
+    """After ``compared``: neither text nor title changed beyond trivial edits."""
+    return bool(known.text_same) and same_title(known, title)
 
 
 # -- the decision -------------------------------------------------------------------------------
@@ -149,7 +168,8 @@ def record(
     """Decide what the article is and write it (inside the caller's write transaction).
 
     ``checked``: the URL's row as read (and found different) just before, outside this
-    transaction; its text is not compared again if the latest revision is still the same.
+    transaction, with ``text_same`` set; the text is not compared again if the latest revision
+    is still the same.
     ``expect_new``: that read found no such URL (on PostgreSQL the identity lock is then taken
     before the first lookup, saving one round trip).
     """
@@ -165,11 +185,17 @@ def record(
 
     body = article.text or ""
     if by_url is not None:
-        if by_url.content_hash == fp.content_hash or (
-            not (checked is not None and checked.revision_id == by_url.revision_id)
-            and same_revision(conn, by_url, fp)
-        ):
+        if by_url.content_hash == fp.content_hash:
+            text_same = True
+        elif (checked is not None and checked.revision_id == by_url.revision_id
+              and checked.text_same is not None):
+            text_same = checked.text_same  # compared just before, outside this transaction
+        else:
+            text_same = same_text(conn, by_url, fp)
+        if text_same and same_title(by_url, article.title):
             return Written("unchanged", by_url.story_id, by_url.revision_id)
+        if text_same:
+            return _title_edit(conn, by_url, article, fetched_at, fp, same)
         story_id = by_url.story_id
         if same is None:
             revision = _revision_values(story_id, article, fetched_at, fp)
@@ -220,13 +246,42 @@ def record(
     return Written("new", story_id, revision["id"], story, revision)
 
 
+def _title_edit(conn: Connection, latest: Known, article: ArticleLike, fetched_at: datetime,
+                fp: Fingerprint, same: Known | None) -> Written:
+    """Same text, new title: a revision of its own ("changed"), under the text's hash when no
+    revision holds it yet, else under the hash of text and title together (revision hashes are
+    unique). A title the story had before points back at that revision."""
+    story_id = latest.story_id
+    content_hash = fp.content_hash
+    if same is not None:
+        earlier: Known | None = same
+        if not same_title(same, article.title):
+            content_hash = titled_hash(article.text or "", article.title or "")
+            row = conn.execute(_BY_HASH, {"hash": content_hash}).first()
+            earlier = Known(*row) if row is not None else None
+        if earlier is not None and earlier.story_id == story_id:
+            story = _set_latest(conn, story_id, earlier.revision_id, article, fetched_at, fp)
+            return Written("changed", story_id, earlier.revision_id, story,
+                           {"id": earlier.revision_id, "story_id": story_id,
+                            "content_hash": earlier.content_hash, "text": article.text or "",
+                            "title": earlier.title})
+        if earlier is not None:  # another story holds this very text and title
+            return Written("duplicate", earlier.story_id, earlier.revision_id,
+                           {"id": earlier.story_id}, {"id": earlier.revision_id})
+    revision = _revision_values(story_id, article, fetched_at, fp)
+    revision["content_hash"] = content_hash
+    revision["id"] = conn.execute(_NEW_REVISION, revision).scalar_one()
+    story = _set_latest(conn, story_id, revision["id"], article, fetched_at, fp)
+    return Written("changed", story_id, revision["id"], story, revision)
+
+
 def _split(rows: list[Any]) -> tuple[Known | None, Known | None]:
     by_url = same = None
-    for kind, story_id, revision_id, content_hash in rows:
+    for kind, story_id, revision_id, content_hash, title in rows:
         if kind == 1:
-            by_url = Known(story_id, revision_id, content_hash)
+            by_url = Known(story_id, revision_id, content_hash, title)
         else:
-            same = Known(story_id, revision_id, content_hash)
+            same = Known(story_id, revision_id, content_hash, title)
     return by_url, same
 
 

@@ -86,7 +86,10 @@ class StoryUrl(Base):
 
 
 class PageValidator(Base):
-    """HTTP validators of fetched URLs that carry no story (start pages, feeds, sitemaps)."""
+    """HTTP validators of fetched URLs that carry no story (start pages, feeds, sitemaps).
+
+    Reserved: nothing reads or writes it yet. Conditional requests for discovery pages will
+    keep their validators here (the table exists since migration 0001)."""
 
     __tablename__ = "page_validators"
 

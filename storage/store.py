@@ -2,8 +2,9 @@
 
 Identity rules, applied in one transaction per article:
 
-1. URL known: same text, or a text that differs only in whitespace / punctuation ->
-   "unchanged" (nothing written); otherwise a new revision -> "changed".
+1. URL known: same text and title, or ones that differ only in whitespace, punctuation or case
+   (``newswatch.text.change_key``) -> "unchanged" (nothing written); otherwise a new revision
+   -> "changed" (a new title alone is a revision too).
 2. URL unknown, exact content hash stored -> the URL joins that story -> "duplicate".
 3. URL unknown, a story within SimHash distance NEAR_DUPLICATE_DISTANCE (or a candidate up to
    VERIFY_DISTANCE whose shingles overlap >= MIN_OVERLAP) -> the URL joins it -> "duplicate".
@@ -22,7 +23,7 @@ the plan_alerts hook gets ORM objects attached to a session on the same connecti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,7 +43,6 @@ from newswatch.storage.models import (
     Alert,
     CrawlRun,
     Outlet,
-    PageValidator,
     Revision,
     Story,
     StoryUrl,
@@ -53,10 +53,6 @@ from newswatch.storage.types import utcnow
 __all__ = ["ArticleLike", "Outcome", "PlanAlerts", "RecordResult", "Store"]
 
 PlanAlerts = Callable[[Session, Story, Revision, str], None]
-BatchItem = tuple[str, str, ArticleLike, datetime, PlanAlerts | None]
-"""(outlet, url, article, fetched_at, plan_alerts) -- record_article's arguments."""
-
-_PAGE_VALIDATORS = PageValidator.__table__
 _STORY_URLS = StoryUrl.__table__
 
 
@@ -65,9 +61,6 @@ class RecordResult:
     story_id: int
     revision_id: int
     outcome: Outcome
-
-
-_NOT_RECORDED = RuntimeError("not recorded")
 
 
 def _check_aware(name: str, value: datetime | None) -> None:
@@ -174,8 +167,10 @@ class Store:
         if self._sqlite:  # read first: an unchanged page never takes the write lock
             with self.engine.connect() as conn:
                 checked = identity.lookup_url(conn, url)
-                if checked is not None and identity.same_revision(conn, checked, fp):
-                    return RecordResult(checked.story_id, checked.revision_id, "unchanged")
+                if checked is not None:
+                    checked = identity.compared(conn, checked, fp)
+                    if identity.unchanged(checked, article.title):
+                        return RecordResult(checked.story_id, checked.revision_id, "unchanged")
             expect_new = checked is None
         for attempt in (1, 2):
             try:
@@ -187,52 +182,6 @@ class Store:
                     raise
                 checked, expect_new = None, False
         raise AssertionError("unreachable")
-
-    def record_articles(self, batch: Iterable[BatchItem]) -> list[RecordResult | Exception]:
-        """Record several (outlet, url, article, fetched_at, plan_alerts) in one transaction.
-
-        Same rules and hook as ``record_article``, results in batch order. Each article runs in
-        its own savepoint: one that fails (bad input, its hook, a database error) is rolled back
-        alone and its exception is returned in its place; the others commit together.
-        Unchanged pages are found by reads before the write transaction starts.
-        """
-        items = list(batch)
-        results: list[RecordResult | Exception] = [_NOT_RECORDED] * len(items)
-        todo: list[tuple[int, int, Fingerprint, Known | None]] = []
-        with self.engine.connect() as conn:
-            for i, (outlet, url, article, fetched_at, _hook) in enumerate(items):
-                try:
-                    fp = self._check(outlet, url, article, fetched_at)
-                    outlet_id = self._outlet(outlet)
-                    known = identity.lookup_url(conn, url)
-                    if known is not None and identity.same_revision(conn, known, fp):
-                        results[i] = RecordResult(known.story_id, known.revision_id, "unchanged")
-                    else:
-                        todo.append((i, outlet_id, fp, known))
-                except Exception as exc:  # noqa: BLE001 - returned in the article's place
-                    results[i] = exc
-        if not todo:
-            return results
-        with self._write_engine.begin() as conn:
-            for i, outlet_id, fp, known in todo:
-                _outlet, url, article, fetched_at, hook = items[i]
-                for attempt in (1, 2):
-                    savepoint = conn.begin_nested()
-                    try:
-                        checked = known if attempt == 1 else None
-                        results[i] = self._record(conn, outlet_id, url, article, fetched_at, fp,
-                                                  hook, checked, attempt == 1 and known is None)
-                    except IntegrityError as exc:  # another process was first: retry once
-                        savepoint.rollback()
-                        results[i] = exc
-                        continue
-                    except Exception as exc:  # noqa: BLE001 - returned in the article's place
-                        savepoint.rollback()
-                        results[i] = exc
-                        break
-                    savepoint.commit()
-                    break
-        return results
 
     def _check(self, outlet: str, url: str, article: ArticleLike, fetched_at: datetime,
                fingerprint: Fingerprint | None = None) -> Fingerprint:
@@ -282,47 +231,25 @@ class Store:
     # -- validators ---------------------------------------------------------------------------
 
     def validators_for(self, outlet: str) -> dict[str, tuple[str | None, str | None]]:
-        """url -> (etag, last_modified) of the outlet's URLs that have any validator."""
-        result: dict[str, tuple[str | None, str | None]] = {}
+        """url -> (etag, last_modified) of the outlet's story URLs that have any validator."""
         with self.reading() as session:
-            for model in (PageValidator, StoryUrl):  # story URLs win over page rows
-                rows = session.execute(
-                    select(model.url, model.etag, model.last_modified)
-                    .join(Outlet, Outlet.id == model.outlet_id)
-                    .where(Outlet.name == outlet)
-                    .where(or_(model.etag.is_not(None), model.last_modified.is_not(None)))
-                )
-                for url, etag, last_modified in rows:
-                    result[url] = (etag, last_modified)
-        return result
+            rows = session.execute(
+                select(StoryUrl.url, StoryUrl.etag, StoryUrl.last_modified)
+                .join(Outlet, Outlet.id == StoryUrl.outlet_id)
+                .where(Outlet.name == outlet)
+                .where(or_(StoryUrl.etag.is_not(None), StoryUrl.last_modified.is_not(None)))
+            )
+            return {url: (etag, last_modified) for url, etag, last_modified in rows}
 
-    def save_validators(
-        self,
-        url: str,
-        etag: str | None,
-        last_modified: str | None,
-        *,
-        outlet: str | None = None,
-        fetched_at: datetime | None = None,
-    ) -> None:
-        """Remember a URL's ETag / Last-Modified and mark it fetched now (or at fetched_at).
-
-        Story URLs are updated in place; other URLs (start pages, feeds) are kept only when
-        ``outlet`` is given.
-        """
+    def save_validators(self, url: str, etag: str | None, last_modified: str | None, *,
+                        fetched_at: datetime | None = None) -> None:
+        """Remember a story URL's ETag / Last-Modified and mark it fetched now (or at
+        fetched_at); a URL that carries no story is not kept."""
         _check_aware("fetched_at", fetched_at)
         values = {"etag": etag, "last_modified": last_modified,
                   "last_fetched_at": fetched_at or utcnow()}
-        outlet_id = self._outlet(outlet) if outlet else None  # before the write lock is held
         with self._write_engine.begin() as conn:
-            found = conn.execute(
-                update(_STORY_URLS).where(_STORY_URLS.c.url == url).values(**values)
-            ).rowcount
-            if found or outlet_id is None:
-                return
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            stmt = dialect.insert(_PAGE_VALIDATORS).values(url=url, outlet_id=outlet_id, **values)
-            conn.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=values))
+            conn.execute(update(_STORY_URLS).where(_STORY_URLS.c.url == url).values(**values))
 
     # -- crawl runs ---------------------------------------------------------------------------
 

@@ -147,6 +147,27 @@ def test_trivial_changes_and_reverts_never_alert(store, planner):
     assert len(outbox(store)) == n + 2  # a return to an earlier text does not alert
 
 
+def test_title_only_edit_alerts_watches_hit_by_the_new_title(store, planner):
+    record(store, planner, "https://a.cn/1", Art("新闻", BODY))
+    n = len(outbox(store))
+    # a trivial title edit is nothing at all
+    same = record(store, planner, "https://a.cn/1", Art("新闻。", BODY), at=T0 + timedelta(hours=1))
+    assert same.outcome == "unchanged" and len(outbox(store)) == n
+    # a new title without a watched term: a revision, no alert
+    res = record(store, planner, "https://a.cn/1", Art("快讯", BODY), at=T0 + timedelta(hours=2))
+    assert res.outcome == "changed" and len(outbox(store)) == n
+    # a new title naming watched terms: those watches alert (not "gpt": its term did not move)
+    res = record(store, planner, "https://a.cn/1", Art("大模型芯片快讯", BODY),
+                 at=T0 + timedelta(hours=3))
+    assert res.outcome == "changed"
+    assert sorted(outbox(store)[n:]) == [("chips", "chat", "updated"), ("chips", "hook", "updated"),
+                                         ("llm", "chat", "updated"), ("llm", "hook", "updated")]
+    with store.reading() as s:
+        p = s.scalars(select(Alert).where(Alert.revision_id == res.revision_id)).first().payload
+    assert p["diff"] == [{"op": "edited", "old": "快讯", "new": "大模型芯片快讯"}]
+    assert p["story"]["title"] == "大模型芯片快讯"
+
+
 def test_duplicates_do_not_alert_but_are_named_at_send_time(store, planner):
     record(store, planner, "https://a.cn/1", Art("深度求索发布大模型", BODY))
     dup = record(store, planner, "https://mirror.com/x", Art("转载：深度求索发布大模型", BODY),

@@ -1,10 +1,11 @@
-"""normalize_text and content_hash."""
+"""normalize_text (extraction's stored form) and the content hash over it (newswatch.text)."""
 
 from __future__ import annotations
 
 import hashlib
 
-from newswatch.extraction.normalize import content_hash, normalize_text
+from newswatch.extraction.normalize import normalize_text
+from newswatch.text import content_hash
 
 
 def test_normalize_rules():

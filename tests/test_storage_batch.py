@@ -1,5 +1,5 @@
-"""Store.record_articles (savepoint per article), prepared fingerprints and the objects the
-plan_alerts hook is handed, on SQLite and PostgreSQL."""
+"""Failing articles roll back alone, prepared fingerprints, and the objects the plan_alerts hook
+is handed, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -25,37 +25,29 @@ def _failing_hook(session, story, revision, outcome):
     raise OSError(28, "No space left on device")
 
 
-def test_record_articles_keeps_the_others_when_one_fails(store) -> None:
+def test_a_failing_article_leaves_nothing_and_the_others_record(store) -> None:
     store.record_article("o", "https://a.example/known", Art(ARTICLE_EN, language="en"), T0)
-    results = store.record_articles([
-        ("o", "https://a.example/1", Art(ARTICLE_A), T0, None),
-        ("o", "https://a.example/2", Art(ARTICLE_A), datetime(2025, 1, 1), None),  # naive
-        ("o", "https://a.example/3", Art(ARTICLE_B), T0, _failing_hook),
-        ("p", "https://b.example/1", Art(ARTICLE_A), T0, None),
-        ("o", "https://a.example/known", Art(ARTICLE_EN, language="en"), T0, None),
-        ("o", "https://a.example/1", Art(ARTICLE_A), T0, None),  # same batch, again
-    ])
-    new, naive, failed, dup, known, again = results
+    new = store.record_article("o", "https://a.example/1", Art(ARTICLE_A), T0)
+    with pytest.raises(ValueError, match="fetched_at"):
+        store.record_article("o", "https://a.example/2", Art(ARTICLE_A), datetime(2025, 1, 1))
+    with pytest.raises(OSError):
+        store.record_article("o", "https://a.example/3", Art(ARTICLE_B), T0,
+                             plan_alerts=_failing_hook)
+    dup = store.record_article("p", "https://b.example/1", Art(ARTICLE_A), T0)
+    known = store.record_article("o", "https://a.example/known", Art(ARTICLE_EN, language="en"),
+                                 T0)
+    again = store.record_article("o", "https://a.example/1", Art(ARTICLE_A), T0)
     assert new.outcome == "new"
-    assert isinstance(naive, ValueError) and "fetched_at" in str(naive)
-    assert isinstance(failed, OSError)
     assert (dup.story_id, dup.revision_id, dup.outcome) == (new.story_id, new.revision_id,
                                                             "duplicate")
     assert known.outcome == "unchanged"
-    assert (again.story_id, again.outcome) == (new.story_id, "unchanged")
+    assert again == type(new)(new.story_id, new.revision_id, "unchanged")
     stories = store.list_stories()
     assert sorted(s["text"] for s in stories) == sorted([ARTICLE_A, ARTICLE_EN])
     with store.reading() as session:
         assert session.scalar(select(func.count()).select_from(Alert)) == 0
     # the failed article left nothing behind: it records cleanly now
     assert store.record_article("o", "https://a.example/3", Art(ARTICLE_B), T0).outcome == "new"
-
-
-def test_record_articles_with_nothing_to_write(store) -> None:
-    assert store.record_articles([]) == []
-    first = store.record_article("o", "https://a.example/1", Art(ARTICLE_A), T0)
-    (again,) = store.record_articles([("o", "https://a.example/1", Art(ARTICLE_A), T0, None)])
-    assert again == type(first)(first.story_id, first.revision_id, "unchanged")
 
 
 def test_prepared_fingerprint_gives_the_same_outcomes(store) -> None:

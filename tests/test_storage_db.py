@@ -71,19 +71,12 @@ def test_validators_round_trip(store) -> None:
     store.record_article("o", "https://a.example/1", Art(ARTICLE_A), T0)
     assert store.validators_for("o") == {}
     store.save_validators("https://a.example/1", '"abc"', "Wed, 12 Mar 2025 08:00:00 GMT")
-    store.save_validators("https://a.example/feed.xml", 'W/"f1"', None, outlet="o")
-    store.save_validators("https://a.example/unknown", '"zzz"', None)  # no outlet: not kept
+    store.save_validators("https://a.example/unknown", '"zzz"', None)  # no story: not kept
     assert store.validators_for("o") == {
         "https://a.example/1": ('"abc"', "Wed, 12 Mar 2025 08:00:00 GMT"),
-        "https://a.example/feed.xml": ('W/"f1"', None),
     }
     store.save_validators("https://a.example/1", '"def"', None)
-    store.save_validators("https://a.example/feed.xml", None, "Thu, 13 Mar 2025 00:00:00 GMT",
-                          outlet="o")
-    assert store.validators_for("o") == {
-        "https://a.example/1": ('"def"', None),
-        "https://a.example/feed.xml": (None, "Thu, 13 Mar 2025 00:00:00 GMT"),
-    }
+    assert store.validators_for("o") == {"https://a.example/1": ('"def"', None)}
     assert store.validators_for("other") == {}
 
 

@@ -50,6 +50,38 @@ def test_changed_text_adds_a_revision(store) -> None:
     assert store.list_stories()[0]["text"] == ARTICLE_A
 
 
+def test_title_only_edit_is_a_revision(store) -> None:
+    first = store.record_article("o", "https://a.example/1", Art(ARTICLE_A, title="旧标题"), T0)
+    t1, t2, t3 = (T0 + timedelta(hours=h) for h in (1, 2, 3))
+    # case, punctuation or spacing of the title alone: unchanged
+    same = store.record_article("o", "https://a.example/1", Art(ARTICLE_A, title="旧标题！"), t1)
+    assert (same.outcome, same.revision_id) == ("unchanged", first.revision_id)
+    # an empty title (extraction found none) keeps the stored one
+    assert store.record_article("o", "https://a.example/1", Art(ARTICLE_A, title=""),
+                                t1).outcome == "unchanged"
+    retitled = store.record_article("o", "https://a.example/1", Art(ARTICLE_A, title="新标题"), t1)
+    assert retitled.outcome == "changed" and retitled.story_id == first.story_id
+    assert retitled.revision_id != first.revision_id
+    revisions = store.story_revisions(first.story_id)
+    assert [(r["title"], r["text"]) for r in revisions] == [("旧标题", ARTICLE_A),
+                                                            ("新标题", ARTICLE_A)]
+    assert revisions[0]["content_hash"] != revisions[1]["content_hash"]
+    (story,) = store.list_stories()
+    assert (story["title"], story["revisions"], story["last_changed"]) == ("新标题", 2, t1)
+    # the same page again: unchanged; the old title back: the first revision again
+    assert store.record_article("o", "https://a.example/1", Art(ARTICLE_A, title="新标题"),
+                                t2).outcome == "unchanged"
+    back = store.record_article("o", "https://a.example/1", Art(ARTICLE_A, title="旧标题"), t2)
+    assert (back.outcome, back.revision_id) == ("changed", first.revision_id)
+    # the new title back: the title revision again, nothing added
+    again = store.record_article("o", "https://a.example/1", Art(ARTICLE_A, title="新标题"), t3)
+    assert (again.outcome, again.revision_id) == ("changed", retitled.revision_id)
+    assert len(store.story_revisions(first.story_id)) == 2
+    # another URL with the same text still joins the story (the exact text hash is kept)
+    dup = store.record_article("p", "https://b.example/1", Art(ARTICLE_A, title="别的标题"), t3)
+    assert (dup.outcome, dup.story_id) == ("duplicate", first.story_id)
+
+
 def test_same_text_from_another_url_is_a_duplicate(store) -> None:
     first = store.record_article("jiqizhixin", "https://a.example/1", Art(ARTICLE_A), T0)
     dup = store.record_article("qbitai", "https://b.example/9", Art(ARTICLE_A), T0 + timedelta(1))
