@@ -23,7 +23,7 @@ the plan_alerts hook gets ORM objects attached to a session on the same connecti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
