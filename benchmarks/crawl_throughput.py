@@ -98,7 +98,7 @@ def run_scrapy(base: str, n: int, inline: bool) -> dict:
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
-    from newswatch.crawler.config import Config
+    from newswatch.config import Config
     from newswatch.crawler.settings import scrapy_settings
 
     extract = None
@@ -132,7 +132,7 @@ def run_scrapy(base: str, n: int, inline: bool) -> dict:
 
 
 def run_full(base: str, n: int, database: str) -> dict:
-    from newswatch.crawler.config import parse_config
+    from newswatch.config import parse_config
     from newswatch.crawler.run import run_crawl
 
     listings = [f"{base}/list/{k}.html" for k in range((n + PER_LISTING - 1) // PER_LISTING)]

@@ -145,7 +145,7 @@ def memory_mb() -> dict:
 
 
 def child(base: str, n: int, mode: str, workdir: str, knobs: dict) -> None:
-    from newswatch.crawler.config import parse_config
+    from newswatch.config import parse_config
     from newswatch.crawler.run import run_crawl
     from newswatch.crawler.settings import browser_settings
 
@@ -249,7 +249,7 @@ def main() -> None:
         child(args.base, n, args.child, args.workdir, json.loads(args.knobs))
         return
 
-    from newswatch.crawler.config import Browser
+    from newswatch.config import Browser
 
     browser = {k: v for k, v in (("max_pages", args.max_pages),
                                  ("restart_after", args.restart_after)) if v is not None}

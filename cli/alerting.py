@@ -1,5 +1,6 @@
-"""Glue between a crawl and the alerts package: validate watches and channels, build the
-per-outlet alert hook for storage, and deliver the ledger's pending alerts."""
+"""Glue between a crawl and the alerts package: the planner for the config's watches and
+channels (checked when the config was loaded), the per-outlet alert hook for storage, and
+delivery of the ledger's pending alerts."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from newswatch.crawler.config import Config, ConfigError, Outlet
+from newswatch.config import Config, Outlet
 
 
 @dataclass
@@ -18,21 +19,14 @@ class Alerting:
 
 
 def build_alerting(config: Config) -> Alerting | None:
-    """Parse ``watches:`` and ``notify:``; None when no watch is configured.
-
-    Raises ConfigError (one line naming the key) for a bad regex, an unknown channel, etc."""
-    from newswatch.alerts.channels import parse_channels
+    """The planner for the config's watches and channels; None when no watch is configured."""
     from newswatch.alerts.planner import AlertPlanner
-    from newswatch.matching import Matcher, parse_watches
+    from newswatch.matching import Matcher
 
-    try:
-        channels = parse_channels(config.notify)
-        watches = parse_watches(config.watches)
-        if not watches:
-            return None
-        planner = AlertPlanner(watches, Matcher(watches), channels)
-    except ValueError as exc:
-        raise ConfigError(f"{config.path or 'config'}: {exc}") from None
+    watches, channels = config.watch_rules, config.channels
+    if not watches:
+        return None
+    planner = AlertPlanner(watches, Matcher(watches), channels)
     return Alerting(watches=watches, channels=channels, planner=planner)
 
 

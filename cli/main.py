@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from newswatch.crawler.config import Config, ConfigError, load_config, parse_config
+from newswatch.config import Config, ConfigError, load_config, parse_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="newswatch: scrape AI news outlets, store each story once, watch for changes.")
@@ -92,10 +92,7 @@ def setup_logging(verbose: bool) -> None:
 def open_alerting(config: Config) -> Any:
     from newswatch.cli.alerting import build_alerting
 
-    try:
-        return build_alerting(config)
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
+    return build_alerting(config)
 
 
 def crawl_and_report(config: Config, outlets: list[str] | None, *, verbose: bool,
@@ -313,9 +310,8 @@ def daemon(
     from newswatch.scheduler.daemon import run_daemon
 
     setup_logging(verbose)
-    cfg = open_config(config)
-    open_alerting(cfg)  # a bad watch or channel stops the daemon before it starts
-    open_store(cfg)
+    cfg = open_config(config)  # a bad watch or channel stops the daemon before it starts
+    open_store(cfg).close()
     raise typer.Exit(run_daemon(str(cfg.path), once=once))
 
 

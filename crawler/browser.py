@@ -30,8 +30,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from newswatch.config import Browser
 from newswatch.crawler import render
-from newswatch.crawler.config import Browser
 from newswatch.crawler.render import BrowserUnavailable
 
 log = logging.getLogger("newswatch.browser")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from newswatch.crawler.config import Config, Outlet
+from newswatch.config import Config, Outlet
 
 
 @dataclass

@@ -25,7 +25,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
-from newswatch.crawler.config import DEFAULT_CHROMIUM, Browser, Outlet
+from newswatch.config import DEFAULT_CHROMIUM, Browser, Outlet
 
 log = logging.getLogger("newswatch.render")
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from newswatch.config import Config, Outlet
 from newswatch.crawler import workers
-from newswatch.crawler.config import Config, Outlet
 from newswatch.crawler.context import CrawlContext
 from newswatch.crawler.settings import scrapy_settings
 

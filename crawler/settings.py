@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from newswatch import __version__
-from newswatch.crawler.config import Config
+from newswatch.config import Config
 
 
 def user_agent(config: Config) -> str:

@@ -237,7 +237,7 @@ def run_daemon(
     every outlet once, deliver, return (1 if a crawl failed). Exit codes: 0 stopped cleanly,
     1 cannot run (database) or a crawl failed in ``once`` mode, 2 bad config. Errors are one line.
     """
-    from newswatch.crawler.config import ConfigError, find_config_path, load_config
+    from newswatch.config import ConfigError, find_config_path, load_config
     from newswatch.storage.db import connect
     from newswatch.storage.errors import DatabaseError
 
@@ -250,9 +250,7 @@ def run_daemon(
         if not config.outlets:
             raise ConfigError(f"{path}: outlets: no outlet configured")
         timing.timeout_from_env()
-        from newswatch.alerts.channels import parse_channels
-
-        channels = parse_channels(config.notify)
+        channels = config.channels
     except (ConfigError, ValueError) as exc:
         log.error("%s", exc)
         return 2

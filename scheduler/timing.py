@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from newswatch.config import parse_duration
 
 JITTER_FRACTION = 0.10
 JITTER_MAX_SECONDS = 300.0
 TIMEOUT_FACTOR = 2.0
 TIMEOUT_MAX_SECONDS = 3600.0
 TIMEOUT_ENV = "NEWSWATCH_CRAWL_TIMEOUT"
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: str, name: str) -> float:
-    """``"90"``, ``"90s"``, ``"15m"``, ``"2h"`` -> seconds; ValueError naming ``name`` otherwise."""
-    match = _DURATION.match(value)
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"{name}: bad duration {value!r} (use e.g. 90s, 15m, 1h)")
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
 
 def jitter_seconds(interval: float, fraction: float = JITTER_FRACTION,
                    cap: float = JITTER_MAX_SECONDS) -> float:

@@ -22,7 +22,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from newswatch.crawler.config import Outlet
+from newswatch.config import Outlet
 from newswatch.crawler.items import PageItem
 from newswatch.crawler.render import BrowserUnavailable
 

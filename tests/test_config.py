@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.crawler.config import ConfigError, find_config_path, load_config
+from newswatch.config import ConfigError, find_config_path, load_config, parse_duration
 
 GOOD = """\
 database: sqlite:///x.db
@@ -116,3 +116,57 @@ def test_cli_bad_config_exits_2_and_crawls_nothing(tmp_path, cli, site):
     assert "outlets[0].bogus" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert site.hits == []
+
+
+WATCHED = GOOD + """\
+watches:
+  - name: llm
+    terms: [大模型]
+    notify: [hook]
+  - name: gpt
+    regex: ['GPT-(']
+notify:
+  hook: {webhook: 'http://127.0.0.1:9/x'}
+"""
+
+
+def test_watch_errors_name_key_and_line(tmp_path):
+    message = error_of(tmp_path, WATCHED)
+    assert "watches[1].regex[0]" in message and "bad regex" in message and ":13:" in message
+
+
+def test_unknown_channel_of_a_watch_names_key_and_line(tmp_path):
+    text = WATCHED.replace("['GPT-(']", "['GPT-5']").replace("notify: [hook]", "notify: [chat]")
+    message = error_of(tmp_path, text)
+    assert "watches[0].notify[0]" in message and "unknown channel 'chat'" in message
+    assert ":11:" in message
+
+
+def test_channel_errors_name_key_and_line(tmp_path):
+    text = WATCHED.replace("['GPT-(']", "['GPT-5']").replace(
+        "hook: {webhook: 'http://127.0.0.1:9/x'}", "hook:\n    webhook: 'http://127.0.0.1:9/x'\n"
+        "    colour: blue")
+    message = error_of(tmp_path, text)
+    assert "notify.hook.colour" in message and ":17:" in message
+
+
+def test_watches_and_channels_are_parsed_by_their_owners(tmp_path):
+    config = load_config(write(tmp_path, WATCHED.replace("['GPT-(']", "['GPT-5']")))
+    assert [w.name for w in config.watch_rules] == ["llm", "gpt"]
+    assert list(config.channels) == ["hook"] and config.channels["hook"].kind == "webhook"
+    assert config.watches[0]["name"] == "llm"  # as written
+
+
+@pytest.mark.parametrize(("written", "seconds"), [
+    ("90s", 90), ("15m", 900), ("1.5h", 5400), ("1d", 86400), ("120", 120), (45, 45)])
+def test_one_duration_parser(tmp_path, written, seconds):
+    config = load_config(write(tmp_path, GOOD.replace("interval: 15m", f"interval: {written}")))
+    assert config.outlets[0].interval_seconds == seconds
+    assert parse_duration(written, "x") == seconds
+
+
+def test_bad_duration_names_key_and_line(tmp_path):
+    message = error_of(tmp_path, GOOD.replace("15m", "-5m"))
+    assert "outlets[0].interval" in message and "bad duration" in message and ":7:" in message
+    with pytest.raises(ValueError, match=r"^\$X: bad duration 'soon'"):
+        parse_duration("soon", "$X")

@@ -326,7 +326,7 @@ def test_version_2_changes_exactly_what_it_promises(fresh_site):
 
 
 def test_demo_config_validates():
-    config_mod = pytest.importorskip("newswatch.crawler.config")
+    config_mod = pytest.importorskip("newswatch.config")
     cfg = config_mod.parse_config(demo_config("http://127.0.0.1:8123"))
     names = [o.name for o in cfg.outlets]
     assert names == ["demo-ai", "demo-wire"]
@@ -338,7 +338,7 @@ def test_demo_config_validates():
 
 
 def test_example_config_validates(monkeypatch):
-    config_mod = pytest.importorskip("newswatch.crawler.config")
+    config_mod = pytest.importorskip("newswatch.config")
     text = (REPO / "newswatch.example.yaml").read_text(encoding="utf-8")
     plausible = {"TELEGRAM_BOT_TOKEN": "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr",
                  "TELEGRAM_CHAT_ID": "-1001234567890"}

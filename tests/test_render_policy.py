@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from newswatch.config import DEFAULT_CHROMIUM, Browser, Outlet
 from newswatch.crawler import render
-from newswatch.crawler.config import DEFAULT_CHROMIUM, Browser, Outlet
 
 
 @dataclass

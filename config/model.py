@@ -1,0 +1,94 @@
+"""What a config holds: one frozen dataclass per section, one field per key.
+
+A field's default is the key's default; its type picks the check (bool, int, float, str), or
+``metadata=check(KIND, ...)`` names another one of ``config.checker.Checker`` (``yaml=`` when
+the YAML key differs from the field name). ``SECTIONS``: the top-level mapping sections.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from newswatch.config.checker import ConfigError
+
+DEFAULT_DATABASE = "sqlite:///newswatch.db"
+DEFAULT_INTERVAL = "30m"
+RENDER_MODES = ("auto", "never", "always")
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+
+
+def check(kind: str, *, yaml: str | None = None, **options: Any) -> dict[str, Any]:
+    """Field metadata: check the key's value as ``kind`` (a Checker method) with ``options``."""
+    return {"check": kind, "yaml": yaml, "options": options}
+
+
+@dataclass(frozen=True)
+class Outlet:
+    name: str = field(metadata=check("name"))
+    start_urls: tuple[str, ...] = field(default=(), metadata=check("urls"))
+    feeds: tuple[str, ...] = field(default=(), metadata=check("urls"))
+    sitemaps: tuple[str, ...] = field(default=(), metadata=check("urls"))
+    article_url: str = field(default=".*", metadata=check("regex"))
+    render: str = field(default="auto", metadata=check("choice", choices=RENDER_MODES))
+    interval_seconds: int = field(default=1800, metadata=check("duration", yaml="interval"))
+    wait_for: str | None = field(default=None, metadata=check("optional"))
+    spider: str | None = field(default=None, metadata=check("optional"))
+    alert_on_first_crawl: bool = False
+    allowed_domains: tuple[str, ...] = field(default=(), metadata=check("hosts"))
+
+    @property
+    def article_pattern(self) -> re.Pattern[str]:
+        return re.compile(self.article_url)
+
+
+@dataclass(frozen=True)
+class Politeness:
+    obey_robots: bool = True
+    concurrency_per_domain: int = 16
+    autothrottle: bool = True
+    download_delay: float = 0.0
+    timeout: float = 30.0
+    retries: int = 3
+    max_retry_after: float = 120.0
+    max_page_bytes: int = 5 * 1024 * 1024
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class Browser:
+    chromium: str = DEFAULT_CHROMIUM
+    max_pages: int = 4
+    restart_after: int = 200
+    timeout: float = 20.0
+
+
+SECTIONS: dict[str, type] = {"politeness": Politeness, "browser": Browser}
+"""Top-level mapping sections parsed field by field (``Config`` has a field of each name)."""
+
+
+@dataclass
+class Config:
+    database: str = DEFAULT_DATABASE
+    outlets: list[Outlet] = field(default_factory=list)
+    politeness: Politeness = field(default_factory=Politeness)
+    browser: Browser = field(default_factory=Browser)
+    watches: list[dict[str, Any]] = field(default_factory=list)  # as written (validated)
+    notify: dict[str, Any] = field(default_factory=dict)  # as written, ${VAR} expanded
+    path: Path | None = None
+    # ``watches`` / ``notify`` parsed by their owners (matching.parse_watches,
+    # alerts.channels.parse_channels) when the config was loaded
+    watch_rules: list[Any] = field(default_factory=list, repr=False)
+    channels: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def outlet(self, name: str) -> Outlet:
+        for outlet in self.outlets:
+            if outlet.name == name:
+                return outlet
+        known = ", ".join(o.name for o in self.outlets) or "none"
+        raise ConfigError(f"--outlet {name}: no such outlet (configured: {known})")
+
+    def select(self, names: list[str] | None) -> list[Outlet]:
+        return [self.outlet(n) for n in names] if names else list(self.outlets)
