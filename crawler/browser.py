@@ -12,7 +12,7 @@ A thin subclass of scrapy-playwright's handler that keeps the browser cheap and 
 * the driver runs with a small V8 heap (:data:`DRIVER_NODE_OPTIONS`: -30 MB of its ~145 MB);
 * the rendered DOM comes back as UTF-8 bytes, whatever the page declared.
 
-Which requests are rendered is decided in :mod:`crawler.render` at download time.
+Which requests are rendered is decided by the render policy (:mod:`crawler.render`).
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
-from newswatch.config import Browser
-from newswatch.crawler import render
-from newswatch.crawler.render import BrowserUnavailable
+from newswatch.crawler.chromium import missing_browser
+from newswatch.crawler.render import SETTLE, RenderPolicy
+from newswatch.errors import first_line
+from newswatch.spiders.page import BrowserUnavailable
 
 log = logging.getLogger("newswatch.browser")
 
@@ -61,13 +62,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.crawler = crawler
-        settings = crawler.settings
-        self.browser_config = Browser(
-            chromium=settings.get("NEWSWATCH_CHROMIUM") or render.chromium_path(),
-            max_pages=settings.getint("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", 4),
-            restart_after=settings.getint("NEWSWATCH_BROWSER_RESTART_AFTER", 200),
-            timeout=settings.getfloat("NEWSWATCH_BROWSER_TIMEOUT", 20.0),
-        )
+        self.policy = RenderPolicy.of(crawler)
+        self.browser_config = self.policy.browser
         self.deadline = 2 * self.browser_config.timeout + 10  # navigation + settle + margin
         self._slots = asyncio.Semaphore(max(1, self.browser_config.max_pages))
         self._start_lock = asyncio.Lock()
@@ -97,7 +93,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
                 raise BrowserUnavailable(self._unavailable)
             if self._started:
                 return
-            problem = render.missing_browser(self.browser_config.chromium)
+            problem = missing_browser(self.browser_config.chromium)
             if problem:
                 self._give_up(problem)
             await self._launch()
@@ -114,8 +110,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         try:
             await super()._maybe_launch_browser()
         except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            self._give_up(f"no browser: cannot start {self.browser_config.chromium}: {first[:200]}"
+            self._give_up(f"no browser: cannot start {self.browser_config.chromium}: "
+                          f"{first_line(exc, 200)}"
                           " (apt-get install chromium, or set NEWSWATCH_CHROMIUM)")
         if self.browser is not before:
             self._since_launch = 0
@@ -123,7 +119,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     # -------------------------------------------------------------- downloads
 
     async def download_request(self, request: Request) -> Response:  # Scrapy >= 2.14 API
-        if not render.route(self.crawler.spider, request, self.browser_config):
+        if not self.policy.route(request):
             return await super().download_request(request)
         return await self._render(request)
 
@@ -156,7 +152,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             await _quietly(page.close())
 
     async def _apply_page_methods(self, page: Any, request: Request, spider: Spider) -> None:
-        settle = request.meta.get(render.SETTLE)
+        settle = request.meta.get(SETTLE)
         if settle:
             await _settle(page, *settle)
         await super()._apply_page_methods(page, request, spider)

@@ -13,7 +13,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-ARTICLE = "newswatch_article"
+from newswatch.spiders.page import ARTICLE, UNCONDITIONAL
 
 
 class ConditionalRequestMiddleware:
@@ -25,7 +25,7 @@ class ConditionalRequestMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        if not request.meta.get(ARTICLE) or request.meta.get("newswatch_unconditional"):
+        if not request.meta.get(ARTICLE) or request.meta.get(UNCONDITIONAL):
             return None
         validators: dict[str, tuple[str | None, str | None]] = getattr(
             self.crawler.spider, "validators", {}

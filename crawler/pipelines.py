@@ -16,8 +16,9 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from newswatch.crawler import render, workers
-from newswatch.crawler.items import PageItem
+from newswatch.crawler import workers
+from newswatch.crawler.render import RenderPolicy
+from newswatch.spiders.page import PageItem
 
 _TEXTUAL = ("html", "xml", "text/plain")
 _db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-db")
@@ -64,7 +65,7 @@ class ExtractPipeline(_Pipeline):
         except Exception as exc:  # a worker crash must not stop the crawl
             self.spider.note_error(item.url, f"extraction failed: {type(exc).__name__}: {exc}")
             return self.skip(item, "extraction failed")
-        verdict = render.fall_back(self.crawler, item)  # browser fallback (crawler/render.py)
+        verdict = RenderPolicy.of(self.crawler).after_extraction(item)  # the browser fallback
         if verdict == "rendering":
             item.outcome, item.body = "rendering", b""
         elif verdict:

@@ -24,8 +24,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
 
 
 def browser_settings(config: Config) -> dict[str, Any]:
-    """scrapy-playwright for rendered requests only (see crawler/browser.py, crawler/render.py)."""
-    from newswatch.crawler.render import chromium_path
+    """scrapy-playwright for rendered requests only (crawler/browser.py; which ones: crawler/render.py)."""
+    from newswatch.crawler.chromium import chromium_path
 
     b = config.browser
     chromium = chromium_path(b)
@@ -37,7 +37,7 @@ def browser_settings(config: Config) -> dict[str, Any]:
                                       "args": CHROMIUM_ARGS, "timeout": b.timeout * 1000},
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": b.max_pages,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": b.timeout * 1000,
-        "PLAYWRIGHT_ABORT_REQUEST": "newswatch.crawler.render.is_blocked",
+        "PLAYWRIGHT_ABORT_REQUEST": "newswatch.crawler.chromium.is_blocked",
         "PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER": True,
         "NEWSWATCH_CHROMIUM": chromium,
         "NEWSWATCH_BROWSER_TIMEOUT": b.timeout,
@@ -77,7 +77,7 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any
         "EXTENSIONS": {
             "scrapy.extensions.throttle.AutoThrottle": None,
             "newswatch.crawler.throttle.ConditionalAwareAutoThrottle": 0,
-            "newswatch.crawler.render.RenderMemoryExtension": 500,  # keeps "needs the browser" per outlet
+            "newswatch.crawler.render.RenderPolicy": 500,  # saves "needs the browser" per outlet
         },
         "ITEM_PIPELINES": {
             "newswatch.crawler.pipelines.ExtractPipeline": 300,

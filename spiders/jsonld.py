@@ -15,9 +15,9 @@ from typing import Any
 
 from scrapy.http import Response, TextResponse
 
-from newswatch.crawler.items import PageItem
 from newswatch.spiders import register
 from newswatch.spiders.outlet import OutletSpider
+from newswatch.spiders.page import PageItem
 
 _ARTICLE_TYPES = {"NewsArticle", "Article", "BlogPosting", "ReportageNewsArticle"}
 

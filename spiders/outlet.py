@@ -1,7 +1,7 @@
 """The generic outlet spider: start pages, feeds and sitemaps in, article pages out.
 
 It decides only which links are articles (the outlet's ``article_url`` regex) and hands each
-fetched article page to the pipelines as a :class:`crawler.items.PageItem`. Extraction, storage
+fetched article page to the pipelines as a :class:`spiders.page.PageItem`. Extraction, storage
 and matching happen downstream. Override ``article_links`` or ``page_item`` in a subclass when one
 outlet needs special handling (see ``spiders/__init__.py``).
 """
@@ -23,13 +23,10 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from newswatch.config import Outlet
-from newswatch.crawler.items import PageItem
-from newswatch.crawler.render import BrowserUnavailable
+from newswatch.spiders.page import ARTICLE, ROLE, BrowserUnavailable, PageItem
 
 log = logging.getLogger("newswatch.crawl")
 
-ARTICLE = "newswatch_article"
-ROLE = "newswatch_role"
 _SKIP_SCHEMES = ("mailto:", "javascript:", "tel:", "data:", "#")
 
 

@@ -1,11 +1,12 @@
-"""The render decision without a browser: per-outlet memory, what needs rendering, blocked hosts."""
+"""The render decision without a browser: per-outlet memory, what needs rendering, blocked
+hosts, which Chromium."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from newswatch.config import DEFAULT_CHROMIUM, Browser, Outlet
-from newswatch.crawler import render
+from newswatch.crawler import chromium, render
 
 
 @dataclass
@@ -45,12 +46,12 @@ def test_what_needs_rendering():
 
 
 def test_same_site():
-    assert render.same_site("api.example.com.cn", "www.example.com.cn")
-    assert render.same_site("static.36kr.com", "36kr.com")
-    assert not render.same_site("cdn.other.com", "www.example.com")
-    assert not render.same_site("example.com.cn", "other.com.cn")
-    assert not render.same_site("127.0.0.2", "127.0.0.1")
-    assert render.same_site(None, "www.example.com")
+    assert chromium.same_site("api.example.com.cn", "www.example.com.cn")
+    assert chromium.same_site("static.36kr.com", "36kr.com")
+    assert not chromium.same_site("cdn.other.com", "www.example.com")
+    assert not chromium.same_site("example.com.cn", "other.com.cn")
+    assert not chromium.same_site("127.0.0.2", "127.0.0.1")
+    assert chromium.same_site(None, "www.example.com")
 
 
 def test_browser_meta_carries_the_wait_and_timeout():
@@ -62,19 +63,19 @@ def test_browser_meta_carries_the_wait_and_timeout():
 
 def test_chromium_path_and_missing_browser(tmp_path, monkeypatch):
     monkeypatch.delenv("NEWSWATCH_CHROMIUM", raising=False)
-    assert render.chromium_path(Browser(chromium="/opt/c")) == "/opt/c"
+    assert chromium.chromium_path(Browser(chromium="/opt/c")) == "/opt/c"
     monkeypatch.setenv("NEWSWATCH_CHROMIUM", "/env/c")
-    assert render.chromium_path(Browser(chromium="/opt/c")) == "/env/c"
-    message = render.missing_browser(str(tmp_path / "nope"))
+    assert chromium.chromium_path(Browser(chromium="/opt/c")) == "/env/c"
+    message = chromium.missing_browser(str(tmp_path / "nope"))
     assert message and "apt-get install chromium" in message and "NEWSWATCH_CHROMIUM" in message
 
 
 def test_default_chromium_prefers_the_headless_shell(tmp_path, monkeypatch):
     monkeypatch.delenv("NEWSWATCH_CHROMIUM", raising=False)
     shell = tmp_path / "chromium-headless-shell"
-    monkeypatch.setattr(render, "HEADLESS_SHELL", str(shell))
-    assert render.chromium_path(Browser()) == DEFAULT_CHROMIUM  # not installed
+    monkeypatch.setattr(chromium, "HEADLESS_SHELL", str(shell))
+    assert chromium.chromium_path(Browser()) == DEFAULT_CHROMIUM  # not installed
     shell.write_text("#!/bin/sh\n")
     shell.chmod(0o755)
-    assert render.chromium_path(Browser()) == str(shell)
-    assert render.chromium_path(Browser(chromium="/opt/c")) == "/opt/c"  # configured: kept
+    assert chromium.chromium_path(Browser()) == str(shell)
+    assert chromium.chromium_path(Browser(chromium="/opt/c")) == "/opt/c"  # configured: kept
