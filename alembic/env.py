@@ -41,18 +41,12 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
     return False
 
 
-def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Leave alone tables that other packages create themselves (e.g. scheduler_state)."""
-    return not (type_ == "table" and reflected and compare_to is None)
-
-
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=_render_item,
-        include_object=_include_object,
         compare_type=True,
     )
     with context.begin_transaction():

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from newswatch.errors import first_line
+
 log = logging.getLogger("newswatch.scheduler")
 
 MAX_BATCH = 100
@@ -25,8 +27,7 @@ def deliver_once(store: Any, channels: Mapping[str, Any],
         try:
             report = deliver_pending(store, channels, max_batch=MAX_BATCH)
         except Exception as exc:  # noqa: BLE001 - the next pass retries
-            first = (str(exc).splitlines() or [type(exc).__name__])[0]
-            log.warning("alert delivery pass failed: %s: %s", type(exc).__name__, first)
+            log.warning("alert delivery pass failed: %s: %s", type(exc).__name__, first_line(exc))
             return sent
         sent += report.sent
         if report.attempted or report.unknown_channel:

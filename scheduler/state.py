@@ -1,7 +1,7 @@
 """The daemon's memory in the database: each outlet's last start/end/status and next run.
 
-One small table, ``scheduler_state``, with its own SQLAlchemy metadata (not part of the storage
-models or the Alembic migrations): the daemon creates it with ``create_all`` on the same database.
+One small table, ``scheduler_state`` (``storage.models.SchedulerStateRow``, created by the
+Alembic migrations like every other table), on the same database as the stories.
 Write failures (database briefly down) are logged and never stop the daemon.
 """
 
@@ -11,34 +11,24 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, MetaData, String, Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from newswatch.errors import first_line
 from newswatch.scheduler.timing import OutletState
-from newswatch.storage.types import UTCDateTime
+from newswatch.storage.models import SchedulerStateRow
 
 log = logging.getLogger("newswatch.scheduler")
 
-metadata = MetaData()
-
-scheduler_state = Table(
-    "scheduler_state",
-    metadata,
-    Column("outlet", String(200), primary_key=True),
-    Column("last_start", UTCDateTime()),
-    Column("last_end", UTCDateTime()),
-    Column("last_status", String(200)),
-    Column("next_run", UTCDateTime()),
-)
+scheduler_state = SchedulerStateRow.__table__
 
 
 class SchedulerState:
-    """Read and update ``scheduler_state`` rows on an engine (creates the table if missing)."""
+    """Read and update ``scheduler_state`` rows on an engine (of a migrated database)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
 
     def load(self) -> dict[str, OutletState]:
         with self.engine.connect() as conn:
@@ -57,8 +47,7 @@ class SchedulerState:
                 if not done:
                     conn.execute(insert(scheduler_state).values(outlet=outlet, **values))
         except SQLAlchemyError as exc:
-            first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            log.warning("scheduler state for %s not saved: %s", outlet, first)
+            log.warning("scheduler state for %s not saved: %s", outlet, first_line(exc))
 
     def started(self, outlet: str, at: datetime) -> None:
         self._set(outlet, last_start=at)

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from newswatch.errors import first_line
 from newswatch.storage import sqlite
 from newswatch.storage.errors import DatabaseError
 from newswatch.storage.sqlite import IMMEDIATE
@@ -32,12 +33,6 @@ def mask_url(url: object) -> str:
         return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", str(url))
 
 
-def _one_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
-    return lines[0] if lines else type(orig).__name__
-
-
 def migrations_dir() -> Path:
     """Folder holding env.py and versions/: ``newswatch/migrations`` in an installed package,
     the repository's ``alembic/`` in a source checkout (or an editable install of one)."""
@@ -51,7 +46,7 @@ def create_engine_for(url: str, **kwargs: Any) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise DatabaseError(f"bad database URL {mask_url(url)}: {_one_line(exc)}") from None
+        raise DatabaseError(f"bad database URL {mask_url(url)}: {first_line(exc)}") from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
@@ -66,7 +61,7 @@ def create_engine_for(url: str, **kwargs: Any) -> Engine:
     try:
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise DatabaseError(f"bad database URL {mask_url(url)}: {_one_line(exc)}") from None
+        raise DatabaseError(f"bad database URL {mask_url(url)}: {first_line(exc)}") from None
     if engine.dialect.name == "sqlite":
         sqlite.configure(engine)
     return engine
@@ -99,7 +94,7 @@ def upgrade_engine(engine: Engine, revision: str = "head") -> None:
                 migration_lock(connection)
                 command.upgrade(_alembic_config(connection), revision)
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot open or migrate database {url}: {_one_line(exc)}") from None
+        raise DatabaseError(f"cannot open or migrate database {url}: {first_line(exc)}") from None
 
 
 def current_revision(engine: Engine) -> str | None:

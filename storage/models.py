@@ -182,3 +182,15 @@ class Alert(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class SchedulerStateRow(Base):
+    """The daemon's memory of one outlet's runs (read and written by ``newswatch.scheduler``)."""
+
+    __tablename__ = "scheduler_state"
+
+    outlet: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_start: Mapped[datetime | None]
+    last_end: Mapped[datetime | None]
+    last_status: Mapped[str | None] = mapped_column(String(200))
+    next_run: Mapped[datetime | None]

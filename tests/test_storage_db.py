@@ -19,12 +19,12 @@ pytest_plugins = ["tests.storage_fixtures"]
 
 T0 = datetime(2025, 3, 12, 8, 0, tzinfo=UTC)
 TABLES = {"outlets", "stories", "story_urls", "revisions", "story_simhash_bands", "crawl_runs",
-          "matches", "alerts", "page_validators", "alembic_version"}
+          "matches", "alerts", "page_validators", "scheduler_state", "alembic_version"}
 
 
 def test_upgrade_empty_database_is_idempotent_and_matches_the_models(db_url: str) -> None:
-    assert upgrade(db_url) == "0002"
-    assert upgrade(db_url) == "0002"  # second run: nothing to do
+    assert upgrade(db_url) == "0003"
+    assert upgrade(db_url) == "0003"  # second run: nothing to do
     engine = create_engine_for(db_url)
     try:
         assert TABLES <= set(inspect(engine).get_table_names())
@@ -107,7 +107,7 @@ def test_upgrade_from_0001_keeps_data_and_adds_the_render_memory(db_url: str) ->
                 "INSERT INTO outlets (name, created_at) VALUES ('old', CURRENT_TIMESTAMP)")
     finally:
         engine.dispose()
-    assert upgrade(db_url) == "0002"
+    assert upgrade(db_url, "0002") == "0002"
     s = connect(db_url)
     try:
         assert s.browser_first("old") is False
@@ -116,3 +116,28 @@ def test_upgrade_from_0001_keeps_data_and_adds_the_render_memory(db_url: str) ->
         assert s.browser_first("never-seen") is False
     finally:
         s.close()
+
+
+def test_scheduler_state_made_by_an_older_daemon_upgrades_cleanly(db_url: str) -> None:
+    """Before 0003 the daemon created scheduler_state itself (create_all): kept, rows and all."""
+    from sqlalchemy import Column, MetaData, String, Table, select
+
+    from newswatch.storage.types import UTCDateTime
+
+    assert upgrade(db_url, "0002") == "0002"
+    old = MetaData()  # the table exactly as scheduler/state.py used to define it
+    table = Table("scheduler_state", old, Column("outlet", String(200), primary_key=True),
+                  Column("last_start", UTCDateTime()), Column("last_end", UTCDateTime()),
+                  Column("last_status", String(200)), Column("next_run", UTCDateTime()))
+    engine = create_engine_for(db_url)
+    try:
+        old.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(table.insert().values(outlet="o", last_start=T0, last_status="exit 0"))
+        assert upgrade(db_url) == "0003"
+        with engine.connect() as conn:
+            assert conn.execute(select(table.c.outlet, table.c.last_start)).all() == [("o", T0)]
+            diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diffs == []
+    finally:
+        engine.dispose()
