@@ -25,9 +25,11 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from newswatch.localserver import LocalServer, Reply, Request
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_LISTING = 100
@@ -56,39 +58,20 @@ def serve(n: int, port_file: str) -> None:
                         for i in range(k, min(n, k + PER_LISTING)))
         pages[f"/list/{k // PER_LISTING}.html"] = (f"<html><body>{links}</body></html>".encode(), "")
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def respond(request: Request) -> Reply:
+        if request.path == "/robots.txt":
+            body, etag = b"User-agent: *\nAllow: /\n", ""
+        elif request.path in pages:
+            body, etag = pages[request.path]
+        else:
+            return Reply(404)
+        if etag and request.headers.get("If-None-Match") == etag:
+            return Reply(304, headers={"ETag": etag})
+        return Reply(200, body, {"Content-Type": "text/html", **({"ETag": etag} if etag else {})})
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802
-            if self.path == "/robots.txt":
-                body, etag = b"User-agent: *\nAllow: /\n", ""
-            elif self.path in pages:
-                body, etag = pages[self.path]
-            else:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            if etag and self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            if etag:
-                self.send_header("ETag", etag)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    Path(port_file).write_text(str(server.server_address[1]))
-    server.serve_forever()
+    server = LocalServer(respond, name="bench-site")
+    Path(port_file).write_text(str(server.port))
+    threading.Event().wait()  # until the parent kills this process
 
 
 # --------------------------------------------------------------------------- the contenders

@@ -30,8 +30,8 @@ EVERY = 50
 PARAGRAPH = ("人工智能公司今日发布了第{i}代大语言模型，该模型在推理、编程和多语言理解方面均有明显提升，"
              "研究团队表示新模型使用了更大规模的中文语料进行训练。")
 SERVER = r'''
-import json, sys, threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import json, sys
+from newswatch.localserver import LocalServer, Reply
 n, para = int(sys.argv[1]), sys.argv[2]
 def page(i):
     text = json.dumps("<h1>第%d篇</h1>" % i + "".join(
@@ -40,26 +40,18 @@ def page(i):
             "<body><div id='app'></div><img src='/pic%d.png'><script>setTimeout(function(){"
             "document.getElementById('app').innerHTML=%s;}, 150);</script></body></html>"
             % (i, i, text)).encode()
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def do_GET(self):
-        if self.path == "/ai/":
-            body = ("<html><body>" + "".join("<a href='/news/2026/%d.html'>%d</a>" % (i, i)
-                    for i in range(n)) + "</body></html>").encode()
-        elif self.path.startswith("/news/2026/"):
-            body = page(int(self.path.rsplit("/", 1)[1].split(".")[0]))
-        else:
-            body = b"User-agent: *\nAllow: /\n" if self.path == "/robots.txt" else b"nothing"
-        self.send_response(200 if body != b"nothing" else 404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-s = ThreadingHTTPServer(("127.0.0.1", 0), H)
-s.daemon_threads = True
-print("http://127.0.0.1:%d" % s.server_address[1], flush=True)
-threading.Thread(target=s.serve_forever, daemon=True).start()
+def respond(request):
+    if request.path == "/ai/":
+        body = ("<html><body>" + "".join("<a href='/news/2026/%d.html'>%d</a>" % (i, i)
+                for i in range(n)) + "</body></html>").encode()
+    elif request.path.startswith("/news/2026/"):
+        body = page(int(request.path.rsplit("/", 1)[1].split(".")[0]))
+    else:
+        body = b"User-agent: *\nAllow: /\n" if request.path == "/robots.txt" else b"nothing"
+    return Reply(200 if body != b"nothing" else 404, body,
+                 {"Content-Type": "text/html; charset=utf-8"})
+s = LocalServer(respond, name="bench-js-site")
+print(s.url, flush=True)
 sys.stdin.read()
 '''
 

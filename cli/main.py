@@ -112,18 +112,18 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, verbose: bool
     except KeyError as exc:
         raise fail(f"{config.path or 'config'}: outlet {outlet.name!r}: {exc.args[0]}") from None
     alerting = open_alerting(config) if alerts else None
-    store = open_store(config)
-    hooks = alert_hooks(alerting, config, store, selected)
-    progress = CrawlProgress(err, enabled=sys.stderr.isatty())
-    with progress:
-        summary = run_crawl(config, outlets, store=store, plan_alerts_for=hooks,
-                            on_progress=progress.update,
-                            log_level="INFO" if verbose else "WARNING")
-    out.print(summary_table(summary))
-    if deliver:
-        report = deliver_alerts(alerting, store)
-        if report is not None:
-            out.print(f"alerts: {report}")
+    with open_store(config) as store:
+        hooks = alert_hooks(alerting, config, store, selected)
+        progress = CrawlProgress(err, enabled=sys.stderr.isatty())
+        with progress:
+            summary = run_crawl(config, outlets, store=store, plan_alerts_for=hooks,
+                                on_progress=progress.update,
+                                log_level="INFO" if verbose else "WARNING")
+        out.print(summary_table(summary))
+        if deliver:
+            report = deliver_alerts(alerting, store)
+            if report is not None:
+                out.print(f"alerts: {report}")
     return summary
 
 
@@ -192,7 +192,8 @@ def stories(
             from datetime import UTC
 
             since_dt = since_dt.replace(tzinfo=UTC)
-    rows = open_store(cfg).list_stories(outlet=outlet, since=since_dt)
+    with open_store(cfg) as store:
+        rows = store.list_stories(outlet=outlet, since=since_dt)
     if as_json:
         for row in rows:
             sys.stdout.write(json.dumps({k: _iso(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
@@ -237,7 +238,8 @@ def demo(
         cfg = parse_config(raw, source="demo")
         out.print(f"Serving the demo outlet at {server.url} ; storing into {cfg.database}")
         crawl_and_report(cfg, None, verbose=verbose, alerts=False)
-    rows = open_store(cfg).list_stories()
+    with open_store(cfg) as store:
+        rows = store.list_stories()
     out.print(stories_table(rows))
     out.print("Run [bold]newswatch demo[/] again: unchanged pages answer 304 and nothing new is stored.")
 
@@ -253,7 +255,8 @@ def diff(
     """Print the change between a story's last two revisions (sentence by sentence)."""
     from newswatch.matching.diff import sentence_diff
 
-    revisions = open_store(open_config(config)).story_revisions(story_id)
+    with open_store(open_config(config)) as store:
+        revisions = store.story_revisions(story_id)
     if not revisions:
         raise fail(f"story {story_id}: no such story", code=1)
     if len(revisions) < 2:
@@ -278,12 +281,12 @@ def alerts(
     from newswatch.cli.alerting import deliver as deliver_alerts
 
     cfg = open_config(config)
-    store = open_store(cfg)
-    if send:
-        report = deliver_alerts(open_alerting(cfg), store)
-        if report is not None:
-            err.print(f"alerts: {report}")
-    rows = store.list_alerts(status=status)
+    with open_store(cfg) as store:
+        if send:
+            report = deliver_alerts(open_alerting(cfg), store)
+            if report is not None:
+                err.print(f"alerts: {report}")
+        rows = store.list_alerts(status=status)
     if as_json:
         for row in rows:
             sys.stdout.write(json.dumps({k: _iso(v) for k, v in row.items()}, ensure_ascii=False) + "\n")

@@ -76,7 +76,8 @@ def run_crawl(
     log_level: str = "WARNING",
     extra_settings: dict[str, Any] | None = None,
 ) -> CrawlSummary:
-    """Crawl the named outlets (all when None) into ``store`` (opened from the config if None)."""
+    """Crawl the named outlets (all when None) into ``store`` (opened from the config, and
+    closed again, if None)."""
     from scrapy.crawler import CrawlerProcess
 
     from newswatch.spiders import spider_class
@@ -84,7 +85,10 @@ def run_crawl(
 
     outlets = config.select(outlet_names)
     if store is None:
-        store = connect(config.database)
+        with connect(config.database) as own_store:
+            return run_crawl(config, outlet_names, store=own_store,
+                             plan_alerts_for=plan_alerts_for, on_progress=on_progress,
+                             log_level=log_level, extra_settings=extra_settings)
     store.ensure_outlets([o.name for o in config.outlets])
     started = datetime.now(UTC)
     run_id = store.start_run([o.name for o in outlets])

@@ -4,6 +4,6 @@ with a listing page, an RSS feed, a sitemap, robots.txt and a second version for
 """
 
 from newswatch.demo.config import demo_config
-from newswatch.demo.server import DemoServer, mutate, serve_demo
+from newswatch.demo.server import DemoServer, serve_demo
 
-__all__ = ["DemoServer", "demo_config", "mutate", "serve_demo"]
+__all__ = ["DemoServer", "demo_config", "serve_demo"]

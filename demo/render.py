@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import cache, lru_cache
 from pathlib import Path
-from urllib.parse import quote
 from xml.sax.saxutils import escape as xml_escape
 
 from newswatch.demo import manifest as m
@@ -271,8 +270,3 @@ def last_modified(path: str, version: int, base: str) -> datetime | None:
     if first == m.VERSIONS[0]:
         return current.stamp
     return max(current.stamp, m.VERSION_TIMES[first])
-
-
-def tag_path(tag: str) -> str:
-    """The percent-encoded URL path of a tag page, as it appears in links."""
-    return f"/tag/{quote(tag)}/"

@@ -1,4 +1,5 @@
-"""A real HTTP server on 127.0.0.1 for crawl tests: pages are set per path, requests are logged.
+"""A real HTTP site on 127.0.0.1 for crawl tests (the one local server, newswatch.localserver):
+pages are set per path, requests are logged.
 
 Each page is a ``Page`` (status, headers, body). ETag/Last-Modified are added for 200 pages and
 conditional requests get a real 304, so tests see exactly what a crawler would on the web.
@@ -10,7 +11,8 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from newswatch.localserver import LocalServer, Reply, Request
 
 
 @dataclass
@@ -40,22 +42,8 @@ class LocalSite:
         self.hits: list[Hit] = []
         self.sequences: dict[str, list[Page]] = {}
         self._lock = threading.Lock()
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                site._serve(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = LocalServer(self._serve, name="test-site")
+        self.url = self.server.url
 
     def set(self, path: str, page: Page | bytes | str, **kwargs: object) -> None:
         if isinstance(page, str):
@@ -71,8 +59,8 @@ class LocalSite:
     def requests_for(self, path: str) -> list[Hit]:
         return [h for h in self.hits if h.path == path]
 
-    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
-        path = handler.path
+    def _serve(self, request: Request) -> Reply:
+        path = request.path
         with self._lock:
             sequence = self.sequences.get(path)
             page = sequence.pop(0) if sequence and len(sequence) > 1 else (
@@ -91,22 +79,11 @@ class LocalSite:
             etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
             headers.setdefault("ETag", etag)
             headers.setdefault("Last-Modified", self.LAST_MODIFIED)
-            if handler.headers.get("If-None-Match") == headers["ETag"]:
+            if request.headers.get("If-None-Match") == headers["ETag"]:
                 status, body = 304, b""
         with self._lock:
-            self.hits.append(Hit("GET", path, dict(handler.headers.items()), status, time.monotonic()))
-        try:
-            handler.send_response(status)
-            for name, value in headers.items():
-                handler.send_header(name, value)
-            if status != 304:
-                handler.send_header("Content-Length", str(len(body)))
-            handler.end_headers()
-            if status != 304:
-                handler.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+            self.hits.append(Hit(request.method, path, request.headers, status, time.monotonic()))
+        return Reply(status, body, headers)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()

@@ -10,7 +10,7 @@ import pytest
 from newswatch.alerts.channels import DeliveryError, encode_body, parse_channels, sign
 from newswatch.alerts.payload import build_payload
 from newswatch.alerts.secrets import expand_env, redact
-from newswatch.alerts.testing import SmtpSink, WebhookReceiver, free_port, self_signed_cert
+from tests.receivers import SmtpSink, WebhookReceiver, free_port, self_signed_cert
 
 TITLE = "深度求索发布新一代大模型 DeepSeek-V4"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.alerts.testing import SmtpSink, WebhookReceiver
 from newswatch.demo import demo_config, serve_demo
+from tests.receivers import SmtpSink, WebhookReceiver
 
 SECRET = "hook-secret-for-tests"
 

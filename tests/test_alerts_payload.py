@@ -15,7 +15,7 @@ import pytest
 
 from newswatch.alerts.channels import DeliveryError, parse_channels
 from newswatch.alerts.payload import build_payload, excerpt, render_html, render_text, subject
-from newswatch.alerts.testing import free_port
+from tests.receivers import free_port
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "alerts.md"
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from newswatch.alerts.channels import parse_channels
 from newswatch.alerts.planner import AlertPlanner, first_crawl, sentence_changes
 from newswatch.alerts.sender import deliver_pending
-from newswatch.alerts.testing import WebhookReceiver
 from newswatch.matching import Matcher, parse_watches
 from newswatch.storage.models import Alert, Match, Revision, Story
+from tests.receivers import WebhookReceiver
 
 pytest_plugins = ["tests.storage_fixtures"]
 

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from newswatch.alerts.channels import parse_channels
 from newswatch.alerts.payload import build_payload
 from newswatch.alerts.sender import MAX_ATTEMPTS, backoff, deliver_pending
-from newswatch.alerts.testing import WebhookReceiver, free_port
 from newswatch.storage.db import create_engine_for
 from newswatch.storage.models import Alert, Base, Outlet, Revision, Story, StoryUrl
+from tests.receivers import WebhookReceiver, free_port
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 SECRET = "sender-hook-secret-1"

@@ -364,9 +364,9 @@ def test_pending_alerts_are_delivered_by_the_daemon(work) -> None:
     from sqlalchemy.orm import Session
 
     from newswatch.alerts.payload import build_payload
-    from newswatch.alerts.testing import WebhookReceiver
     from newswatch.storage.db import connect
     from newswatch.storage.models import Alert, Outlet, Revision, Story, StoryUrl
+    from tests.receivers import WebhookReceiver
 
     store = connect(work.db)
     t0 = datetime(2026, 9, 1, 8, tzinfo=UTC)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import yaml
 
-from newswatch.alerts.testing import WebhookReceiver
 from newswatch.storage.db import connect
 from tests.localsite import LocalSite, Page
 from tests.pages import article_html, listing_html
+from tests.receivers import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[1]
 N_ARTICLES = 12

@@ -1,8 +1,8 @@
-"""Real local receivers for tests and the demo: a webhook server and an SMTP sink on 127.0.0.1.
+"""Real local receivers for tests: a webhook server and an SMTP sink on 127.0.0.1.
 
-``WebhookReceiver`` is an ``http.server`` in a thread that checks ``X-Newswatch-Signature`` and
-records every request; it can be stopped and started again on the same port (receiver down, then
-up). ``SmtpSink`` wraps ``aiosmtpd`` (a test dependency, imported lazily) with optional STARTTLS,
+``WebhookReceiver`` is the one local server (``newswatch.localserver``) answering POSTs: it
+checks ``X-Newswatch-Signature`` and records every request; it can be stopped and started again
+on the same port (receiver down, then up). ``SmtpSink`` wraps ``aiosmtpd`` (a test dependency, imported lazily) with optional STARTTLS,
 implicit TLS and AUTH. ``self_signed_cert`` writes a throw-away certificate with ``cryptography``.
 """
 
@@ -14,13 +14,13 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from newswatch.localserver import LocalServer, Reply, Request
 
 
 def free_port() -> int:
@@ -55,43 +55,29 @@ class WebhookReceiver:
     status: int = 204
     port: int = 0
     received: list[Received] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
-    _thread: threading.Thread | None = None
+    _server: LocalServer | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hook"
 
+    def _respond(self, request: Request) -> Reply:
+        ok = None
+        if self.secret is not None:
+            ok = verify_signature(request.body, request.headers.get("X-Newswatch-Signature"),
+                                  self.secret)
+        self.received.append(Received(request.path, request.headers, request.body, ok))
+        return Reply(401 if ok is False else self.status)
+
     def start(self) -> WebhookReceiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server naming
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                ok = None
-                if receiver.secret is not None:
-                    ok = verify_signature(body, self.headers.get("X-Newswatch-Signature"),
-                                          receiver.secret)
-                receiver.received.append(Received(self.path, dict(self.headers.items()), body, ok))
-                code = 401 if ok is False else receiver.status
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = LocalServer(self._respond, port=self.port, name="test-webhook",
+                                   keep_alive=False)
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
     def __enter__(self) -> WebhookReceiver:

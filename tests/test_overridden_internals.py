@@ -1,0 +1,93 @@
+"""The private internals of dependencies that newswatch overrides are still there, as used.
+
+crawler/browser.py subclasses scrapy-playwright's download handler and extraction/core.py
+subclasses readability-lxml's Document, overriding or calling methods that are not public API.
+pyproject.toml caps both versions; before raising a cap, this test must pass on the new version.
+A failure names exactly what moved.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+# (method, parameters after self, coroutine?) -- what our subclasses override or call
+PLAYWRIGHT_HANDLER = [
+    ("__init__", ["crawler"], False),
+    ("_maybe_launch_in_thread", [], True),
+    ("_engine_started", [], False),
+    ("_launch", [], True),
+    ("_maybe_launch_browser", [], True),
+    ("download_request", ["request"], True),
+    ("_download_request", ["request", "spider"], True),
+    ("_create_page", ["request", "spider"], True),
+    ("_apply_page_methods", ["page", "request", "spider"], True),
+    ("_browser_disconnected_callback", [], True),
+]
+PLAYWRIGHT_ATTRIBUTES = ["self.browser_provider", "self.context_wrappers", "self.browser ="]
+
+READABILITY_DOCUMENT = [
+    ("__init__", ["input", "positive_keywords", "negative_keywords", "url", "min_text_length",
+                  "retry_length"], False),
+    ("_parse", ["input"], False),
+    ("get_link_density", ["elem"], False),
+    ("score_paragraphs", [], False),
+    ("remove_unlikely_candidates", [], False),
+    ("transform_misused_divs_into_paragraphs", [], False),
+    ("get_clean_html", [], False),
+    ("summary", ["html_partial"], False),
+    ("tags", ["node", "tag_names"], False),
+    ("_html", ["force"], False),
+    ("score_node", ["elem"], False),
+]
+READABILITY_ATTRIBUTES = ["self.html", "self.min_text_length", "self.retry_length"]
+
+
+def _check(cls: type, methods: list, attributes: list[str], package: str) -> list[str]:
+    from importlib.metadata import version
+
+    where = f"{package} {version(package)}: {cls.__module__}.{cls.__qualname__}"
+    moved = []
+    source = inspect.getsource(cls)
+    for name, params, coroutine in methods:
+        method = getattr(cls, name, None)
+        if method is None:
+            moved.append(f"{where}.{name} is gone")
+            continue
+        have = [p for p in inspect.signature(method).parameters if p != "self"]
+        if have[: len(params)] != params:
+            moved.append(f"{where}.{name}{inspect.signature(method)}: expected parameters "
+                         f"{params}")
+        if inspect.iscoroutinefunction(method) != coroutine:
+            moved.append(f"{where}.{name} is {'no longer ' if coroutine else ''}a coroutine")
+    moved += [f"{where} no longer uses {a}" for a in attributes if a not in source]
+    return moved
+
+
+def test_scrapy_playwright_handler_internals() -> None:
+    handler = pytest.importorskip("scrapy_playwright.handler")
+    moved = _check(handler.ScrapyPlaywrightDownloadHandler, PLAYWRIGHT_HANDLER,
+                   PLAYWRIGHT_ATTRIBUTES, "scrapy-playwright")
+    assert not moved, "internals crawler/browser.py overrides moved:\n" + "\n".join(moved)
+
+
+def test_readability_document_internals() -> None:
+    from readability import Document
+
+    moved = _check(Document, READABILITY_DOCUMENT, READABILITY_ATTRIBUTES, "readability-lxml")
+    assert not moved, "internals extraction/core.py overrides moved:\n" + "\n".join(moved)
+
+
+def test_a_moved_internal_is_named() -> None:
+    from readability import Document
+
+    class Moved(Document):  # as if a release renamed a parameter and dropped a method
+        def score_node(self, element):  # type: ignore[override]
+            return {}
+
+        get_link_density = None  # type: ignore[assignment]
+
+    moved = _check(Moved, READABILITY_DOCUMENT, [], "readability-lxml")
+    assert any(".score_node(self, element): expected parameters ['elem']" in m for m in moved)
+    assert any(m.endswith(".get_link_density is gone") for m in moved)
