@@ -4,7 +4,6 @@
     python benchmarks/storage_write.py --small         # quick CI run (40 articles)
     python benchmarks/storage_write.py --root DIR      # import ``storage`` from DIR instead
                                                        # (e.g. `git archive <commit> storage alembic`)
-    python benchmarks/storage_write.py --batch 20      # also time record_articles() in batches
     python benchmarks/storage_write.py --prepared      # fingerprints made beforehand (workers)
 
 Articles are the real pages of ``<bench>/{en,zh}/pages`` (``<bench>`` is ``../../shared/bench``
@@ -269,30 +268,6 @@ def run_interleaved(store_url: str, base_url: str, jobs: dict[str, list[tuple[st
         base.close()
 
 
-def run_batches(url: str, jobs: dict[str, list[tuple[str, str, Any]]], size: int
-                ) -> dict[str, Timing]:
-    """The same phases through ``Store.record_articles`` in batches of ``size`` (each article
-    is charged the batch's mean)."""
-    from newswatch.storage.db import connect
-
-    store = connect(url)
-    try:
-        store.ensure_outlets(["bench-a", "bench-b", "bench-c"])
-        result = {}
-        fetched = datetime.now(UTC)
-        for phase in PHASES:
-            timing = result[phase] = Timing()
-            items = jobs[phase]
-            for start in range(0, len(items), size):
-                chunk = [(o, u, a, fetched, _hook) for o, u, a in items[start : start + size]]
-                with timing.timed(len(chunk)):
-                    rs = store.record_articles(chunk)
-                timing.outcomes.update(getattr(r, "outcome", "error") for r in rs)
-        return result
-    finally:
-        store.close()
-
-
 # -- databases ------------------------------------------------------------------------------
 
 
@@ -327,19 +302,16 @@ def backends() -> list[tuple[str, Callable[[], Any]]]:
     return found
 
 
-def report(name: str, store: dict[str, Timing], base: dict[str, Timing],
-           batch: dict[str, Timing] | None) -> None:
+def report(name: str, store: dict[str, Timing], base: dict[str, Timing]) -> None:
     print(f"\n{name}")
     head = (f"  {'outcome':<10} {'p50 ms':>7} {'(p95)':>7} {'cpu ms':>7} | {'baseline':>8} "
             f"{'cpu ms':>7} {'ratio':>6}")
-    print(head + (f" | {'batch p50':>9} {'cpu ms':>7}" if batch else "") + "  outcomes")
+    print(head + "  outcomes")
     for phase in PHASES:
         s, b = store[phase], base.get(phase)
         cells = f"  {phase:<10} {s.p50_ms:7.2f} ({s.p95_ms:5.2f}) {s.cpu_ms:7.2f} | "
         cells += (f"{b.p50_ms:8.2f} {b.cpu_ms:7.2f} {s.p50_ms / b.p50_ms:6.1f}" if b
                   else f"{'-':>8} {'-':>7} {'-':>6}")
-        if batch:
-            cells += f" | {batch[phase].p50_ms:9.2f} {batch[phase].cpu_ms:7.2f}"
         print(cells + "  " + ", ".join(f"{k} {v}" for k, v in sorted(s.outcomes.items())))
 
 
@@ -347,8 +319,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="40 articles (CI)")
     parser.add_argument("--limit", type=int, default=None, help="at most this many pages")
-    parser.add_argument("--batch", type=int, default=0,
-                        help="also time Store.record_articles in batches of this size")
     parser.add_argument("--prepared", action="store_true",
                         help="pass storage.fingerprint.prepare() results (made untimed, as in "
                              "an extraction worker) to record_article")
@@ -365,11 +335,7 @@ def main() -> None:
     for name, make_url in backends():
         with make_url() as store_url, make_url() as base_url:
             timings, base = run_interleaved(store_url, base_url, jobs, args.prepared)
-        batch = None
-        if args.batch:
-            with make_url() as url:
-                batch = run_batches(url, jobs, args.batch)
-        report(name, timings, base, batch)
+        report(name, timings, base)
 
 if __name__ == "__main__":
     main()
