@@ -357,7 +357,8 @@ def test_bad_config_is_one_line_and_exit_2(work, lines, tmp_path) -> None:
     assert any("config file not found" in m for m in lines())
     config = work.config({"a": "1h"}, notify={"hook": {"webhook": "ftp://x"}})
     assert run_daemon(config, crawl_command=work.command) == 2
-    assert lines()[-1].startswith("notify.hook")
+    assert lines()[-1].startswith(f"{Path(config).resolve()}:")  # file, line, key: as any key
+    assert ": notify.hook.webhook: expected an http(s):// URL" in lines()[-1]
 
 
 def test_pending_alerts_are_delivered_by_the_daemon(work) -> None:
