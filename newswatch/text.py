@@ -25,6 +25,15 @@ __all__ = ["change_key", "comparison_form", "content_hash", "fold_whitespace",
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e]")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u3000]+")
 _NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85]")
+# characters fold_whitespace always changes
+_ODD = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\r\u2028\u2029\x85"
+                  "\t\f\v\u00a0\u3000]")
+
+
+def _is_folded(text: str) -> bool:
+    """True when fold_whitespace would return the text unchanged (all stored text): cheap."""
+    return not (text[0] in " \n" or text[-1] in " \n" or "  " in text or "\n\n" in text
+                or " \n" in text or "\n " in text or _ODD.search(text))
 
 
 def fold_whitespace(text: str) -> str:
@@ -32,6 +41,8 @@ def fold_whitespace(text: str) -> str:
     dropped: paragraphs end up separated by exactly one newline."""
     if not text:
         return ""
+    if _is_folded(text):
+        return text
     text = _INVISIBLE.sub("", text)
     text = _NEWLINES.sub("\n", text)
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))

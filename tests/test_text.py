@@ -59,3 +59,24 @@ def test_one_trivial_change_rule_for_storage_and_matching(old, new, trivial) -> 
 ])
 def test_one_boilerplate_list(line, boilerplate) -> None:
     assert is_boilerplate_line(line) is boilerplate
+
+
+def test_fold_whitespace_fast_path_changes_nothing_it_should_fold() -> None:
+    """Stored text is returned as is (cheap check); anything else goes through the full fold."""
+    import random
+
+    from newswatch.text import fold_whitespace
+
+    def folded_the_long_way(text: str) -> str:
+        text = "".join(c for c in text if c not in "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = (" ".join(line.replace("\u3000", " ").replace("\u00a0", " ").split(" ")).split()
+                 for line in text.split("\n"))
+        return "\n".join(" ".join(words) for words in lines if words)
+
+    alphabet = ["a", "b", " ", "\n", "\t", "\u200b", "\r", "\u3000", "\u00a0", "你"]
+    rng = random.Random(8)
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
+        assert fold_whitespace(text) == folded_the_long_way(text), repr(text)
+        assert fold_whitespace(fold_whitespace(text)) == fold_whitespace(text)
