@@ -12,7 +12,7 @@ from . import metadata
 from .core import main_text
 from .decode import decode_html, fix_mojibake
 from .htmltree import JUNK_TAGS, parse_html
-from .normalize import normalize_text
+from .normalize import normalize_text, tidy_text
 from .postfilter import filter_lines
 from .verdict import (
     browser_signals,
@@ -76,7 +76,7 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
         raw = main_text(root, lambda: parse_html(html))
     except Exception:  # readability gives up on some trees: fall back to the page text
         raw = page_text
-    text = filter_lines(normalize_text(fix_mojibake(raw)), titles)
+    text = filter_lines(tidy_text(fix_mojibake(raw)), titles)
     if author is None:
         author = metadata.author_from_text(page_text[:3000])
 

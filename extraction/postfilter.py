@@ -1,9 +1,13 @@
 """Line-level clean-up of extracted text: copyright/disclaimer/editor lines, related-link
-tails, share/app prompts and paywall notices, for Chinese and English pages."""
+tails, share/app prompts and paywall notices, for Chinese and English pages.
+
+Every rule decides on the NFKC form of a line (full-width punctuation folded) and keeps or
+drops the line as the page wrote it."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 # a whole line that is boilerplate (checked on short lines only)
@@ -42,7 +46,7 @@ _TAIL_HEADING = re.compile(
     r"|精彩推荐|大家都在看|排行榜|网友评论|最新评论|发表评论|友情链接|Related(?: articles| stories| posts)?"
     r"|More from|Recommended|You may also like|Read next|Comments)\s*[:：>》]?\s*$", re.I)
 _SHORT_LINE = 36
-_PINYIN = re.compile(r"(?<=[\u4e00-\u9fff])\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\)")
+_PINYIN = re.compile(r"(?<=[\u4e00-\u9fff])[(（](?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}[)）]")
 
 
 def _is_cjk_heavy(line: str) -> bool:
@@ -62,16 +66,17 @@ def _paragraph_like(line: str) -> bool:
     return len(line) >= 80 or (_is_cjk_heavy(line) and len(line) >= 30)
 
 
-def _trim_edges(lines: list[str], titles: set[str]) -> list[str]:
+def _trim_edges(lines: list[tuple[str, str]], titles: set[str]) -> list[tuple[str, str]]:
     """Drop the title line and short unpunctuated lines (bylines, dates, labels, link lists)
-    before the first and after the last paragraph-like line."""
-    paras = [i for i, x in enumerate(lines) if _paragraph_like(x)]
+    before the first and after the last paragraph-like line. lines: (NFKC key, line)."""
+    paras = [i for i, (k, _) in enumerate(lines) if _paragraph_like(k)]
     if not paras:
-        return [x for x in lines if x not in titles]
+        return [x for x in lines if x[0] not in titles]
     first, last = paras[0], paras[-1]
-    head = [x for x in lines[:first] if x not in titles and not _LEAD_NOISE.match(x)]
+    head = [x for x in lines[:first] if x[0] not in titles and not _LEAD_NOISE.match(x[0])]
     tail = lines[last + 1:]
-    if len(tail) >= 3 and _is_cjk_heavy(lines[last]) and not any(x.endswith(_SENTENCE_END) or len(x) > 30 for x in tail):
+    if len(tail) >= 3 and _is_cjk_heavy(lines[last][0]) and not any(
+            k.endswith(_SENTENCE_END) or len(k) > 30 for k, _ in tail):
         tail = []  # a run of bare short lines after the text: links, tags, author box
     return head + lines[first:last + 1] + tail
 
@@ -84,26 +89,27 @@ def strip_pinyin(text: str) -> str:
 
 
 def filter_lines(text: str, titles: Iterable[str] = ()) -> str:
-    """Drop boilerplate lines from normalised text (one paragraph per line); lines equal to
-    one of `titles` (the headline) are dropped from the top."""
+    """Drop boilerplate lines from tidied text (one paragraph per line); lines equal to
+    one of `titles` (the headline, NFKC form) are dropped from the top."""
     text = strip_pinyin(text)
-    lines = _trim_edges(text.split("\n"), {t.strip() for t in titles if t.strip()})
+    lines = [(unicodedata.normalize("NFKC", x), x) for x in text.split("\n")]
+    lines = _trim_edges(lines, {t.strip() for t in titles if t.strip()})
     out: list[str] = []
     seen: set[str] = set()
     n = len(lines)
-    for i, line in enumerate(lines):
-        if _PAYWALL.match(line):
+    for i, (key, line) in enumerate(lines):
+        if _PAYWALL.match(key):
             break
-        if len(line) > 70:  # long lines only: headings and Q&A prompts do repeat
-            if line in seen:  # repeated captions and slideshow labels
+        if len(key) > 70:  # long lines only: headings and Q&A prompts do repeat
+            if key in seen:  # repeated captions and slideshow labels
                 continue
-            seen.add(line)
-        if _TAIL_HEADING.match(line) and i >= n // 3:
+            seen.add(key)
+        if _TAIL_HEADING.match(key) and i >= n // 3:
             rest = lines[i + 1:]
-            if all(len(x) <= _SHORT_LINE * (1 if _is_cjk_heavy(x) else 2.5) for x in rest[:12]):
+            if all(len(k) <= _SHORT_LINE * (1 if _is_cjk_heavy(k) else 2.5) for k, _ in rest[:12]):
                 break  # a link list follows: cut the tail here
             continue
-        if len(line) <= _MAX_DROP_LEN and _DROP_LINE.match(line):
+        if len(key) <= _MAX_DROP_LEN and _DROP_LINE.match(key):
             continue
         out.append(line)
     return "\n".join(out)
