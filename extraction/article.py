@@ -3,9 +3,11 @@ never raises: unusable input comes back as an Article with skip_reason set."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import lxml.html
 from lxml import etree
 
 from . import metadata
@@ -24,6 +26,19 @@ from .verdict import (
 
 # below this many ideographs+words a page with script-rendering signs is sent to a browser
 _BROWSER_THRESHOLD = 150
+
+
+_SENTENCE_ENDS = (".", "!", "?", "。", "！", "？", "”", "\"", "…", "」")
+_ARTICLE_TYPE = re.compile(r'"@type"\s*:\s*"(?:News|Blog|Report|Scholarly|Tech)?Article"')
+
+
+def _article_markup(root: lxml.html.HtmlElement, meta: dict[str, str], html: str) -> bool:
+    """The page says it is an article: og:type article, a JSON-LD Article, an <article>
+    element or an itemprop=articleBody."""
+    return (meta.get("og:type", "").lower() == "article"
+            or root.find(".//article") is not None
+            or bool(_ARTICLE_TYPE.search(html))
+            or bool(root.xpath("//*[@itemprop='articleBody']")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +87,16 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     if published is None:
         published = metadata.date_from_text(page_text[:5000], tz)
 
+    plainly_article = published is not None and bool(title) and _article_markup(root, meta, html)
     try:
-        raw = main_text(root, lambda: parse_html(html))
+        raw, links = main_text(root, lambda: parse_html(html))
     except Exception:  # readability gives up on some trees: fall back to the page text
-        raw = page_text
-    text = filter_lines(tidy_text(fix_mojibake(raw)), titles)
+        raw, links = page_text, frozenset()
+    text = filter_lines(tidy_text(fix_mojibake(raw)), titles, links)
     if author is None:
         author = metadata.author_from_text(page_text[:3000])
 
-    reason = skip_reason(text)
+    reason = skip_reason(text, plainly_article and text.endswith(_SENTENCE_ENDS))
     if reason in ("empty", "too short") and is_loading_notice(normalize_text(page_text[:2000])):
         reason = "loading notice"
     needs_browser = None

@@ -26,6 +26,8 @@ _DROP_LINE = re.compile(
     r"|精彩推荐|更多精彩|大家都在看|排行榜|热门排行|阅读排行|网友评论|最新评论|发表评论|友情链接)\s*[:：>》]?\s*$"
     r"|[\[【(（]?(?:打印|关闭|收藏|推荐给朋友|打印本文|关闭窗口)[\]】)）]?$"
     r"|广告$|Advertisement$|ADVERTISEMENT$|Sponsored$"
+    r"|[\[【(<]?\s*(?:广告|推广|赞助|Advertisement|Sponsored)\s*[\]】)>]?\s*[:：|丨·▼▲\-]\s*[^。！？.!?]{0,40}$"
+    r"|[\[【(]\s*(?:广告|推广|Ad|AD)\s*[\]】)].{0,40}$"
     r"|第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页|.*(?:上一页|下一页)|.*已被(?:阅读|浏览)\s*\d+\s*次|.*Trackback"
     r"|(?:Photo|Photograph|Image|Picture|Credit|Source)s?(?: credit)?\s*:\s*[^.]{0,60}$|.{0,300}Credit:\s*[^.]{0,60}$"
     r"|(?:Citation|Tags|Topics)\s*:?\s*$|This document is subject to copyright"
@@ -59,6 +61,10 @@ _LEAD_NOISE = re.compile(
     r"|.{0,30}(?:19|20)\d\d[-/.年]\s*\d{1,2}[-/.月]\s*\d{1,2}.{0,40}"
     r"|.{0,20}\d{1,2}:\d{2}\s*(?:am|pm|a\.m\.|p\.m\.)?.{0,40}(?:19|20)\d\d.{0,10}"
     r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? .{0,40}(?:19|20)\d\d.{0,20})$", re.I)
+# a breadcrumb trail: short segments joined by > › » / (首页 > 科技 > 正文), or a "you are here"
+_BREADCRUMB = re.compile(
+    r"^(?:(?:当前位置|您的位置|你的位置|所在位置|位置|You are here)\s*[:：]?.{0,60}"
+    r"|[^>›»\n]{1,16}(?:\s*[>›»]\s*[^>›»\n]{1,24}){2,}\s*[>›»]?)$", re.I)
 _SENTENCE_END = ("。", "！", "？", ".", "!", "?", "”", "\"", "…", "」", "』", ")", "）", ":", "：")
 
 
@@ -66,18 +72,41 @@ def _paragraph_like(line: str) -> bool:
     return len(line) >= 80 or (_is_cjk_heavy(line) and len(line) >= 30)
 
 
-def _trim_edges(lines: list[tuple[str, str]], titles: set[str]) -> list[tuple[str, str]]:
-    """Drop the title line and short unpunctuated lines (bylines, dates, labels, link lists)
-    before the first and after the last paragraph-like line. lines: (NFKC key, line)."""
+_CLAUSE_MARKS = re.compile(r"[,;:，；：、]")
+
+
+def _sentence_like(line: str) -> bool:
+    """Ends like a sentence, is long, or has clause marks (and is no boilerplate line): a line
+    that is part of the text."""
+    return ((line.endswith(_SENTENCE_END) or len(line) > 30 or bool(_CLAUSE_MARKS.search(line)))
+            and not _boilerplate(line))
+
+
+def _boilerplate(line: str) -> bool:
+    return len(line) <= _MAX_DROP_LEN and bool(_DROP_LINE.match(line))
+
+
+def _trim_edges(lines: list[tuple[str, str]], titles: set[str],
+                links: frozenset[str]) -> list[tuple[str, str]]:
+    """Drop the title line, short unpunctuated lines (bylines, dates, labels) and breadcrumbs
+    before the first paragraph-like line, and after the last one a run of three or more lines
+    that are each a link (`links`: NFKC link texts of the block) or, after Chinese text, bare
+    captions with no sentence in them. lines: (NFKC key, line)."""
     paras = [i for i, (k, _) in enumerate(lines) if _paragraph_like(k)]
     if not paras:
         return [x for x in lines if x[0] not in titles]
     first, last = paras[0], paras[-1]
-    head = [x for x in lines[:first] if x[0] not in titles and not _LEAD_NOISE.match(x[0])]
+    head = [x for x in lines[:first] if x[0] not in titles and not _LEAD_NOISE.match(x[0])
+            and not _BREADCRUMB.match(x[0])]
     tail = lines[last + 1:]
     if len(tail) >= 3 and _is_cjk_heavy(lines[last][0]) and not any(
-            k.endswith(_SENTENCE_END) or len(k) > 30 for k, _ in tail):
-        tail = []  # a run of bare short lines after the text: links, tags, author box
+            _sentence_like(k) for k, _ in tail):
+        tail = []  # a run of captions after the text: photos, tags
+    run = len(tail)
+    while run and tail[run - 1][0] in links:
+        run -= 1
+    if len(tail) - run >= 3:
+        tail = tail[:run]  # a run of links at the end: other stories
     return head + lines[first:last + 1] + tail
 
 
@@ -88,12 +117,13 @@ def strip_pinyin(text: str) -> str:
     return _PINYIN.sub("", text)
 
 
-def filter_lines(text: str, titles: Iterable[str] = ()) -> str:
+def filter_lines(text: str, titles: Iterable[str] = (), links: Iterable[str] = ()) -> str:
     """Drop boilerplate lines from tidied text (one paragraph per line); lines equal to
-    one of `titles` (the headline, NFKC form) are dropped from the top."""
+    one of `titles` (the headline, NFKC form) are dropped from the top; `links` are the
+    NFKC texts of the links in the block the text came from."""
     text = strip_pinyin(text)
     lines = [(unicodedata.normalize("NFKC", x), x) for x in text.split("\n")]
-    lines = _trim_edges(lines, {t.strip() for t in titles if t.strip()})
+    lines = _trim_edges(lines, {t.strip() for t in titles if t.strip()}, frozenset(links))
     out: list[str] = []
     seen: set[str] = set()
     n = len(lines)
@@ -109,7 +139,7 @@ def filter_lines(text: str, titles: Iterable[str] = ()) -> str:
             if all(len(k) <= _SHORT_LINE * (1 if _is_cjk_heavy(k) else 2.5) for k, _ in rest[:12]):
                 break  # a link list follows: cut the tail here
             continue
-        if len(key) <= _MAX_DROP_LEN and _DROP_LINE.match(key):
+        if _boilerplate(key):
             continue
         out.append(line)
     return "\n".join(out)
