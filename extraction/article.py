@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 import lxml.html
 from lxml import etree
 
-from . import metadata
+from . import metadata, select
+from .candidates import jsonld_body, trafilatura_text
 from .core import main_text
 from .decode import decode_html, fix_mojibake
 from .htmltree import JUNK_TAGS, parse_html
@@ -53,6 +54,21 @@ class Article:
     needs_browser: str | None = None
 
 
+def _best_candidate(ours: str, html: str, page_text: str, title: str, titles: list[str],
+                    jsonld: str) -> str:
+    """Ours, unless the page's own evidence says another candidate holds the article."""
+    page = select.PageEvidence.of(page_text, title)
+    text = ours
+    if select.doubtful(select.tokens(ours), page, ours):
+        other = filter_lines(trafilatura_text(html), titles)
+        text, _ = select.choose(ours, other, page)
+    if jsonld and sum(select.tokens(text).values()) < select.SHORT:
+        n = sum(select.tokens(jsonld).values())
+        if n >= select.SHORT and n >= 2 * sum(select.tokens(text).values()):
+            text = jsonld  # drawn by a script; the page's structured data has it
+    return text
+
+
 def extract_article(body: bytes, url: str, header_charset: str | None = None) -> Article:
     """Decode, pick the main text, read metadata, and judge whether the page is an article."""
     try:
@@ -77,6 +93,7 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     title = fix_mojibake(metadata.title_of(root, meta))
     titles = [normalize_text(t) for t in metadata.title_variants(root, meta)]
     author = metadata.author_from_meta(meta, html)
+    jsonld = jsonld_body(root) if "articleBody" in html else ""
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
     body_el = root.find("body")
     # one text node a line: enough for dates, bylines and notices, and C-fast
@@ -93,6 +110,7 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     except Exception:  # readability gives up on some trees: fall back to the page text
         raw, links = page_text, frozenset()
     text = filter_lines(tidy_text(fix_mojibake(raw)), titles, links)
+    text = _best_candidate(text, html, page_text, title, titles, jsonld)
     if author is None:
         author = metadata.author_from_text(page_text[:3000])
 
