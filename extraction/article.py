@@ -54,10 +54,9 @@ class Article:
     needs_browser: str | None = None
 
 
-def _best_candidate(ours: str, html: str, page_text: str, title: str, titles: list[str],
+def _best_candidate(ours: str, html: str, page: select.PageEvidence, titles: list[str],
                     jsonld: str) -> str:
     """Ours, unless the page's own evidence says another candidate holds the article."""
-    page = select.PageEvidence.of(page_text, title)
     text = ours
     if select.doubtful(select.tokens(ours), page, ours):
         other = filter_lines(trafilatura_text(html), titles)
@@ -104,15 +103,16 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     if published is None:
         published = metadata.date_from_text(page_text[:5000], tz)
 
+    evidence = select.PageEvidence.of(body_el, page_text, title)
     plainly_article = published is not None and bool(title) and _article_markup(root, meta, html)
     try:
         raw, links = main_text(root, lambda: parse_html(html))
     except Exception:  # readability gives up on some trees: fall back to the page text
         raw, links = page_text, frozenset()
     text = filter_lines(tidy_text(fix_mojibake(raw)), titles, links)
-    text = _best_candidate(text, html, page_text, title, titles, jsonld)
+    text = _best_candidate(text, html, evidence, titles, jsonld)
     if author is None:
-        author = metadata.author_from_text(page_text[:3000])
+        author = metadata.author_from_text(page_text[:3000], text)
 
     reason = skip_reason(text, plainly_article and text.endswith(_SENTENCE_ENDS))
     if reason in ("empty", "too short") and is_loading_notice(normalize_text(page_text[:2000])):

@@ -12,6 +12,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+import lxml.html
+
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
 _SPACE = re.compile(r"\s+")
 SHORT = 50          # tokens: below this ours is doubtful (and no article unless plainly one)
@@ -36,18 +38,32 @@ def _fold(text: str) -> str:
     return _SPACE.sub("", text)
 
 
+def _same_headline(a: str, b: str) -> bool:
+    short, long_ = sorted((a, b), key=len)
+    return short in long_ and len(short) >= 0.6 * len(long_)
+
+
 @dataclass(slots=True)
 class PageEvidence:
-    """The page's text with all whitespace removed, and where the headline sits in it."""
+    """The page's text with all whitespace removed, and where the headline element sits in
+    it (-1: no <h1>-<h3> on the page carries the headline)."""
 
     folded: str
-    title_at: int  # -1: the headline is not in the page's text
+    title_at: int
 
     @classmethod
-    def of(cls, page_text: str, title: str) -> PageEvidence:
+    def of(cls, body: lxml.html.HtmlElement | None, page_text: str, title: str
+           ) -> PageEvidence:
         folded = _fold(page_text)
-        key = _fold(title)[:20]
-        return cls(folded, folded.find(key) if len(key) >= 4 else -1)
+        key = _fold(title)
+        if body is None or len(key) < 4:
+            return cls(folded, -1)
+        for heading in body.iter("h1", "h2", "h3"):
+            text = _fold(heading.text_content())
+            if text and _same_headline(text, key):
+                before = heading.xpath("preceding::text()[ancestor::body]")
+                return cls(folded, len(_fold("".join(before))))
+        return cls(folded, -1)
 
     def start_of(self, text: str) -> int:
         """Where the candidate's first real line (25+ characters) starts in the page's text;
