@@ -18,8 +18,10 @@ _MAX_JSONLD = 2_000_000  # characters of one script element
 
 def trafilatura_text(html: str) -> str:
     """trafilatura's main text (its fast mode: no fallback extractors, no comments)."""
-    import trafilatura  # imported on first use: a pool worker that never needs it saves 40 ms
-
+    try:
+        import trafilatura  # on first use: a pool worker that never needs it saves the import
+    except ImportError:
+        return ""
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     try:
         text = trafilatura.extract(html, fast=True, include_comments=False,

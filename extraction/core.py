@@ -149,7 +149,8 @@ class FastDocument(Document):
 
     def get_preserved_elements(self, node):
         """Also never drop, in readability's clean-up, the block that holds most of the article
-        for having more images than paragraphs (an illustrated post)."""
+        for having more images than paragraphs (an illustrated post), nor a list that the text
+        leads into with a colon."""
         allowed = super().get_preserved_elements(node)
         best = self._best
         if best is None or self.get_link_density(best) >= 0.25:
@@ -160,6 +161,11 @@ class FastDocument(Document):
         for el in [best, *self.tags(best, "div", "section", "table")]:
             if (_too_many_images(el) and _text_share(el, total) >= 0.4
                     and self.get_link_density(el) < 0.25):
+                allowed[el] = True
+        for el in self.tags(best, "ul", "ol"):
+            # a list the text leads into ("Top deals:", "要点如下：") is part of the text
+            lead = el.getprevious()
+            if lead is not None and (lead.text_content() or "").strip().endswith((":", "：")):
                 allowed[el] = True
         return allowed
 

@@ -102,12 +102,19 @@ def boilerplate_attr(attr: str) -> bool:
     return not _BOILER_WORDS.isdisjoint(_SEPARATORS.sub(" ", attr.lower()).split())
 
 
+_MAX_HIDDEN_CHECKS = 64
+
+
 def _holds_main_text(el: lxml.html.HtmlElement, page_chars: list[int]) -> bool:
     """Does a hidden element hold most of the page's text? Pages that show their article with a
-    script (style="visibility: hidden" until loaded) keep it there."""
+    script (style="visibility: hidden" until loaded) keep it there. page_chars carries the
+    page's text length and the number of checks made (bounded: hostile pages hide a lot)."""
     if not page_chars:
         body = el.getroottree().getroot().find("body")
-        page_chars.append(len("".join(body.itertext()).strip()) if body is not None else 0)
+        page_chars.extend((len("".join(body.itertext()).strip()) if body is not None else 0, 0))
+    page_chars[1] += 1
+    if page_chars[1] > _MAX_HIDDEN_CHECKS:
+        return False
     own = len("".join(el.itertext()).strip())
     return own >= 200 and own >= 0.4 * page_chars[0]
 

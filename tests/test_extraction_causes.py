@@ -161,3 +161,13 @@ def test_page_that_the_parser_keeps_inside_head():
             + en_paras(3) + "</td></tr></table></html>")
     art = extract_article(html.encode(), "https://example.com/head2")
     assert art.skip_reason is None and art.text.count("a third of the cost") == 3
+
+
+def test_a_list_the_text_leads_into_is_kept():
+    deals = "".join(f"<li><a href='/d/{i}'>Laptop model {i} with a 14-inch screen</a> for "
+                    f"${i}99</li>" for i in range(5))
+    body = (nav() + "<div class='post'>" + en_paras(3) + "<p>Top deals:</p>"
+            f"<ul>{deals}</ul>" + "</div>")
+    art = extract_article(page(body), "https://example.com/deals")
+    assert "Laptop model 0 with a 14-inch screen" in art.text
+    assert "Laptop model 4" in art.text and "Section 3" not in art.text
