@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import lxml.html
 
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
-_SPACE = re.compile(r"\s+")
 SHORT = 50          # tokens: below this ours is doubtful (and no article unless plainly one)
 LONG = 2500         # words (4 CJK characters count as one): above this ours may hold the
                     # comments or a whole blog page
@@ -45,7 +44,7 @@ def _too_long(toks: Counter) -> bool:
 
 
 def _fold(text: str) -> str:
-    return _SPACE.sub("", text)
+    return "".join(text.split())
 
 
 def _same_headline(a: str, b: str) -> bool:
