@@ -1,83 +1,204 @@
 #!/usr/bin/env python3
-"""Extraction benchmark: our extract_article against readability, trafilatura, gne and the
-whole-page baseline on the shared pages, scored by the shared score.py (token F1, time).
+"""Extraction benchmark: newswatch's extract_article against readability-lxml and trafilatura
+on every folder of the shared bench, scored by the bench's own score.py (token F1) in one run.
 
-    python benchmarks/extraction.py [--limit N | --small] [--folders zh en] [--out DIR]
+    python benchmarks/extraction.py [--small | --limit N] [--folders zh en zh-dev en-dev]
+                                    [--extra gne alltext] [--out DIR]
 
-The bench folder is <repo>/../shared/bench, or $NEWSWATCH_BENCH_DIR. Built-ins that are not
-installed are skipped. Prints one row per extractor and folder with F1 and ms/page, and the
-ratio of ours to readability's from the same run.
+Prints per folder: F1, precision, recall and ms/page for each extractor, the mean over folders,
+the pages where ours is below 0.5 while a baseline gets 0.9 or more ("lost"), and metadata
+accuracy (title, publication date, author) against the truth where the bench's meta.jsonl has
+it (fields title / published / author; --meta-truth adds such records from a JSONL file of
+{"name", "title"?, "published"?, "author"?}). The bench folder is <repo>/../shared/bench, or
+$NEWSWATCH_BENCH_DIR. Issue 11 targets: F1 >= 0.95 on every folder (or a clear margin over the
+better baseline), <= 15 ms/page, no lost page.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
+import unicodedata
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-BUILTINS = {"readability": "readability", "trafilatura": "trafilatura", "gne": "gne",
-            "alltext": "lxml"}
+ADAPTER = REPO / "benchmarks" / "adapters" / "newswatch_extractor.py"
+FOLDERS = ("zh", "en", "zh-dev", "en-dev")
+CHINA_TZ = timezone(timedelta(hours=8))
+BASELINES = {"readability": "readability", "trafilatura": "trafilatura"}
+OPTIONAL = {"gne": "gne", "alltext": "lxml"}
 
 
 def bench_dir() -> Path:
     env = os.environ.get("NEWSWATCH_BENCH_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "bench"
+    return Path(env) if env else REPO.parent / "shared" / "bench"
+
+
+def _metas(folder: Path, limit: int | None) -> list[dict]:
+    lines = (folder / "meta.jsonl").read_text(encoding="utf-8").splitlines()
+    metas = [json.loads(x) for x in lines if x.strip()]
+    return metas[:limit] if limit else metas
+
+
+def _fold(s: str | None) -> str:
+    """Titles compared without case, spacing, punctuation or non-ASCII stand-ins ('?')."""
+    s = unicodedata.normalize("NFKC", s or "").lower()
+    return "".join(re.findall(r"[a-z0-9]+|[\u3400-\u9fff]", s))
+
+
+def _same_title(got: str, want: str) -> bool:
+    """Equal when folded, or one holds the other and is at least 60% of its length (truth
+    titles of some sets carry a subtitle line, pages a site-name suffix)."""
+    a, b = _fold(got), _fold(want)
+    if not a or not b:
+        return a == b
+    short, long_ = sorted((a, b), key=len)
+    return short in long_ and len(short) >= 0.6 * len(long_)
+
+
+def _same_date(got: datetime | None, want: str, language: str) -> bool:
+    """Same day (or month, or year: as precise as the truth is), in the page's own zone."""
+    if got is None:
+        return False
+    parts = [int(x) for x in re.findall(r"\d+", str(want))[:3]]
+    if language == "zh":
+        got = got.astimezone(CHINA_TZ)
+    return [got.year, got.month, got.day][:len(parts)] == parts
+
+
+def metadata_accuracy(folder: Path, limit: int | None,
+                      extra: dict[str, dict]) -> dict[str, tuple[int, int]]:
+    """field -> (correct, pages with truth) for title, published, author."""
+    from newswatch.extraction import extract_article
+
+    scores: dict[str, list[int]] = {"title": [0, 0], "published": [0, 0], "author": [0, 0]}
+    for m in _metas(folder, limit):
+        m = {**m, **extra.get(m["name"], {})}
+        wanted = {k: m.get(k) for k in scores if m.get(k)}
+        if not wanted:
+            continue
+        art = extract_article((folder / "pages" / f"{m['name']}.html").read_bytes(),
+                              m.get("url") or "")
+        for field, want in wanted.items():
+            scores[field][1] += 1
+            if field == "title":
+                ok = _same_title(art.title, want)
+            elif field == "published":
+                ok = _same_date(art.published, want, m.get("language", "en"))
+            else:
+                ok = _fold(art.author) == _fold(want)
+            scores[field][0] += ok
+    return {k: (v[0], v[1]) for k, v in scores.items()}
+
+
+def lost_pages(out: Path, folder: str) -> list[str]:
+    """Pages ours extracts below 0.5 F1 while readability or trafilatura gets >= 0.9."""
+    by_page: dict[str, dict[str, float]] = defaultdict(dict)
+    with open(out / f"per_page_{folder}.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            by_page[row["name"]][row["extractor"]] = float(row["f1"])
+    return sorted(name for name, f1 in by_page.items()
+                  if f1.get("newswatch", 0) < 0.5
+                  and max(f1.get(b, 0) for b in BASELINES) >= 0.9)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, help="only the first N pages of each folder")
-    ap.add_argument("--small", action="store_true", help="20 pages a folder, for CI")
-    ap.add_argument("--folders", nargs="+", default=["zh", "en"])
+    ap.add_argument("--small", action="store_true", help="15 pages a folder, for CI")
+    ap.add_argument("--folders", nargs="+", default=list(FOLDERS))
+    ap.add_argument("--extra", nargs="*", default=[], choices=sorted(OPTIONAL),
+                    help="more baselines from score.py")
     ap.add_argument("--out", help="where score.py writes outputs (default: a temp dir)")
+    ap.add_argument("--meta-truth", type=Path,
+                    help="JSONL of {name, title?, published?, author?} added to meta.jsonl")
     args = ap.parse_args(argv)
     if args.small and not args.limit:
-        args.limit = 20
+        args.limit = 15
 
     bench = bench_dir()
     score = bench / "score.py"
     if not score.is_file():
-        print(f"benchmark skipped: no score.py in {bench} (set NEWSWATCH_BENCH_DIR)")
+        print(f"extraction benchmark skipped: it needs the shared bench (score.py and folders) "
+              f"at {bench}, or set NEWSWATCH_BENCH_DIR")
         return 0
-    extractors = ["newswatch=" + str(Path(__file__).resolve().parent / "extract_adapter.py") + ":extract"]
-    for name, module in BUILTINS.items():
+    folders = [f for f in args.folders if (bench / f / "meta.jsonl").is_file()]
+    missing = sorted(set(args.folders) - set(folders))
+    if missing:
+        print(f"folders not in {bench}: {' '.join(missing)}")
+    if not folders:
+        return 0
+    extractors = [f"newswatch={ADAPTER}:extract"]
+    for name, module in {**BASELINES, **{k: OPTIONAL[k] for k in args.extra}}.items():
         if importlib.util.find_spec(module) is None:
-            print(f"skipping {name}: {module} is not installed")
+            print(f"baseline {name} skipped: {module} is not installed")
         else:
             extractors.append(name)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="nw-extraction-bench-"))
-    cmd = [sys.executable, str(score), *args.folders, "--out", str(out)]
+    cmd = [sys.executable, str(score), *folders, "--out", str(out)]
     for e in extractors:
         cmd += ["-e", e]
     if args.limit:
         cmd += ["--limit", str(args.limit)]
+    started = time.perf_counter()
     done = subprocess.run(cmd, cwd=bench, capture_output=True, text=True)
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
         print(f"score.py failed with exit code {done.returncode}")
         return 1
     results = json.loads((out / "summary.json").read_text(encoding="utf-8"))["results"]
+    labels = [e.split("=", 1)[0] for e in extractors]
 
-    print(f"{'folder':<6} {'extractor':<12} {'pages':>5} {'P':>6} {'R':>6} {'F1':>6} "
-          f"{'ms/page':>8} {'F1/rd':>6} {'time/rd':>7}")
-    for folder, by_label in results.items():
-        base = by_label.get("readability", {}).get("ALL")
-        for label, by_source in by_label.items():
-            row = by_source["ALL"]
-            ms = row["mean_time_s"] * 1000
-            f1_ratio = t_ratio = ""
-            if base:
-                f1_ratio = f"{row['f1'] / base['f1']:.3f}" if base["f1"] else "-"
-                t_ratio = f"{row['mean_time_s'] / base['mean_time_s']:.2f}"
-            print(f"{folder:<6} {label:<12} {row['pages']:>5} {row['precision']:>6.3f} "
-                  f"{row['recall']:>6.3f} {row['f1']:>6.3f} {ms:>8.1f} {f1_ratio:>6} {t_ratio:>7}")
+    print(f"extraction benchmark: {', '.join(folders)}"
+          f"{f' (first {args.limit} pages each)' if args.limit else ''}; score.py in "
+          f"{time.perf_counter() - started:.0f} s")
+    print(f"{'folder':<7} {'extractor':<12} {'pages':>5} {'P':>6} {'R':>6} {'F1':>6} "
+          f"{'ms/page':>8} {'lost':>5}")
+    means: dict[str, list[float]] = defaultdict(list)
+    times: dict[str, list[float]] = defaultdict(list)
+    for folder in folders:
+        lost = lost_pages(out, folder)
+        for label in labels:
+            row = results.get(folder, {}).get(label, {}).get("ALL")
+            if not row:
+                continue
+            means[label].append(row["f1"])
+            times[label].append(row["mean_time_s"] * 1000)
+            mark = str(len(lost)) if label == "newswatch" else ""
+            print(f"{folder:<7} {label:<12} {row['pages']:>5} {row['precision']:>6.3f} "
+                  f"{row['recall']:>6.3f} {row['f1']:>6.3f} {row['mean_time_s'] * 1000:>8.1f} "
+                  f"{mark:>5}")
+        if lost:
+            print(f"        lost on {folder}: {' '.join(lost)}")
+    for label in labels:
+        if means[label]:
+            print(f"{'mean':<7} {label:<12} {'':>5} {'':>6} {'':>6} "
+                  f"{statistics.mean(means[label]):>6.3f} {statistics.mean(times[label]):>8.1f}")
+
+    extra: dict[str, dict] = {}
+    if args.meta_truth:
+        for line in args.meta_truth.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                extra[rec.pop("name")] = rec
+    print("metadata accuracy (newswatch; only where meta.jsonl has the truth):")
+    for folder in folders:
+        acc = metadata_accuracy(bench / folder, args.limit, extra)
+        parts = [f"{field} {ok}/{n} = {ok / n:.3f}" if n else f"{field} n/a (no truth)"
+                 for field, (ok, n) in acc.items()]
+        print(f"  {folder:<7} " + "; ".join(parts))
     print(f"outputs and per-page scores: {out}")
     return 0
 

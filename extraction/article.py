@@ -3,16 +3,19 @@ never raises: unusable input comes back as an Article with skip_reason set."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import lxml.html
 from lxml import etree
 
-from . import metadata
+from . import metadata, select
+from .candidates import jsonld_body, trafilatura_text
 from .core import main_text
 from .decode import decode_html, fix_mojibake
 from .htmltree import JUNK_TAGS, parse_html
-from .normalize import normalize_text
+from .normalize import normalize_text, tidy_text
 from .postfilter import filter_lines
 from .verdict import (
     browser_signals,
@@ -26,6 +29,19 @@ from .verdict import (
 _BROWSER_THRESHOLD = 150
 
 
+_SENTENCE_ENDS = (".", "!", "?", "。", "！", "？", "”", "\"", "…", "」")
+_ARTICLE_TYPE = re.compile(r'"@type"\s*:\s*"(?:News|Blog|Report|Scholarly|Tech)?Article"')
+
+
+def _article_markup(root: lxml.html.HtmlElement, meta: dict[str, str], html: str) -> bool:
+    """The page says it is an article: og:type article, a JSON-LD Article, an <article>
+    element or an itemprop=articleBody."""
+    return (meta.get("og:type", "").lower() == "article"
+            or root.find(".//article") is not None
+            or bool(_ARTICLE_TYPE.search(html))
+            or bool(root.xpath("//*[@itemprop='articleBody']")))
+
+
 @dataclass(frozen=True, slots=True)
 class Article:
     title: str = ""
@@ -36,6 +52,20 @@ class Article:
     encoding: str = ""
     skip_reason: str | None = None
     needs_browser: str | None = None
+
+
+def _best_candidate(ours: str, html: str, page: select.PageEvidence, titles: list[str],
+                    jsonld: str) -> str:
+    """Ours, unless the page's own evidence says another candidate holds the article."""
+    text = ours
+    if select.doubtful(select.tokens(ours), page, ours):
+        other = filter_lines(trafilatura_text(html), titles)
+        text, _ = select.choose(ours, other, page)
+    if jsonld and sum(select.tokens(text).values()) < select.SHORT:
+        n = sum(select.tokens(jsonld).values())
+        if n >= select.SHORT and n >= 2 * sum(select.tokens(text).values()):
+            text = jsonld  # drawn by a script; the page's structured data has it
+    return text
 
 
 def extract_article(body: bytes, url: str, header_charset: str | None = None) -> Article:
@@ -62,6 +92,7 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     title = fix_mojibake(metadata.title_of(root, meta))
     titles = [normalize_text(t) for t in metadata.title_variants(root, meta)]
     author = metadata.author_from_meta(meta, html)
+    jsonld = jsonld_body(root) if "articleBody" in html else ""
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
     body_el = root.find("body")
     # one text node a line: enough for dates, bylines and notices, and C-fast
@@ -72,15 +103,18 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     if published is None:
         published = metadata.date_from_text(page_text[:5000], tz)
 
+    evidence = select.PageEvidence.of(body_el, page_text, title)
+    plainly_article = published is not None and bool(title) and _article_markup(root, meta, html)
     try:
-        raw = main_text(root, lambda: parse_html(html))
+        raw, links = main_text(root, lambda: parse_html(html))
     except Exception:  # readability gives up on some trees: fall back to the page text
-        raw = page_text
-    text = filter_lines(normalize_text(fix_mojibake(raw)), titles)
+        raw, links = page_text, frozenset()
+    text = filter_lines(tidy_text(fix_mojibake(raw)), titles, links)
+    text = _best_candidate(text, html, evidence, titles, jsonld)
     if author is None:
-        author = metadata.author_from_text(page_text[:3000])
+        author = metadata.author_from_text(page_text[:3000], text)
 
-    reason = skip_reason(text)
+    reason = skip_reason(text, plainly_article and text.endswith(_SENTENCE_ENDS))
     if reason in ("empty", "too short") and is_loading_notice(normalize_text(page_text[:2000])):
         reason = "loading notice"
     needs_browser = None

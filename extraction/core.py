@@ -13,6 +13,8 @@ from typing import Any
 import lxml.html
 from readability import Document
 
+from newswatch.text import nfkc
+
 from .htmltree import clean_tree, node_text
 
 # readability's divToPElementsRe matches "<" + one of these at the start of any descendant tag
@@ -35,8 +37,64 @@ def _tlen(text: str | None) -> int:
     return len(" ".join(text.split()))
 
 
-def _commas(text: str) -> int:
-    return text.count(",") + text.count("，") + text.count("、")
+def _paragraph_score(text: str, length: int) -> float:
+    """readability's paragraph score (1 + commas + 1 + length bonus) with the Chinese "，"
+    and "、" counted as commas, except in a block with no sentence end (。！？): that is a
+    list (other stories' headlines, tags), not prose, and scores as a bare block, however
+    many headlines it strings together."""
+    cjk = text.count("，") + text.count("、")
+    if cjk > 3 and "。" not in text and "！" not in text and "？" not in text:
+        return 1 + text.count(",")
+    return 2 + text.count(",") + cjk + min(length / 100, 3)
+
+
+def _text_share(el: lxml.html.HtmlElement, total: int) -> float:
+    return _tlen(el.text_content()) / total if total else 0.0
+
+
+def _too_many_images(el: lxml.html.HtmlElement) -> bool:
+    """readability's 'too many images' clean-up rule."""
+    paragraphs = sum(1 for _ in el.iter("p"))
+    return bool(paragraphs) and sum(1 for _ in el.iter("img")) > 1 + paragraphs * 1.3
+
+
+def _br_separated(el: lxml.html.HtmlElement, min_breaks: int = 2, min_len: int = 140) -> bool:
+    """Text broken into lines by at least min_breaks direct <br> children, long enough to be
+    a body rather than an address block."""
+    breaks = sum(1 for c in el if c.tag == "br")
+    return breaks >= min_breaks and _tlen(el.text_content()) >= min_len
+
+
+def _split_into_paragraphs(elem: lxml.html.HtmlElement) -> None:
+    """readability's div pass: loose text and runs of inline children become <p>s; <br>s go."""
+    children = list(elem)
+    paragraph = None
+    if elem.text and elem.text.strip():
+        p = elem.makeelement("p", {})
+        p.text = elem.text
+        elem.text = None
+        elem.insert(0, p)
+        paragraph = p
+    for child in children:
+        tag = child.tag
+        if tag == "br":
+            paragraph = None
+            continue
+        if tag not in _INLINE or _has_blockish(child):
+            paragraph = None
+            continue
+        if paragraph is None:
+            paragraph = elem.makeelement("p", {})
+            child.addprevious(paragraph)
+        paragraph.append(child)
+    for pos, child in reversed(list(enumerate(elem))):
+        if child.tail and child.tail.strip():
+            p = elem.makeelement("p", {})
+            p.text = child.tail
+            child.tail = None
+            elem.insert(pos + 1, p)
+        if child.tag == "br":
+            child.drop_tree()
 
 
 class FastDocument(Document):
@@ -47,6 +105,7 @@ class FastDocument(Document):
         self._root = root
         self._reparse = reparse
         self._passes = 0
+        self._best = None
 
     def _parse(self, input):  # readability's signature; input is unused
         self._passes += 1
@@ -81,13 +140,40 @@ class FastDocument(Document):
             if grand is not None and grand not in candidates:
                 candidates[grand] = self.score_node(grand)
                 ordered.append(grand)
-            score = 1 + _commas(inner) + 1 + min(inner_len / 100, 3)
+            score = _paragraph_score(inner, inner_len)
             candidates[parent]["content_score"] += score
             if grand is not None:
                 candidates[grand]["content_score"] += score / 2.0
         for elem in ordered:
             candidates[elem]["content_score"] *= 1 - self.get_link_density(elem)
         return candidates
+
+    def get_preserved_elements(self, node):
+        """Also never drop, in readability's clean-up, the block that holds most of the article
+        for having more images than paragraphs (an illustrated post), nor a list that the text
+        leads into with a colon."""
+        allowed = super().get_preserved_elements(node)
+        best = self._best
+        if best is None or self.get_link_density(best) >= 0.25:
+            return allowed
+        total = _tlen(best.text_content())
+        if total < 200:
+            return allowed
+        for el in [best, *self.tags(best, "div", "section", "table")]:
+            if (_too_many_images(el) and _text_share(el, total) >= 0.4
+                    and self.get_link_density(el) < 0.25):
+                allowed[el] = True
+        for el in self.tags(best, "ul", "ol"):
+            # a list the text leads into ("Top deals:", "要点如下：") is part of the text
+            lead = el.getprevious()
+            if lead is not None and (lead.text_content() or "").strip().endswith((":", "：")):
+                allowed[el] = True
+        return allowed
+
+    def select_best_candidate(self, candidates):
+        best = super().select_best_candidate(candidates)
+        self._best = best["elem"] if best else None
+        return best
 
     def remove_unlikely_candidates(self):
         pass  # done by clean_tree(ruthless=True)
@@ -96,45 +182,32 @@ class FastDocument(Document):
         for elem in list(self.html.iter("div")):
             if not _has_blockish(elem):
                 elem.tag = "p"
+        for elem in list(self.html.iter("span", "font", "td")):
+            # a body written as <br>-separated text in a span or table cell: paragraphs
+            # (inside a <p> the breaks are the paragraph's own)
+            if _br_separated(elem) and next(elem.iterancestors("p"), None) is None:
+                if elem.tag != "td":
+                    elem.tag = "div"
+                _split_into_paragraphs(elem)
         for elem in list(self.html.iter("div")):
-            children = list(elem)
-            paragraph = None
-            if elem.text and elem.text.strip():
-                p = elem.makeelement("p", {})
-                p.text = elem.text
-                elem.text = None
-                elem.insert(0, p)
-                paragraph = p
-            for child in children:
-                tag = child.tag
-                if tag == "br":
-                    paragraph = None
-                    continue
-                if tag not in _INLINE or _has_blockish(child):
-                    paragraph = None
-                    continue
-                if paragraph is None:
-                    paragraph = elem.makeelement("p", {})
-                    child.addprevious(paragraph)
-                paragraph.append(child)
-            for pos, child in reversed(list(enumerate(elem))):
-                if child.tail and child.tail.strip():
-                    p = elem.makeelement("p", {})
-                    p.text = child.tail
-                    child.tail = None
-                    elem.insert(pos + 1, p)
-                if child.tag == "br":
-                    child.drop_tree()
+            _split_into_paragraphs(elem)
 
     def get_clean_html(self):
+        self.link_texts = frozenset(
+            " ".join(nfkc(a.text_content()).split())
+            for a in self.html.iter("a"))
         return node_text(self.html)
 
 
 def main_text(root: lxml.html.HtmlElement, reparse: Callable[[], Any],
-              min_text_length: int = 25, retry_length: int = 100) -> str:
-    """Text (block newlines kept, not normalised) of the main content of a parsed page.
+              min_text_length: int = 25, retry_length: int = 100
+              ) -> tuple[str, frozenset[str]]:
+    """Text (block newlines kept, not normalised) of the main content of a parsed page, and
+    the NFKC texts of the links in it.
 
     root is consumed (mutated); reparse() must return a fresh tree of the same page."""
     doc = FastDocument(root, reparse, min_text_length=min_text_length,
                        retry_length=retry_length)
-    return doc.summary(html_partial=True)
+    doc.link_texts = frozenset()
+    text = doc.summary(html_partial=True)
+    return text, doc.link_texts

@@ -3,7 +3,10 @@
 Declarations are treated as hints, not facts: valid UTF-8 wins over any declaration, and
 between the CJK double-byte codecs (GB18030 vs Big5) the one whose output reads like
 Chinese (share of very common characters) wins, because a Big5 page decoded as GB18030
-(or the reverse) often "succeeds" without a single error.
+(or the reverse) often "succeeds" without a single error. Bytes that are not UTF-8 are only
+taken for UTF-8 "with a cut character" when most of their non-ASCII sequences are valid UTF-8,
+so a correct windows-1252 / ISO-8859-1 declaration wins; undeclared Western pages are read as
+windows-1252 when that gives accented letters inside words.
 """
 
 from __future__ import annotations
@@ -97,6 +100,36 @@ def _best_cjk(body: bytes, prefer: str | None, lossy: bool,
     return (best[1], best[2]) if best else None
 
 
+def _mostly_utf8(lossy_text: str) -> bool:
+    """Are the non-ASCII characters of a lossy UTF-8 decoding mostly valid sequences? A page
+    whose only non-ASCII bytes fail as UTF-8 is in a single-byte charset, not cut UTF-8."""
+    bad = lossy_text.count("\ufffd")
+    non_ascii = len(lossy_text) - len(lossy_text.encode("ascii", "ignore"))
+    return non_ascii - bad >= 2 * bad
+
+
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_NON_ASCII_LETTER = re.compile(r"[^\x00-\x7f\W\d_]")
+
+
+def _western_single_byte(body: bytes) -> str | None:
+    """The page as windows-1252 when that reads like a Western language: its accented letters
+    sit inside words of ASCII letters (Vielä, modèle). Cyrillic or Greek bytes read as
+    windows-1252 give whole words of accented letters instead, and are left to detection."""
+    text = _strict(body, "cp1252")
+    if text is None:
+        return None
+    inside = total = 0
+    for m in _NON_ASCII_LETTER.finditer(text, 0, 400000):
+        total += 1
+        i = m.start()
+        if _ASCII_LETTER.match(text, i - 1) if i else False:
+            inside += 1
+        elif _ASCII_LETTER.match(text, i + 1):
+            inside += 1
+    return text if total and inside * 2 >= total else None
+
+
 def fix_mojibake(text: str) -> str:
     """Repair UTF-8 text that was once decoded as Latin-1/cp1252 (ftfy), when it looks so.
 
@@ -141,8 +174,8 @@ def decode_html(body: bytes, header_charset: str | None = None) -> tuple[str, st
     if got is not None:
         return got
     utf8 = _lossy(body, "utf-8")
-    if utf8 is not None and utf8[1] < 0.001:  # UTF-8 with a cut character or two
-        return utf8[0], "utf-8"
+    if utf8 is not None and utf8[1] < 0.001 and _mostly_utf8(utf8[0]):
+        return utf8[0], "utf-8"  # UTF-8 with a cut character or two
     got = _best_cjk(body, prefer, True, min_score)
     if got is not None:
         return got
@@ -150,8 +183,11 @@ def decode_html(body: bytes, header_charset: str | None = None) -> tuple[str, st
         if codec in _LATIN:
             text = _strict(body, "cp1252") or body.decode("latin-1")
             return text, "cp1252"
-    if utf8 is not None and utf8[1] < 0.005:
+    if utf8 is not None and utf8[1] < 0.005 and _mostly_utf8(utf8[0]):
         return utf8[0], "utf-8"
+    western = _western_single_byte(body)
+    if western is not None:
+        return western, "cp1252"
     try:
         from charset_normalizer import from_bytes
 

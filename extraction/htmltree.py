@@ -51,7 +51,32 @@ def parse_html(text: str) -> lxml.html.HtmlElement | None:
         root = lxml.html.document_fromstring(data, parser=_PARSER)
     except (etree.ParserError, ValueError):
         return None
+    if root.find("body") is None:
+        _move_page_out_of_head(root)
     return root
+
+
+_HEAD_TAGS = frozenset(("title", "meta", "link", "style", "script", "base", "noscript",
+                        "template"))
+
+
+def _move_page_out_of_head(root: lxml.html.HtmlElement) -> None:
+    """An unknown tag in <head> (<cms:include>, <mbox>) makes libxml2 keep the rest of the
+    page inside the head, where dropping <head> would take the whole page: give it a body."""
+    nested = root.find(".//body")
+    if nested is not None:
+        root.append(nested)
+        return
+    head = root.find("head")
+    if head is None:
+        return
+    strays = [el for el in head if not isinstance(el.tag, str) or el.tag not in _HEAD_TAGS]
+    if not any(isinstance(el.tag, str) for el in strays):
+        return
+    body = root.makeelement("body", {})
+    for el in strays:
+        body.append(el)
+    root.append(body)
 
 
 def _protected_set(root: lxml.html.HtmlElement) -> set:
@@ -77,18 +102,37 @@ def boilerplate_attr(attr: str) -> bool:
     return not _BOILER_WORDS.isdisjoint(_SEPARATORS.sub(" ", attr.lower()).split())
 
 
+_MAX_HIDDEN_CHECKS = 64
+
+
+def _holds_main_text(el: lxml.html.HtmlElement, page_chars: list[int]) -> bool:
+    """Does a hidden element hold most of the page's text? Pages that show their article with a
+    script (style="visibility: hidden" until loaded) keep it there. page_chars carries the
+    page's text length and the number of checks made (bounded: hostile pages hide a lot)."""
+    if not page_chars:
+        body = el.getroottree().getroot().find("body")
+        page_chars.extend((len("".join(body.itertext()).strip()) if body is not None else 0, 0))
+    page_chars[1] += 1
+    if page_chars[1] > _MAX_HIDDEN_CHECKS:
+        return False
+    own = len("".join(el.itertext()).strip())
+    return own >= 200 and own >= 0.4 * page_chars[0]
+
+
 def clean_tree(root: lxml.html.HtmlElement, ruthless: bool = True) -> None:
-    """Remove junk in place. ruthless=True also drops boilerplate-looking containers."""
+    """Remove junk in place. ruthless=True also drops boilerplate-looking containers.
+    Hidden elements go, unless one holds most of the page's text (shown by a script)."""
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
     drop = []
     keep = None
+    page_chars: list[int] = []
     for el in root.xpath("//*[@class or @id or @style or @hidden or @aria-hidden]"):
         if el.get("hidden") is not None or el.get("aria-hidden") == "true":
-            if el.tag not in _KEEP_TAGS:
+            if el.tag not in _KEEP_TAGS and not _holds_main_text(el, page_chars):
                 drop.append(el)
             continue
         style = el.get("style")
-        if style and _HIDDEN_STYLE.search(style):
+        if style and _HIDDEN_STYLE.search(style) and not _holds_main_text(el, page_chars):
             drop.append(el)
             continue
         if not ruthless:

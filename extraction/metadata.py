@@ -3,6 +3,7 @@ and Chinese/English patterns in the text)."""
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from datetime import UTC, datetime, timedelta, timezone
@@ -37,6 +38,14 @@ _EN_DATE = re.compile(
 _ZH_AUTHOR = re.compile(
     r"(?:作者|撰文|撰稿|记者)\s*[:：|丨]\s*([\u4e00-\u9fff·]{2,10}|[A-Za-z][A-Za-z .'\-]{1,30}[A-Za-z])(?=$|[\s,，。;；()（）\[\]【】|丨/])"
     r"|(?:^|\s)(?:本报记者|记者)\s+([\u4e00-\u9fff]{2,4})(?=\s|$)")
+# bylines inside or after the text: "（总台记者 张倩）", "本报记者罗科苏盈发自北京", "（姚峰 上海报道）"
+_ZH_BYLINE = re.compile(
+    r"[(（]\s*(?:[\u4e00-\u9fff]{0,6}记者|通讯员)\s*([\u4e00-\u9fff]{2,4})\s*[)）]"
+    r"|(?:本报|本刊)?记者\s*([\u4e00-\u9fff]{2,4}?)\s*(?:发自|报道)"
+    r"|[(（]\s*([\u4e00-\u9fff]{2,4})\s+[\u4e00-\u9fff]{2,4}报道\s*[)）]")
+# what a meta "author" holds when it is the site or its software, not a person
+_PUBLISHER_LIKE = re.compile(
+    r"www\.|\.(?:com|cn|net|org)\b|[,，].*[,，]|(?:网|报|社|集团|公司|出版社|Team|Inc\.?|Ltd\.?)$", re.I)
 _EN_AUTHOR = re.compile(r"^\s*By\s+([A-Z][\w.'\-]+(?:\s+(?:[A-Z][\w.'\-]+|and|de|van|von)){0,4})", re.M)
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _KANA_RE = re.compile(r"[\u3040-\u30ff]")
@@ -122,36 +131,63 @@ def published_from_tree(root: lxml.html.HtmlElement, meta: dict[str, str], raw_h
     return None
 
 
+def _person(v: str) -> bool:
+    return (bool(v) and not v.startswith(("http://", "https://", "@")) and len(v) <= 80
+            and not _PUBLISHER_LIKE.search(v))
+
+
+def _unescape_json(v: str) -> str:
+    if "\\" not in v:
+        return v
+    try:
+        return json.loads(f'"{v}"')
+    except ValueError:
+        return v
+
+
 def author_from_meta(meta: dict[str, str], raw_html: str) -> str | None:
+    """A person named by the meta tags or JSON-LD; site names and software are no author."""
     for key in _AUTHOR_KEYS:
         v = _clean(meta.get(key))
-        if v and not v.startswith(("http://", "https://", "@")) and len(v) <= 80:
+        if _person(v):
             return v
     if '"author"' in raw_html:
         m = _JSONLD_AUTHOR.search(raw_html)
         if m:
-            v = _clean(m.group(1) or m.group(2))
-            if v and not v.startswith("http"):
+            v = _clean(_unescape_json(m.group(1) or m.group(2)))
+            if _person(v):
                 return v
     return None
 
 
-def author_from_text(text: str) -> str | None:
-    m = _ZH_AUTHOR.search(text)
+def author_from_text(text: str, article_text: str = "") -> str | None:
+    """A byline in the page's text (its top first), or at the end of the article's text."""
+    m = _ZH_AUTHOR.search(text, 0, 3000)
     if m:
         return m.group(1) or m.group(2)
+    for source in (text[:3000], article_text[-300:], article_text[:300]):
+        m = _ZH_BYLINE.search(source)
+        if m:
+            return next(g for g in m.groups() if g)
     m = _EN_AUTHOR.search(text)
     return m.group(1) if m else None
 
 
+def _headline_like(v: str) -> bool:
+    return bool(v) and "<" not in v and len(v) <= 300
+
+
 def title_of(root: lxml.html.HtmlElement, meta: dict[str, str]) -> str:
-    """og:title, else the <h1> that matches <title>, else <title> without the site suffix."""
+    """og:title, else the <h1> that matches <title>, else <title> without the site suffix,
+    else the first <h1>/<h2>. Markup leaked into a title is no title."""
     for key in _TITLE_KEYS:
         v = _clean(meta.get(key))
-        if v:
+        if _headline_like(v):
             return v
     t = root.find(".//title")
     title = _clean(t.text_content()) if t is not None else ""
+    if not _headline_like(title):
+        title = ""
     for h in root.iter("h1"):
         ht = _clean(h.text_content())
         if ht and (not title or ht in title or len(root.xpath("//h1")) == 1):
@@ -161,7 +197,12 @@ def title_of(root: lxml.html.HtmlElement, meta: dict[str, str]) -> str:
         parts = [p for p in _TITLE_SPLIT.split(title) if p.strip()]
         if len(parts) > 1:
             return max(parts, key=len).strip()
-    return title
+        return title
+    for h in root.iter("h1", "h2"):
+        ht = _clean(h.text_content())
+        if _headline_like(ht):
+            return ht
+    return ""
 
 
 def title_variants(root: lxml.html.HtmlElement, meta: dict[str, str]) -> list[str]:

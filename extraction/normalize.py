@@ -1,19 +1,14 @@
-"""Text normalisation: the form a page's text is stored in (NFKC, whitespace folded).
+"""Extraction's two text forms, both defined in ``newswatch.text``.
 
-How two texts compare and hash is not decided here but in ``newswatch.text`` (the comparison
-form), so this stored form may change without changing any story's identity.
+* ``tidy_text``: what is stored — the page's own characters, invisible ones removed, whitespace
+  tidied (one paragraph a line).
+* ``normalize_text``: the comparison form (NFKC on top) — what line rules decide on, never what
+  is stored. Identity and hashing use the same form (``newswatch.text.content_hash``).
 """
 
 from __future__ import annotations
 
-import unicodedata
+from newswatch.text import comparison_form as normalize_text
+from newswatch.text import fold_whitespace as tidy_text
 
-from newswatch.text import fold_whitespace
-
-
-def normalize_text(text: str) -> str:
-    """NFKC, invisible characters removed, spaces collapsed and stripped per line,
-    blank lines dropped: paragraphs end up separated by exactly one newline."""
-    if not text:
-        return ""
-    return fold_whitespace(unicodedata.normalize("NFKC", text))
+__all__ = ["normalize_text", "tidy_text"]

@@ -1,5 +1,8 @@
 """Line-level clean-up of extracted text: copyright/disclaimer/editor lines, related-link
-tails, share/app prompts and paywall notices, for Chinese and English pages."""
+tails, share/app prompts and paywall notices, for Chinese and English pages.
+
+Every rule decides on the NFKC form of a line (full-width punctuation folded) and keeps or
+drops the line as the page wrote it."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from collections.abc import Iterable
 
 from newswatch.boilerplate import BOILERPLATE_LINE
 from newswatch.boilerplate import MAX_CHARS as BOILERPLATE_MAX_CHARS
+from newswatch.text import nfkc
 
 # a whole line that is boilerplate (checked on short lines only): the one list, newswatch.boilerplate
 _DROP_LINE = BOILERPLATE_LINE
@@ -23,7 +27,7 @@ _TAIL_HEADING = re.compile(
     r"|精彩推荐|大家都在看|排行榜|网友评论|最新评论|发表评论|友情链接|Related(?: articles| stories| posts)?"
     r"|More from|Recommended|You may also like|Read next|Comments)\s*[:：>》]?\s*$", re.I)
 _SHORT_LINE = 36
-_PINYIN = re.compile(r"(?<=[\u4e00-\u9fff])\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\)")
+_PINYIN = re.compile(r"(?<=[\u4e00-\u9fff])[(（](?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}[)）]")
 
 
 def _is_cjk_heavy(line: str) -> bool:
@@ -36,6 +40,10 @@ _LEAD_NOISE = re.compile(
     r"|.{0,30}(?:19|20)\d\d[-/.年]\s*\d{1,2}[-/.月]\s*\d{1,2}.{0,40}"
     r"|.{0,20}\d{1,2}:\d{2}\s*(?:am|pm|a\.m\.|p\.m\.)?.{0,40}(?:19|20)\d\d.{0,10}"
     r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? .{0,40}(?:19|20)\d\d.{0,20})$", re.I)
+# a breadcrumb trail: short segments joined by > › » / (首页 > 科技 > 正文), or a "you are here"
+_BREADCRUMB = re.compile(
+    r"^(?:(?:当前位置|您的位置|你的位置|所在位置|位置|You are here)\s*[:：]?.{0,60}"
+    r"|[^>›»\n]{1,16}(?:\s*[>›»]\s*[^>›»\n]{1,24}){2,}\s*[>›»]?)$", re.I)
 _SENTENCE_END = ("。", "！", "？", ".", "!", "?", "”", "\"", "…", "」", "』", ")", "）", ":", "：")
 
 
@@ -43,17 +51,41 @@ def _paragraph_like(line: str) -> bool:
     return len(line) >= 80 or (_is_cjk_heavy(line) and len(line) >= 30)
 
 
-def _trim_edges(lines: list[str], titles: set[str]) -> list[str]:
-    """Drop the title line and short unpunctuated lines (bylines, dates, labels, link lists)
-    before the first and after the last paragraph-like line."""
-    paras = [i for i, x in enumerate(lines) if _paragraph_like(x)]
+_CLAUSE_MARKS = re.compile(r"[,;:，；：、]")
+
+
+def _sentence_like(line: str) -> bool:
+    """Ends like a sentence, is long, or has clause marks (and is no boilerplate line): a line
+    that is part of the text."""
+    return ((line.endswith(_SENTENCE_END) or len(line) > 30 or bool(_CLAUSE_MARKS.search(line)))
+            and not _boilerplate(line))
+
+
+def _boilerplate(line: str) -> bool:
+    return len(line) <= _MAX_DROP_LEN and bool(_DROP_LINE.match(line))
+
+
+def _trim_edges(lines: list[tuple[str, str]], titles: set[str],
+                links: frozenset[str]) -> list[tuple[str, str]]:
+    """Drop the title line, short unpunctuated lines (bylines, dates, labels) and breadcrumbs
+    before the first paragraph-like line, and after the last one a run of three or more lines
+    that are each a link (`links`: NFKC link texts of the block) or, after Chinese text, bare
+    captions with no sentence in them. lines: (NFKC key, line)."""
+    paras = [i for i, (k, _) in enumerate(lines) if _paragraph_like(k)]
     if not paras:
-        return [x for x in lines if x not in titles]
+        return [x for x in lines if x[0] not in titles]
     first, last = paras[0], paras[-1]
-    head = [x for x in lines[:first] if x not in titles and not _LEAD_NOISE.match(x)]
+    head = [x for x in lines[:first] if x[0] not in titles and not _LEAD_NOISE.match(x[0])
+            and not _BREADCRUMB.match(x[0])]
     tail = lines[last + 1:]
-    if len(tail) >= 3 and _is_cjk_heavy(lines[last]) and not any(x.endswith(_SENTENCE_END) or len(x) > 30 for x in tail):
-        tail = []  # a run of bare short lines after the text: links, tags, author box
+    if len(tail) >= 3 and _is_cjk_heavy(lines[last][0]) and not any(
+            _sentence_like(k) for k, _ in tail):
+        tail = []  # a run of captions after the text: photos, tags
+    run = len(tail)
+    while run and tail[run - 1][0] in links:
+        run -= 1
+    if len(tail) - run >= 3:
+        tail = tail[:run]  # a run of links at the end: other stories
     return head + lines[first:last + 1] + tail
 
 
@@ -64,27 +96,29 @@ def strip_pinyin(text: str) -> str:
     return _PINYIN.sub("", text)
 
 
-def filter_lines(text: str, titles: Iterable[str] = ()) -> str:
-    """Drop boilerplate lines from normalised text (one paragraph per line); lines equal to
-    one of `titles` (the headline) are dropped from the top."""
+def filter_lines(text: str, titles: Iterable[str] = (), links: Iterable[str] = ()) -> str:
+    """Drop boilerplate lines from tidied text (one paragraph per line); lines equal to
+    one of `titles` (the headline, NFKC form) are dropped from the top; `links` are the
+    NFKC texts of the links in the block the text came from."""
     text = strip_pinyin(text)
-    lines = _trim_edges(text.split("\n"), {t.strip() for t in titles if t.strip()})
+    lines = [(nfkc(x), x) for x in text.split("\n")]
+    lines = _trim_edges(lines, {t.strip() for t in titles if t.strip()}, frozenset(links))
     out: list[str] = []
     seen: set[str] = set()
     n = len(lines)
-    for i, line in enumerate(lines):
-        if _PAYWALL.match(line):
+    for i, (key, line) in enumerate(lines):
+        if _PAYWALL.match(key):
             break
-        if len(line) > 70:  # long lines only: headings and Q&A prompts do repeat
-            if line in seen:  # repeated captions and slideshow labels
+        if len(key) > 70:  # long lines only: headings and Q&A prompts do repeat
+            if key in seen:  # repeated captions and slideshow labels
                 continue
-            seen.add(line)
-        if _TAIL_HEADING.match(line) and i >= n // 3:
+            seen.add(key)
+        if _TAIL_HEADING.match(key) and i >= n // 3:
             rest = lines[i + 1:]
-            if all(len(x) <= _SHORT_LINE * (1 if _is_cjk_heavy(x) else 2.5) for x in rest[:12]):
+            if all(len(k) <= _SHORT_LINE * (1 if _is_cjk_heavy(k) else 2.5) for k, _ in rest[:12]):
                 break  # a link list follows: cut the tail here
             continue
-        if len(line) <= _MAX_DROP_LEN and _DROP_LINE.match(line):
+        if _boilerplate(key):
             continue
         out.append(line)
     return "\n".join(out)

@@ -24,6 +24,10 @@ _INLINE_STATE = ("__NEXT_DATA__", "__INITIAL_STATE__", "__NUXT__", "__APOLLO_STA
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _WORD = re.compile(r"[^\W\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
 MIN_MEANINGFUL = 50
+# a page that is plainly an article (headline, date, text in one block) is kept down to this
+MIN_ARTICLE = 12
+# comment widgets (Disqus, Livefyre, site comment boxes) ask for JavaScript for the comments only
+_COMMENT_WIDGET = re.compile(r"comment|disqus|livefyre|reply|replies|pinglun|评论|留言|跟帖", re.I)
 
 
 def not_html(body: bytes) -> bool:
@@ -52,21 +56,32 @@ def is_loading_notice(text: str) -> bool:
     return bool(lines) and len(lines) <= 4 and all(_LOADING.match(x.strip()) for x in lines)
 
 
-def skip_reason(text: str) -> str | None:
+def skip_reason(text: str, plainly_article: bool = False) -> str | None:
+    """Why the text is no article; a short text passes when the page is plainly an article
+    (a brief: headline, date and a few sentences)."""
     if not text.strip():
         return "empty"
     if is_loading_notice(text):
         return "loading notice"
-    if meaningful_size(text) < MIN_MEANINGFUL:
+    if meaningful_size(text) < (MIN_ARTICLE if plainly_article else MIN_MEANINGFUL):
         return "too short"
     return None
+
+
+def _in_comment_widget(el: lxml.html.HtmlElement) -> bool:
+    if _COMMENT_WIDGET.search(el.text_content() or ""):
+        return True
+    for anc in el.iterancestors():
+        if _COMMENT_WIDGET.search(f"{anc.get('class', '')} {anc.get('id', '')}"):
+            return True
+    return False
 
 
 def browser_signals(root: lxml.html.HtmlElement, raw_html: str, text_len: int) -> str | None:
     """Why the page looks script-rendered, judged on the tree before scripts are removed.
     Inline JSON state only counts when it is much bigger than the text we found."""
     for el in root.iter("noscript"):
-        if _JS_NOTICE.search(el.text_content() or ""):
+        if _JS_NOTICE.search(el.text_content() or "") and not _in_comment_widget(el):
             return "noscript asks for JavaScript"
     for el in root.xpath(_APP_ROOT_XPATH):
         if not "".join(el.itertext()).strip():

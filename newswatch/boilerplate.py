@@ -43,6 +43,9 @@ BOILERPLATE_LINE = re.compile(
     r"|精彩推荐|更多精彩|大家都在看|排行榜|热门排行|阅读排行|网友评论|最新评论|发表评论|友情链接)\s*[:：>》]?\s*$"
     r"|[\[【(（]?(?:打印|关闭|收藏|推荐给朋友|打印本文|关闭窗口)[\]】)）]?$"
     r"|广告$|Advertisement$|ADVERTISEMENT$|Sponsored$"
+    # inline ad labels: "【广告】...", "推广：...", "[Ad] ..."
+    r"|[\[【(<]?\s*(?:广告|推广|赞助|Advertisement|Sponsored)\s*[\]】)>]?\s*[:：|丨·▼▲\-]\s*[^。！？.!?]{0,40}$"
+    r"|[\[【(]\s*(?:广告|推广|Ad|AD)\s*[\]】)].{0,40}$"
     r"|第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页|.*(?:上一页|下一页)|.*已被(?:阅读|浏览)\s*\d+\s*次|.*Trackback"
     # --- picture credits, tags, citations
     r"|(?:Photo|Photograph|Image|Picture|Credit|Source)s?(?: credit)?\s*:\s*[^.]{0,60}$|.{0,300}Credit:\s*[^.]{0,60}$"

@@ -23,11 +23,12 @@ __all__ = ["change_key", "comparison_form", "content_hash", "fold_whitespace",
 
 # zero-width and invisible format characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen)
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e]")
-_SPACES = re.compile(r"[ \t\f\v\u00a0\u3000]+")
+# every Unicode space, so that comparison_form(fold_whitespace(t)) == comparison_form(t)
+_SPACES = re.compile(r"[ \t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 # characters fold_whitespace always changes
 _ODD = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\r\u2028\u2029\x85"
-                  "\t\f\v\u00a0\u3000]")
+                  "\t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 
 
 def _is_folded(text: str) -> bool:

@@ -30,7 +30,7 @@ def test_diff_shows_the_changed_sentence(site, write_config, cli):
     site.set("/news/2026/a.html", article_html("会变的文章", edited, meta_charset="utf-8"))
     run_ok(cli, "crawl", "--config", config)
     diff = run_ok(cli, "diff", str(story["id"]), "--config", config, env={"COLUMNS": "200"})
-    assert "+ 公司随后宣布,新模型将免费向高校开放。" in diff
+    assert "+ 公司随后宣布，新模型将免费向高校开放。" in diff  # the page's own "，" (issue 10.1)
     assert not any(line.startswith("- ") for line in diff.splitlines())
     missing = cli("diff", "999", "--config", config)
     assert missing.returncode == 1 and "no such story" in missing.stderr

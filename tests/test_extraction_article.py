@@ -22,7 +22,7 @@ def load(name: str, header_charset: str | None = None) -> Article:
 def test_chinese_boilerplate_removed():
     art = load("zh_boilerplate.html")
     assert art.skip_reason is None and art.needs_browser is None
-    assert art.text.startswith("4月11日,多家国内科技公司")  # NFKC turns "，" into ","
+    assert art.text.startswith("4月11日，多家国内科技公司")  # the page's own punctuation
     assert "专家建议" in art.text
     for noise in ("交易所", "下载APP", "首页", "当前位置", "责任编辑", "版权所有", "免责声明",
                   "相关阅读", "国产芯片", "热门排行", "折叠屏", "网友评论", "期待更多报道",
@@ -142,3 +142,18 @@ def test_article_is_frozen_and_picklable_and_runs_in_a_process_pool():
     with ProcessPoolExecutor(max_workers=1) as pool:
         remote = pool.submit(extract_article, body, "https://example.com/en").result()
     assert remote == extract_article(body, "https://example.com/en")
+
+
+def test_stored_text_keeps_the_pages_own_characters():
+    # issue 10 item 1: NFKC is for comparing and hashing; the text keeps full-width forms
+    para = ("人工智能（AI）公司今天发布了新模型：ＧＰＴ－５，速度提升一倍。"
+            "研究人员表示，新模型在多项测试中的表现都超过了上一代产品，成本也更低。")
+    body = (f"<html><head><title>新模型发布</title></head><body><article><h1>新模型发布</h1>"
+            f"<p>{para}</p><p>{para}</p><p>　　第三段：　测试（二）\u200b结束。{para}</p>"
+            f"</article></body></html>").encode()
+    art = extract_article(body, "https://example.com/fullwidth")
+    assert art.skip_reason is None
+    for kept in ("，", "：", "（", "）", "ＧＰＴ－５", "测试（二）结束"):
+        assert kept in art.text, kept
+    assert "\u3000" not in art.text and "\u200b" not in art.text
+    assert art.text.split("\n")[0].startswith("人工智能（AI）")

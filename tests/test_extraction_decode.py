@@ -71,3 +71,45 @@ def test_fix_mojibake():
     assert fix_mojibake("AI " + broken) == "AI 中文字符，模型发布"
     assert fix_mojibake("Ã©tÃ© Ã©crit") == "été écrit"
     assert fix_mojibake("plain text, déjà vu") == "plain text, déjà vu"
+
+
+# --- single-byte Western pages (issue 9 item 14) -------------------------------------------
+EN_ELLIPSIS = "The model was released today\u2026 and the benchmarks followed within hours."
+# an ordinary page is a few kilobytes of ASCII markup and text around the odd non-ASCII byte
+FILLER = "<p>Researchers compared the new system with earlier ones on public tests.</p>" * 40
+
+
+@pytest.mark.parametrize("label", ["windows-1252", "iso-8859-1"])
+@pytest.mark.parametrize("where", ["meta", "header"])
+def test_declared_single_byte_beats_utf8_with_a_cut_character(label, where):
+    # one 0x85 byte ("…" in windows-1252) in an otherwise ASCII page: not UTF-8 with a cut
+    # character, the declaration is right
+    body = page(FILLER + EN_ELLIPSIS, label if where == "meta" else None).encode("cp1252")
+    assert body.count(b"\x85") == 1
+    decoded, used = decode_html(body, label if where == "header" else None)
+    assert EN_ELLIPSIS in decoded and "\ufffd" not in decoded
+    assert used == "cp1252"
+
+
+def test_utf8_page_with_a_cut_character_declared_latin1_stays_utf8():
+    # a server default "iso-8859-1" header on a UTF-8 page cut short: the bytes win
+    text = "Déjà vu: le modèle a été entraîné à Paris — très utilisé. " * 10
+    body = page(FILLER + text, None).encode("utf-8") + "é".encode()[:1]
+    decoded, used = decode_html(body, "iso-8859-1")
+    assert used == "utf-8" and text in decoded
+
+
+@pytest.mark.parametrize("text", [
+    "Vielä Grüße aus München, sagte er. Das Modell läuft schneller als erwartet.",
+    "Le modèle été entraîné à Paris, déjà très utilisé par les équipes.",
+    "Vielä",
+])
+def test_undeclared_western_page_prefers_windows_1252(text):
+    decoded, used = decode_html(page(FILLER + text, None).encode("cp1252"), None)
+    assert text in decoded and used == "cp1252"
+
+
+def test_undeclared_cyrillic_page_is_not_read_as_windows_1252():
+    text = "Новая модель искусственного интеллекта вышла сегодня, сообщили разработчики."
+    decoded, used = decode_html(page(text, None).encode("cp1251"), None)
+    assert text in decoded

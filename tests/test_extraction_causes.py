@@ -1,0 +1,173 @@
+"""The measured causes of lost or wrong text (issue 11), each pinned by a small page written
+for the test: hidden-until-script bodies, <br>-separated bodies, illustrated bodies, short
+briefs, comment-widget <noscript>s, tails that are text, lists of other stories, breadcrumbs,
+inline ad labels, and a page libxml2 keeps inside <head>."""
+
+from __future__ import annotations
+
+from newswatch.extraction import extract_article
+
+ZH_PARA = ("国内多家人工智能公司本周发布了新一代大模型，研究人员表示，新模型在推理和编程测试中"
+           "的表现明显好于上一代产品。业内人士认为，这意味着大模型正在从技术竞赛走向应用落地。")
+EN_PARA = ("Researchers at the lab said on Tuesday that the new model answers questions about "
+           "chemistry and physics far better than last year's version, at a third of the cost. ")
+
+
+def zh_paras(n: int) -> str:
+    """n different paragraphs (repeated long lines are dropped as repeated captions)."""
+    return "".join(f"<p>第{i + 1}段。{ZH_PARA}</p>" for i in range(n))
+
+
+def en_paras(n: int) -> str:
+    return "".join(f"<p>Part {i + 1}. {EN_PARA}</p>" for i in range(n))
+
+
+def page(body: str, head: str = "<title>Test page</title>") -> bytes:
+    return f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>".encode()
+
+
+def nav(n: int = 12) -> str:
+    return "<ul class='nav'>" + "".join(
+        f"<li><a href='/s/{i}'>Section {i}</a></li>" for i in range(n)) + "</ul>"
+
+
+def test_body_hidden_until_a_script_shows_it_is_kept():
+    # the WeChat layout: the article sits in a container styled visibility:hidden
+    body = (nav() + "<div class='rich_media'><h1>大模型进入应用期</h1>"
+            "<div id='js_content' style='visibility: hidden;'>"
+            + zh_paras(4) + "</div></div>"
+            "<div style='display:none'><p>分享到朋友圈</p></div>")
+    art = extract_article(page(body), "https://example.com/wx")
+    assert art.skip_reason is None
+    assert art.text.count("大模型正在从技术竞赛走向应用落地") == 4
+    assert "分享到朋友圈" not in art.text
+
+
+def test_small_hidden_blocks_still_go():
+    body = (f"<div><p>{EN_PARA * 3}</p><p>{EN_PARA * 2}</p></div>"
+            "<div style='display: none'><p>Sign in to leave a reply to this story today</p></div>")
+    art = extract_article(page(body), "https://example.com/h")
+    assert "Sign in to leave" not in art.text and "a third of the cost" in art.text
+
+
+def test_br_separated_body_in_a_table_cell_span():
+    lines = [EN_PARA + f"Point number {i} of the report was discussed at length." for i in range(5)]
+    body = ("<table><tr><td>" + nav() + "</td></tr><tr><td>"
+            "<h1>Lab releases model</h1><span class='story'>"
+            + "<br><br>".join(lines) + "</span></td></tr></table>")
+    art = extract_article(page(body), "https://example.com/br")
+    assert art.skip_reason is None
+    for i in range(5):
+        assert f"Point number {i} of the report" in art.text
+    assert art.text.count("\n") >= 4  # one paragraph a line, not one run-on block
+    assert "Section 3" not in art.text
+
+
+def test_illustrated_body_with_more_images_than_paragraphs():
+    figures = "".join(f"<img src='/p{i}.jpg' alt=''>" for i in range(12))
+    body = (nav() + "<div class='post'><h1>Photos from the launch</h1>"
+            f"<div class='entry illustrated'>{figures}"
+            + "".join(f"<p>{EN_PARA} Photo set {i}.</p>" for i in range(4)) + "</div></div>")
+    art = extract_article(page(body), "https://example.com/img")
+    assert art.skip_reason is None
+    assert all(f"Photo set {i}." in art.text for i in range(4))
+
+
+def test_short_brief_that_is_plainly_an_article_is_stored():
+    head = ("<title>Lab opens office in Paris</title>"
+            "<meta property='og:type' content='article'>"
+            "<meta property='article:published_time' content='2024-03-05T10:00:00Z'>")
+    body = ("<article><h1>Lab opens office in Paris</h1><time datetime='2024-03-05'>March 5</time>"
+            "<p>The lab opened its first European office in Paris on Tuesday.</p>"
+            "<p>It will employ 40 researchers.</p></article>")
+    art = extract_article(page(body, head), "https://example.com/brief")
+    assert art.skip_reason is None, art.text
+    assert "40 researchers" in art.text
+
+
+def test_short_text_without_article_signs_is_still_too_short():
+    art = extract_article(page("<div><p>Welcome to our site. Sign in.</p></div>"),
+                          "https://example.com/x")
+    assert art.skip_reason == "too short"
+
+
+def test_noscript_of_a_comment_widget_does_not_need_a_browser():
+    body = ("<article><h1>Short item</h1>" + en_paras(2) + "</article>"
+            "<div id='disqus_thread'></div>"
+            "<noscript>Please enable JavaScript to view the comments powered by Disqus."
+            "</noscript>")
+    art = extract_article(page(body), "https://example.com/c")
+    assert art.needs_browser is None and art.skip_reason is None
+
+
+def test_noscript_asking_for_javascript_for_the_page_still_counts():
+    body = "<noscript>You need to enable JavaScript to run this app.</noscript><div id='x'></div>"
+    art = extract_article(page(body), "https://example.com/app")
+    assert art.needs_browser == "noscript asks for JavaScript"
+
+
+def test_short_last_sentences_are_not_trimmed_but_a_link_run_is():
+    endings = ["一是提高算力利用率，降低成本", "二是完善数据治理，保护隐私", "三是加强人才培养，鼓励创新"]
+    related = ["国产芯片迎来新突破", "大模型价格战打响", "折叠屏手机销量大涨"]
+    body = ("<div class='story'>" + zh_paras(3)
+            + "".join(f"<p>{x}</p>" for x in endings)
+            + "".join(f"<p><a href='/n/{i}'>{x}</a></p>" for i, x in enumerate(related))
+            + "</div>")
+    art = extract_article(page(body), "https://example.com/tail")
+    for x in endings:
+        assert x in art.text, x
+    for x in related:
+        assert x not in art.text, x
+
+
+def test_a_stream_of_other_stories_with_commas_does_not_beat_the_article():
+    # headlines full of "，" and "、" and no full stop, one block, longer than the article
+    headlines = "<br>".join(
+        f"第{i}条：某公司发布新品，股价上涨、成交放量，分析师看好、机构加仓，市场热度不减"
+        for i in range(30))
+    body = (f"<div class='feed'><p>{headlines}</p></div>"
+            "<div class='article'><h1>大模型进入应用期</h1>"
+            + zh_paras(3) + "</div>")
+    art = extract_article(page(body), "https://example.com/zh")
+    assert "应用落地" in art.text
+    assert "股价上涨" not in art.text
+
+
+def test_breadcrumbs_at_the_top_are_dropped():
+    body = ("<div class='story'><p>首页 > 科技 > 人工智能 > 正文</p>"
+            "<p>Home › News › Technology</p>"
+            + zh_paras(3) + "</div>")
+    art = extract_article(page(body), "https://example.com/bc")
+    assert art.text.startswith("第1段。国内多家人工智能公司")
+    assert "首页" not in art.text and "Home" not in art.text
+
+
+def test_inline_ad_labels_are_dropped():
+    body = ("<div class='story'>" + f"<p>{ZH_PARA}</p>"
+            "<p>广告：限时优惠，点击领取</p><p>【广告】新款笔记本电脑</p>"
+            + f"<p>另外，{ZH_PARA}</p>" + "<p>广告业的变化也很明显，投放正在转向短视频。</p></div>")
+    art = extract_article(page(body), "https://example.com/ad")
+    assert "限时优惠" not in art.text and "新款笔记本" not in art.text
+    assert "广告业的变化也很明显" in art.text  # a sentence about advertising is text
+
+
+def test_page_that_the_parser_keeps_inside_head():
+    # an unknown tag in <head> before <body>: libxml2 keeps everything after it in the head
+    html = ("<html><head><title>大模型进入应用期</title><cms:include name='x'></cms:include>"
+            "<body><h1>大模型进入应用期</h1>" + zh_paras(3) + "</body></html>")
+    art = extract_article(html.encode(), "https://example.com/head")
+    assert art.skip_reason is None and art.text.count("应用落地") == 3
+    html = ("<html><head><title>Lab</title><mbox><table><tr><td>"
+            + en_paras(3) + "</td></tr></table></html>")
+    art = extract_article(html.encode(), "https://example.com/head2")
+    assert art.skip_reason is None and art.text.count("a third of the cost") == 3
+
+
+def test_a_list_the_text_leads_into_is_kept():
+    deals = "".join(f"<li><a href='/d/{i}'>Laptop model {i} with a 14-inch screen</a> for "
+                    f"${i}99</li>" for i in range(5))
+    body = (nav() + "<div class='post'>" + en_paras(3) + "<p>Top deals:</p>"
+            f"<ul>{deals}</ul>" + "</div>")
+    art = extract_article(page(body), "https://example.com/deals")
+    assert "Laptop model 0 with a 14-inch screen" in art.text
+    assert "Laptop model 4" in art.text and "Section 3" not in art.text
