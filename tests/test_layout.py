@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ROOMS = ("crawler", "spiders", "storage", "scheduler", "extraction", "matching", "alerts", "demo",
-         "cli", "entities")
+         "cli", "events", "entities")
 SOURCE_DIRS = (*ROOMS, "newswatch", "alembic", "tests", "benchmarks")
 
 
