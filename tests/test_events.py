@@ -169,6 +169,10 @@ def test_prepared_stories_pickle_for_the_worker_pool(use_encoder) -> None:
     prepared = pickle.loads(pickle.dumps(grouper.prepare(story(row))))
     assert prepared.story == story(row)
     assert grouper.assign(prepared).event_key == row["id"]
+    # A stored vector (bytes in the database) restores without encoding again.
+    stored = np.frombuffer(prepared.vector.tobytes(), dtype=np.float32)
+    again = grouper.prepare(story(row, key="copy"), vector=stored)
+    assert np.array_equal(again.vector, prepared.vector) and again.evidence == prepared.evidence
 
 
 def test_a_grouper_refuses_stories_prepared_by_another_encoder(use_encoder) -> None:
