@@ -29,7 +29,7 @@ from newswatch.storage.models import (
 )
 from newswatch.storage.search import matching_story_ids
 
-__all__ = ["ALERT_STATUSES", "KINDS", "Page", "StoryFilter", "alert_page", "find_stories",
+__all__ = ["ALERT_STATUSES", "KINDS", "Page", "StoryFilter", "alert_page", "find_stories", "outlet_names",
            "outlet_health", "story_detail", "story_rows", "watch_matches"]
 
 KINDS = ("new", "updated")
@@ -166,7 +166,7 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
 
 def story_detail(session: Session, story_id: int) -> dict[str, Any] | None:
     """One story in full: its ``story_rows`` fields plus ``locations`` (every URL with its
-    outlet, first seen and last fetch), ``revision_list`` (oldest first: id, title, text,
+    outlet, first seen and last fetch), ``history`` (revisions oldest first: id, title, text,
     content_hash, first_seen), ``matches`` and ``alerts`` (the ledger rows for it)."""
     rows = story_rows(session, [story_id])
     if not rows:
@@ -179,7 +179,7 @@ def story_detail(session: Session, story_id: int) -> dict[str, Any] | None:
             .join(Outlet, Outlet.id == StoryUrl.outlet_id)
             .where(StoryUrl.story_id == story_id).order_by(StoryUrl.first_seen, StoryUrl.id))
     ]
-    story["revision_list"] = [
+    story["history"] = [
         {"id": r.id, "title": r.title, "text": r.text, "content_hash": r.content_hash,
          "first_seen": r.first_seen}
         for r in session.scalars(
@@ -284,3 +284,8 @@ def outlet_health(session: Session, names: Sequence[str] = ()) -> dict[str, dict
                 "last_start": row.last_start, "last_end": row.last_end,
                 "last_status": row.last_status, "next_run": row.next_run}
     return health
+
+
+def outlet_names(session: Session) -> list[str]:
+    """Every stored outlet's name, sorted."""
+    return list(session.scalars(select(Outlet.name).order_by(Outlet.name)))
