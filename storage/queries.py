@@ -29,7 +29,7 @@ from newswatch.storage.models import (
 )
 from newswatch.storage.search import matching_story_ids
 
-__all__ = ["ALERT_STATUSES", "KINDS", "Page", "StoryFilter", "alert_page", "find_stories", "outlet_names",
+__all__ = ["ALERT_STATUSES", "KINDS", "Page", "StoryFilter", "alert_page", "find_stories", "latest_revisions", "outlet_names",
            "outlet_health", "story_detail", "story_rows", "watch_matches"]
 
 KINDS = ("new", "updated")
@@ -289,3 +289,28 @@ def outlet_health(session: Session, names: Sequence[str] = ()) -> dict[str, dict
 def outlet_names(session: Session) -> list[str]:
     """Every stored outlet's name, sorted."""
     return list(session.scalars(select(Outlet.name).order_by(Outlet.name)))
+
+
+def latest_revisions(session: Session, since: datetime | None = None, after: int = 0,
+                     limit: int = 500) -> list[dict[str, Any]]:
+    """Stories by id (``after`` the given id, ``limit`` of them), each as story_id,
+    revision_id (latest), title, text and outlets (every copy's, first sighting first);
+    ``since``: changed at or after. For going over every stored story in batches."""
+    query = (select(Story.id, Story.latest_revision_id, Revision.title, Story.title,
+                    Revision.text)
+             .join(Revision, Revision.id == Story.latest_revision_id)
+             .where(Story.id > after).order_by(Story.id).limit(limit))
+    if since is not None:
+        query = query.where(Story.last_changed >= since)
+    rows = session.execute(query).all()
+    outlets: dict[int, list[str]] = {}
+    for story_id, name in session.execute(
+        select(StoryUrl.story_id, Outlet.name).join(Outlet, Outlet.id == StoryUrl.outlet_id)
+        .where(StoryUrl.story_id.in_([r[0] for r in rows]))
+        .order_by(StoryUrl.first_seen, StoryUrl.id)
+    ):
+        if name not in outlets.setdefault(story_id, []):
+            outlets[story_id].append(name)
+    return [{"story_id": sid, "revision_id": rid, "title": rev_title or story_title or "",
+             "text": text or "", "outlets": outlets.get(sid, [])}
+            for sid, rid, rev_title, story_title, text in rows]
