@@ -126,7 +126,7 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
         urls.setdefault(story_id, []).append((url, name))
     counts = dict(session.execute(
         select(Revision.story_id, func.count()).where(Revision.story_id.in_(wanted))
-        .group_by(Revision.story_id)).tuples().all())
+        .group_by(Revision.story_id)).all())
     latest = {r.story_id: r for r in session.execute(
         select(Revision.story_id, Revision.content_hash, Revision.text)
         .join(Story, Story.latest_revision_id == Revision.id)
@@ -222,7 +222,7 @@ def alert_page(session: Session, status: str | None = None, watch: str | None = 
     rows = session.scalars(select(Alert).where(*conds).order_by(Alert.id.desc())
                            .limit(per_page).offset((page - 1) * per_page))
     counts = dict(session.execute(
-        select(Alert.status, func.count()).group_by(Alert.status)).tuples().all())
+        select(Alert.status, func.count()).group_by(Alert.status)).all())
     return Page([_alert_row(a) for a in rows], total, page, per_page,
                 {"counts": {s: counts.get(s, 0) for s in ALERT_STATUSES}})
 

@@ -13,7 +13,7 @@ from feedgen.feed import FeedGenerator
 
 from newswatch.storage import queries
 
-router = APIRouter(prefix="/feeds", tags=["feeds"])
+router = APIRouter(prefix="/feeds", include_in_schema=False)
 ENTRIES = 50
 SUMMARY_CHARS = 280
 ATOM = "application/atom+xml; charset=utf-8"
@@ -45,9 +45,9 @@ def _entry(fe: Any, story: dict[str, Any], base: str) -> None:
     text = story["text"] or ""
     fe.id(entry_id(story["id"]))
     fe.title(story["title"] or "(untitled)")
+    # one link, the story's page (every URL it appeared at is listed there): feedgen 1.0
+    # writes entry links without their rel, so a second one would be a second "alternate"
     fe.link(href=f"{base}/stories/{story['id']}", rel="alternate", type="text/html")
-    if story["url"] and story["url"].startswith(("http://", "https://")):
-        fe.link(href=story["url"], rel="related")
     fe.published(story["first_seen"])
     fe.updated(story["last_changed"])
     if story["author"]:
