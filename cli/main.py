@@ -277,6 +277,7 @@ def write_demo_config(raw: dict[str, Any]) -> Path:
         raw = {**raw, "database": str(url.set(database=str(db_file)).render_as_string(
             hide_password=False))}
         folder = db_file.parent
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "newswatch-demo.yaml"
     header = ("# Written by `newswatch demo`: the demo outlet's config and database.\n"
               "# newswatch serve --config " + str(path) + "\n")
