@@ -35,6 +35,7 @@ __all__ = ["ALERT_STATUSES", "KINDS", "Page", "StoryFilter", "alert_page", "find
 KINDS = ("new", "updated")
 ALERT_STATUSES = ("pending", "sent", "failed")
 RUNS_SCANNED = 2000  # crawl runs read back to find each outlet's last one
+COUNT_LIMIT = 1000  # find_stories counts matches exactly up to this many
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,15 @@ class Page:
     page: int
     per_page: int
     extra: dict[str, Any] = field(default_factory=dict)
+    exact: bool = True  # False: there are more than ``total``
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        """The number of pages (when not ``exact``: at least one past this full page)."""
+        pages = max(1, -(-self.total // self.per_page))
+        if not self.exact and len(self.items) == self.per_page:
+            pages = max(pages, self.page + 1)
+        return pages
 
 
 def _paging(page: int, per_page: int) -> tuple[int, int]:
@@ -94,16 +100,27 @@ def _outlet_story_ids(outlet: str) -> Any:
             .where(Outlet.name == outlet))
 
 
-def find_stories(session: Session, flt: StoryFilter, page: int = 1,
-                 per_page: int = 50) -> Page:
-    """Stories matching ``flt``, newest change first, one page of them (``story_rows``)."""
+def find_stories(session: Session, flt: StoryFilter, page: int = 1, per_page: int = 50,
+                 count_limit: int = COUNT_LIMIT) -> Page:
+    """Stories matching ``flt``, newest change first, one page of them (``story_rows``).
+
+    ``total`` is exact up to ``count_limit`` matches; beyond, it is ``count_limit`` and
+    ``exact`` is False (counting every story holding a word as common as 模型 would cost more
+    than the page itself: the page stops after its rows, the count after ``count_limit``)."""
     page, per_page = _paging(page, per_page)
     conds = flt.conditions(session.get_bind().dialect.name)
-    total = session.scalar(select(func.count()).select_from(Story).where(*conds)) or 0
     ids = list(session.scalars(
         select(Story.id).where(*conds)
         .order_by(Story.last_changed.desc(), Story.id.desc())
         .limit(per_page).offset((page - 1) * per_page)))
+    if not conds:
+        total = session.scalar(select(func.count()).select_from(Story)) or 0
+    else:
+        limit = max(count_limit, page * per_page) + 1
+        total = session.scalar(select(func.count()).select_from(
+            select(Story.id).where(*conds).limit(limit).subquery())) or 0
+        if total >= limit:
+            return Page(story_rows(session, ids), limit - 1, page, per_page, exact=False)
     return Page(story_rows(session, ids), total, page, per_page)
 
 

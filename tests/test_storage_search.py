@@ -110,3 +110,18 @@ def test_migration_0005_indexes_stories_stored_before_it(store, db_url) -> None:
         assert ids(again, "数字人") == {story.story_id}
     finally:
         again.close()
+
+
+def test_counting_stops_at_the_limit_but_paging_goes_on(store) -> None:
+    for i in range(5):
+        topic = ("芯片出货", "开源社区", "手机助手", "直播带货", "云端推理")[i]
+        store.record_article("a", f"https://a.example/{i}", Art(f"模型报道：{topic}。" * (i + 1)),
+                             T0 + timedelta(minutes=i))
+    with store.reading() as session:
+        exact = find_stories(session, StoryFilter(q="模型"), per_page=2)
+        assert (exact.total, exact.exact, exact.pages) == (5, True, 3)
+        first = find_stories(session, StoryFilter(q="模型"), per_page=2, count_limit=3)
+        assert (first.total, first.exact) == (3, False) and first.pages == 2
+        assert len(first.items) == 2
+        third = find_stories(session, StoryFilter(q="模型"), page=3, per_page=2, count_limit=3)
+        assert (third.total, third.exact, len(third.items)) == (5, True, 1)

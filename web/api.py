@@ -41,6 +41,7 @@ class StoryRow(BaseModel):
 class StoryPage(BaseModel):
     stories: list[StoryRow]
     total: int
+    total_exact: bool  # false: more than ``total`` stories match (counting stops there)
     page: int
     per_page: int
     pages: int
@@ -192,7 +193,8 @@ def alerts_page(request: Request, status: str | None, watch: str | None, page: i
 def api_stories(request: Request, flt: Annotated[queries.StoryFilter, Depends(story_filter)],
                 page: PageNumber = 1, per_page: PerPage = 50) -> JSONResponse:
     result = story_page(request, flt, page, per_page)
-    return _json({"stories": result.items, "total": result.total, "page": result.page,
+    return _json({"stories": result.items, "total": result.total,
+                  "total_exact": result.exact, "page": result.page,
                   "per_page": result.per_page, "pages": result.pages})
 
 
