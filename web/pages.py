@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from newswatch.storage import queries
 from newswatch.web import api
 from newswatch.web.app import html, story_filter
-from newswatch.web.security import COOKIE, authorized, safe_next, session_value
+from newswatch.web.security import COOKIE, safe_next, session_value, token_matches
 
 router = APIRouter(include_in_schema=False)
 
@@ -92,8 +92,7 @@ async def login(request: Request) -> Response:
     target = safe_next((form.get("next") or ["/"])[0])
     if not token:
         return RedirectResponse(target, status_code=303)
-    probe = request.scope | {"headers": [(b"authorization", f"Bearer {given}".encode())]}
-    if not given or not authorized(Request(probe), token):
+    if not token_matches(given, token):
         return html(request, "login.html", {"next": target, "failed": True})
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict",

@@ -36,13 +36,18 @@ def session_value(token: str) -> str:
     return hmac.new(token.encode(), b"newswatch dashboard session", hashlib.sha256).hexdigest()
 
 
+def token_matches(given: str, token: str) -> bool:
+    """Constant-time comparison of a token a client sent with the configured one."""
+    return bool(given) and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 def authorized(request: Request, token: str | None) -> bool:
     """True when no token is configured, or the request carries it (header or cookie)."""
     if not token:
         return True
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+    if scheme.lower() == "bearer" and token_matches(given, token):
         return True
     cookie = request.cookies.get(COOKIE, "")
     return bool(cookie) and hmac.compare_digest(cookie.encode(), session_value(token).encode())
