@@ -23,6 +23,8 @@ USER newswatch
 WORKDIR /home/newswatch
 
 # The daemon stops on SIGTERM: no new crawls, running crawls get SIGTERM then SIGKILL after 15 s.
+# `daemon --serve` (docker-compose.yml) serves the dashboard on this port.
+EXPOSE 8000
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["newswatch"]
 CMD ["daemon"]

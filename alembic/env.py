@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from alembic import context
 from newswatch.storage.db import create_engine_for, migration_lock
 from newswatch.storage.models import Base
+from newswatch.storage.search import is_search_table
 from newswatch.storage.types import UTCDateTime
 
 config = context.config
@@ -41,6 +42,11 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
     return False
 
 
+def _include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """Autogenerate leaves the search index alone (built per backend by hand in 0005)."""
+    return not (type_ == "table" and is_search_table(name))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -48,6 +54,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=_render_item,
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from newswatch.matching.fold import fold, fold_with_map, t2s_converter
+from newswatch.fold import fold, fold_with_map, t2s_converter
 from newswatch.matching.matcher import Matcher
 from newswatch.matching.rules import parse_watches
 

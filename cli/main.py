@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="newswatch: scrape AI news outlets, store each story once, watch for changes.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema commands.")
 app.add_typer(db_app, name="db")
+watch_app = typer.Typer(no_args_is_help=True, help="Run a watch over the stories already stored.")
+app.add_typer(watch_app, name="watch")
 
 def _console(stderr: bool = False) -> Console:
     """Rich console; piped output gets 140 columns (rich's 80 would fold the tables)."""
@@ -39,6 +42,10 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="Config file (else $NEWSWATCH_CONFIG, else ./newswatch.yaml)."),
 ]
+
+HostOption = Annotated[str | None, typer.Option(
+    "--host", help="Address to listen on (default serve.host, 127.0.0.1); not loopback needs serve.token.")]
+PortOption = Annotated[int | None, typer.Option("--port", help="Port (default serve.port, 8000).")]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -237,11 +244,46 @@ def demo(
         raw["database"] = database
         cfg = parse_config(raw, source="demo")
         out.print(f"Serving the demo outlet at {server.url} ; storing into {cfg.database}")
-        crawl_and_report(cfg, None, verbose=verbose, alerts=False)
+        config_path = write_demo_config(raw)
+        with open_store(cfg) as store:
+            first_run = not store.list_stories()
+        if first_run:  # the site as first seen (a child: one Twisted reactor per process) ...
+            sys.stdout.flush()
+            child = subprocess.run([sys.executable, "-m", "newswatch.cli", "crawl", "--config",
+                                    str(config_path)] + (["--verbose"] if verbose else []))
+            if child.returncode != 0:
+                raise fail(f"demo: the first crawl failed (exit {child.returncode})", code=1)
+            out.print("Two days later the outlet has edited a story and published a new one:")
+        server.set_version(2)  # ... and two days later: one story edited, one new
+        crawl_and_report(cfg, None, verbose=verbose)
     with open_store(cfg) as store:
         rows = store.list_stories()
     out.print(stories_table(rows))
     out.print("Run [bold]newswatch demo[/] again: unchanged pages answer 304 and nothing new is stored.")
+    out.print(f"See it in your browser: [bold]newswatch serve --config {config_path}[/] "
+              "then open http://127.0.0.1:8000/", highlight=False, soft_wrap=True)
+
+
+def write_demo_config(raw: dict[str, Any]) -> Path:
+    """The demo's config as a file, next to its SQLite database (else in the current folder),
+    so that ``newswatch serve --config`` (or ``crawl``) can open the demo's data."""
+    import yaml
+    from sqlalchemy.engine import make_url
+
+    url = make_url(raw["database"])
+    folder = Path.cwd()
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        db_file = Path(url.database).expanduser().resolve()
+        raw = {**raw, "database": str(url.set(database=str(db_file)).render_as_string(
+            hide_password=False))}
+        folder = db_file.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "newswatch-demo.yaml"
+    header = ("# Written by `newswatch demo`: the demo outlet's config and database.\n"
+              "# newswatch serve --config " + str(path) + "\n")
+    path.write_text(header + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
+    return path
 
 
 # --------------------------------------------------------------------------- changes & alerts
@@ -308,14 +350,127 @@ def daemon(
     config: ConfigOption = None,
     once: Annotated[bool, typer.Option("--once", help="Run every outlet once, deliver, and exit.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    serve_too: Annotated[bool, typer.Option(
+        "--serve", help="Serve the dashboard from the daemon too (serve: in the config).")] = False,
+    host: HostOption = None,
+    port: PortOption = None,
 ) -> None:
     """Run forever: crawl each outlet on its interval (a child process per crawl), send alerts."""
     from newswatch.scheduler.daemon import run_daemon
 
     setup_logging(verbose)
     cfg = open_config(config)  # a bad watch or channel stops the daemon before it starts
+    bind = dashboard_address(cfg, host, port) if serve_too else None
     open_store(cfg).close()
-    raise typer.Exit(run_daemon(str(cfg.path), once=once))
+    raise typer.Exit(run_daemon(str(cfg.path), once=once, serve=bind))
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def dashboard_address(cfg: Config, host: str | None, port: int | None) -> tuple[str, int]:
+    """(host, port) to serve on: the options, else the config's serve: section; refuses a
+    host beyond loopback without serve.token."""
+    from newswatch.web.server import ServeError, check_bind
+
+    bind = (host or cfg.serve.host, cfg.serve.port if port is None else port)
+    try:
+        check_bind(cfg, bind[0])
+    except ServeError as exc:
+        raise fail(str(exc)) from None
+    return bind
+
+
+@app.command()
+def serve(config: ConfigOption = None, host: HostOption = None, port: PortOption = None) -> None:
+    """Serve the dashboard: stories, diffs, outlets, watches, alerts, JSON API and Atom feeds."""
+    from newswatch.web.server import serve_forever
+
+    setup_logging(False)
+    cfg = open_config(config)
+    bind = dashboard_address(cfg, host, port)
+    store = open_store(cfg)
+    shown = f"[{bind[0]}]" if ":" in bind[0] else bind[0]
+    out.print(f"newswatch dashboard on http://{shown}:{bind[1]}/ (database {_masked(cfg.database)}; "
+              "Ctrl-C stops it)", highlight=False, soft_wrap=True)
+    try:
+        serve_forever(cfg, *bind, store=store)
+    finally:
+        store.close()
+
+
+def _masked(url: str) -> str:
+    from newswatch.storage.db import mask_url
+
+    return mask_url(url)
+
+
+# --------------------------------------------------------------------------- watch test / backfill
+
+
+def _since_option(since: str | None) -> datetime | None:
+    if not since:
+        return None
+    try:
+        when = datetime.fromisoformat(since)
+    except ValueError:
+        raise fail(f"--since: not an ISO date/time: {since!r}") from None
+    if when.tzinfo is None:
+        from datetime import UTC
+
+        when = when.replace(tzinfo=UTC)
+    return when
+
+
+WatchName = Annotated[str, typer.Argument(help="The watch's name (watches: in the config).")]
+SinceOption = Annotated[str | None, typer.Option("--since", help="ISO date/time: stories changed at or after.")]
+
+
+@watch_app.command("test")
+def watch_test(name: WatchName, config: ConfigOption = None, since: SinceOption = None) -> None:
+    """List the stored stories the watch matches today (nothing is recorded)."""
+    from newswatch.cli.backfill import matches_today, watch_named
+
+    cfg = open_config(config)
+    try:
+        rule = watch_named(cfg, name)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    with open_store(cfg) as store:
+        found = list(matches_today(store, rule, _since_option(since)))
+    table = Table(title=f"watch {name}: {len(found)} stor{'y' if len(found) == 1 else 'ies'} match today")
+    for column in ("story", "outlet", "title", "terms", "snippet"):
+        table.add_column(column, overflow="fold")
+    for f in found:
+        table.add_row(str(f.story_id), f.outlet or "", f.title, ", ".join(f.terms),
+                      f.snippet.replace("\n", " "))
+    out.print(table)
+
+
+@watch_app.command("backfill")
+def watch_backfill(
+    name: WatchName,
+    config: ConfigOption = None,
+    since: SinceOption = None,
+    alert: Annotated[bool, typer.Option("--alert", help="Also alert the matches on the watch's channels.")] = False,
+) -> None:
+    """Record the watch's matches over stored stories (alerts only with --alert)."""
+    from newswatch.cli.alerting import deliver
+    from newswatch.cli.backfill import backfill, watch_named
+
+    cfg = open_config(config)
+    try:
+        rule = watch_named(cfg, name)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    with open_store(cfg) as store:
+        report = backfill(store, cfg, rule, _since_option(since), alert=alert)
+        out.print(f"watch {name}: {report.matched} stor{'y' if report.matched == 1 else 'ies'} "
+                  f"matched and recorded; {report.alerts} alert(s) queued")
+        if report.alerts:
+            sent = deliver(open_alerting(cfg), store)
+            if sent is not None:
+                out.print(f"alerts: {sent}")
 
 
 # --------------------------------------------------------------------------- db

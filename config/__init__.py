@@ -2,7 +2,8 @@
 
     from newswatch.config import load_config
     config = load_config(path)          # --config PATH, else $NEWSWATCH_CONFIG, else ./newswatch.yaml
-    config.outlets, config.politeness, config.browser, config.watch_rules, config.channels
+    config.outlets, config.politeness, config.browser, config.serve, config.watch_rules,
+    config.channels
 
 Every problem is one :class:`ConfigError` line naming the key and its YAML line; nothing runs
 from a config that does not validate. ``${VAR}`` in any string is expanded from the environment.
@@ -29,8 +30,9 @@ from newswatch.config.model import (
     Config,
     Outlet,
     Politeness,
+    Serve,
 )
 
 __all__ = ["DEFAULT_CHROMIUM", "DEFAULT_DATABASE", "DEFAULT_INTERVAL", "RENDER_MODES", "Browser",
-           "Config", "ConfigError", "Outlet", "Politeness", "find_config_path", "load_config",
+           "Config", "ConfigError", "Outlet", "Politeness", "Serve", "find_config_path", "load_config",
            "parse_config", "parse_duration"]

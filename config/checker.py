@@ -107,6 +107,18 @@ class Checker:
         """A string, or None when left empty."""
         return self.string(value, key) if value else None
 
+    def secret(self, value: Any, key: str, min_length: int = 16) -> str | None:
+        """A secret string (best written ``${VAR}``), or None when left empty; errors never
+        show its value."""
+        if not value:
+            return None
+        if not isinstance(value, str):
+            raise self.error(key, "expected a string, e.g. ${NEWSWATCH_SERVE_TOKEN}")
+        if len(value.strip()) < min_length:
+            raise self.error(key, f"too short: use at least {min_length} characters "
+                                  "(e.g. the output of `openssl rand -hex 24`)")
+        return value
+
     def name(self, value: Any, key: str) -> str:
         text = self.string(value, key)
         if not _NAME.match(text):

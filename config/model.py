@@ -65,7 +65,18 @@ class Browser:
     timeout: float = 20.0
 
 
-SECTIONS: dict[str, type] = {"politeness": Politeness, "browser": Browser}
+@dataclass(frozen=True)
+class Serve:
+    """``newswatch serve`` / ``daemon --serve``: where the dashboard listens, and the token a
+    client must send (``Authorization: Bearer``, or the login cookie) -- required for any
+    host other than loopback."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = field(default=None, repr=False, metadata=check("secret"))
+
+
+SECTIONS: dict[str, type] = {"politeness": Politeness, "browser": Browser, "serve": Serve}
 """Top-level mapping sections parsed field by field (``Config`` has a field of each name)."""
 
 
@@ -75,6 +86,7 @@ class Config:
     outlets: list[Outlet] = field(default_factory=list)
     politeness: Politeness = field(default_factory=Politeness)
     browser: Browser = field(default_factory=Browser)
+    serve: Serve = field(default_factory=Serve)
     watches: list[dict[str, Any]] = field(default_factory=list)  # as written (validated)
     notify: dict[str, Any] = field(default_factory=dict)  # as written, ${VAR} expanded
     path: Path | None = None

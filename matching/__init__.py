@@ -6,7 +6,8 @@ for m in matcher.match(article.title, article.text, outlet="jiqizhixin"):
     m.watch, m.terms, m.snippet, m.first_offset
 """
 
-from .fold import fold, fold_with_map
+from newswatch.fold import fold, fold_with_map
+
 from .matcher import Match, Matcher
 from .rules import Watch, WatchError, parse_watches
 

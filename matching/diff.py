@@ -13,6 +13,9 @@ prefixes, ``@@`` hunks), which reads far better for Chinese than a line or chara
 ``changed_sentences`` lists what is new in the new text, ignoring edits that only touch
 whitespace, punctuation or case; ``is_trivial_change`` says whether the whole change is such an
 edit. Both use the one trivial-change rule, ``newswatch.text.change_key`` (storage's too).
+
+``inline_diff`` is what a person reads on the story page: the new text with the changed words
+(English and other spaced scripts) or characters (Chinese) marked, as ``(op, text)`` pieces.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import re
 
 from newswatch.text import change_key, is_trivial_change
 
-__all__ = ["split_sentences", "sentence_diff", "changed_sentences", "is_trivial_change"]
+__all__ = ["changed_sentences", "diff_tokens", "inline_diff", "is_trivial_change",
+           "sentence_diff", "split_sentences"]
 
 _STRONG = "。｡！？；…．"  # always end a sentence (CJK and full-width marks)
 _WEAK = ".!?;"  # ASCII: end a sentence only before whitespace, end of line or CJK
@@ -98,4 +102,59 @@ def changed_sentences(old: str, new: str) -> list[str]:
         if key and key not in seen:
             seen.add(key)
             out.append(sentence)
+    return out
+
+
+# A word of a spaced script (letters, digits, _ outside CJK), a run of whitespace, or any other
+# single character (a CJK character, a punctuation mark).
+_CJK_CLASS = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U000323af"
+_TOKEN = re.compile(rf"(?:(?![{_CJK_CLASS}])\w)+|\s+|.", re.DOTALL)
+MAX_TOKEN_PAIRS = 4_000_000  # beyond len(a) * len(b) tokens, a block is shown replaced whole
+
+
+def diff_tokens(text: str) -> list[str]:
+    """``text`` cut into what a diff marks: words, whitespace runs, single other characters."""
+    return _TOKEN.findall(text)
+
+
+def inline_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """``old`` -> ``new`` as ``(op, text)`` pieces, op ``equal``, ``delete`` or ``insert``
+    (joining the equal and insert pieces gives ``new``, the equal and delete ones ``old``).
+    Paragraphs are aligned first; within paragraphs that changed, English words and Chinese
+    characters are the units, so an edit marks ``trained`` -> ``tested`` or ``千`` -> ``万``."""
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    pieces: list[tuple[str, str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            pieces.append(("equal", "".join(a[i1:i2])))
+        elif tag == "replace":
+            pieces.extend(_token_diff("".join(a[i1:i2]), "".join(b[j1:j2])))
+        elif tag == "delete":
+            pieces.append(("delete", "".join(a[i1:i2])))
+        else:
+            pieces.append(("insert", "".join(b[j1:j2])))
+    merged: list[tuple[str, str]] = []
+    for op, piece in pieces:
+        if not piece:
+            continue
+        if merged and merged[-1][0] == op:
+            merged[-1] = (op, merged[-1][1] + piece)
+        else:
+            merged.append((op, piece))
+    return merged
+
+
+def _token_diff(old: str, new: str) -> list[tuple[str, str]]:
+    a, b = diff_tokens(old), diff_tokens(new)
+    if len(a) * len(b) > MAX_TOKEN_PAIRS:
+        return [("delete", old), ("insert", new)]
+    out: list[tuple[str, str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out.append(("equal", "".join(a[i1:i2])))
+            continue
+        if tag in ("replace", "delete"):
+            out.append(("delete", "".join(a[i1:i2])))
+        if tag in ("replace", "insert"):
+            out.append(("insert", "".join(b[j1:j2])))
     return out

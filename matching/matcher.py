@@ -1,7 +1,7 @@
 """One-pass matcher: which watches an article (title + text) matches, with a snippet.
 
 ``Matcher(watches)`` folds every ``terms`` / ``all`` / ``exclude`` entry of every watch
-(``matching.fold``: NFKC, casefold, character-level traditional -> simplified) and puts the
+(``newswatch.fold``: NFKC, casefold, character-level traditional -> simplified) and puts the
 distinct folded terms into ONE pyahocorasick automaton. ``match(title, text, outlet)`` folds
 the title and the text the same way, scans each once, and evaluates the watches from the hits.
 
@@ -40,7 +40,8 @@ from typing import Literal, NamedTuple
 
 import ahocorasick
 
-from .fold import fold, fold_with_map
+from newswatch.fold import fold, fold_with_map
+
 from .rules import Watch
 
 __all__ = ["Match", "Matcher", "make_snippet", "is_word_char"]

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import InitVar, dataclass, field, fields
 from typing import Any
 
-from .fold import _t2s, fold
+from newswatch.fold import _t2s, fold
 
 __all__ = ["Watch", "WatchError", "parse_watches", "WATCH_KEYS"]
 

@@ -230,12 +230,15 @@ def run_daemon(
     stop_event: threading.Event | None = None,
     crawl_command: CrawlCommand | None = None,
     options: DaemonOptions | None = None,
+    serve: tuple[str, int] | None = None,
 ) -> int:
     """Run the scheduler until SIGTERM/SIGINT or ``stop_event``; returns the exit code.
 
     ``config_path`` None: ``$NEWSWATCH_CONFIG``, else ``./newswatch.yaml``. ``once``: crawl
-    every outlet once, deliver, return (1 if a crawl failed). Exit codes: 0 stopped cleanly,
-    1 cannot run (database) or a crawl failed in ``once`` mode, 2 bad config. Errors are one line.
+    every outlet once, deliver, return (1 if a crawl failed). ``serve``: (host, port) to serve
+    the dashboard on from a thread of this process for as long as the daemon runs. Exit codes:
+    0 stopped cleanly, 1 cannot run (database, dashboard port) or a crawl failed in ``once``
+    mode, 2 bad config. Errors are one line.
     """
     from newswatch.config import ConfigError, find_config_path, load_config
     from newswatch.storage.db import connect
@@ -260,10 +263,25 @@ def run_daemon(
         log.error("%s", exc)
         return 1
     command = crawl_command or default_crawl_command
+    try:
+        dashboard = _start_dashboard(config, serve, store) if serve else None
+    except ValueError as exc:
+        log.error("%s", exc)
+        store.close()
+        return 1
     restore = _install_signals(stop)
     try:
         daemon = Daemon(config, path, store, channels, options, command)
         return daemon.run_once(stop) if once else daemon.run_forever(stop)
     finally:
         restore()
+        if dashboard is not None:
+            dashboard.stop()
         store.close()
+
+
+def _start_dashboard(config: Any, bind: tuple[str, int], store: Any) -> Any:
+    """The dashboard (``newswatch.web``) in a thread of the daemon, on the daemon's store."""
+    from newswatch.web.server import DashboardThread
+
+    return DashboardThread(config, bind[0], bind[1], store=store).start()

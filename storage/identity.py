@@ -28,6 +28,7 @@ from newswatch.storage.fingerprint import (
     shingles,
 )
 from newswatch.storage.models import Revision, Story, StorySimhashBand, StoryUrl
+from newswatch.storage.search import index_story
 from newswatch.text import change_key, is_trivial_change, titled_hash
 
 Outcome = Literal["new", "changed", "unchanged", "duplicate"]
@@ -93,6 +94,7 @@ _NEW_REVISION = insert(_R).returning(_R.c.id)
 _NEW_URL = insert(_U)
 _NEW_BANDS = insert(_B)
 _SET_LATEST = update(_S).where(_S.c.id == bindparam("sid"))
+_TITLE = select(_S.c.title).where(_S.c.id == bindparam("sid"))
 _NEAR: dict[int, Select[Any]] = {}
 _VERIFY = (
     select(_S.c.id, _R.c.text)
@@ -243,6 +245,7 @@ def record(
     _add_url(conn, story_id, url, outlet_id, fetched_at)
     if fp.keys:
         conn.execute(_NEW_BANDS, _band_rows(story_id, fp))
+    index_story(conn, story_id, story["title"], body)
     return Written("new", story_id, revision["id"], story, revision)
 
 
@@ -310,8 +313,8 @@ def _set_latest(
     fetched_at: datetime,
     fp: Fingerprint,
 ) -> dict[str, Any]:
-    """Point the story at the revision; article fields that are set replace the story's.
-    Returns the story's column values now known (id included)."""
+    """Point the story at the revision (and reindex it for search); article fields that are
+    set replace the story's. Returns the story's column values now known (id included)."""
     values: dict[str, Any] = {
         "latest_revision_id": revision_id,
         "last_changed": fetched_at,
@@ -324,6 +327,8 @@ def _set_latest(
     conn.execute(_SET_LATEST, {"sid": story_id, **values})
     if fp.keys:  # earlier revisions' bands stay: the story is found under all of them
         conn.execute(_upsert_bands(conn), _band_rows(story_id, fp))
+    title = values.get("title") or conn.scalar(_TITLE, {"sid": story_id})
+    index_story(conn, story_id, title, article.text)
     return {"id": story_id, **values}
 
 

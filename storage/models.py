@@ -145,7 +145,10 @@ class Match(Base):
     """A watch rule matched a revision (written by the matching / alerts step)."""
 
     __tablename__ = "matches"
-    __table_args__ = (UniqueConstraint("watch", "revision_id", name="uq_matches_watch_revision"),)
+    __table_args__ = (
+        UniqueConstraint("watch", "revision_id", name="uq_matches_watch_revision"),
+        Index("ix_matches_watch_story_id", "watch", "story_id"),  # a watch's stories (web)
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     watch: Mapped[str] = mapped_column(String(200))

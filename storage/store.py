@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -40,13 +40,13 @@ from newswatch.storage.fingerprint import Fingerprint
 from newswatch.storage.fingerprint import fingerprint as _fingerprint
 from newswatch.storage.identity import ArticleLike, Known, Outcome
 from newswatch.storage.models import (
-    Alert,
     CrawlRun,
     Outlet,
     Revision,
     Story,
     StoryUrl,
 )
+from newswatch.storage.queries import alert_page, story_rows
 from newswatch.storage.sqlite import IMMEDIATE
 from newswatch.storage.types import utcnow
 
@@ -289,8 +289,8 @@ class Store:
     def list_stories(
         self, outlet: str | None = None, since: datetime | None = None
     ) -> list[dict[str, Any]]:
-        """Stories, newest first. ``outlet``: carried by that outlet (any of its URLs);
-        ``since``: changed (or first seen) at or after that time."""
+        """Stories, newest first (``queries.story_rows``). ``outlet``: carried by that outlet
+        (any of its URLs); ``since``: changed (or first seen) at or after that time."""
         _check_aware("since", since)
         ids = select(Story.id)
         if outlet is not None:
@@ -304,58 +304,8 @@ class Store:
         if since is not None:
             ids = ids.where(Story.last_changed >= since)
         with self.reading() as session:
-            stories = session.scalars(
-                select(Story)
-                .where(Story.id.in_(ids))
-                .order_by(Story.first_seen.desc(), Story.id.desc())
-            ).all()
-            urls: dict[int, list[tuple[str, str]]] = {}
-            for story_id, url, name in session.execute(
-                select(StoryUrl.story_id, StoryUrl.url, Outlet.name)
-                .join(Outlet, Outlet.id == StoryUrl.outlet_id)
-                .where(StoryUrl.story_id.in_(ids))
-                .order_by(StoryUrl.first_seen, StoryUrl.id)
-            ):
-                urls.setdefault(story_id, []).append((url, name))
-            counts: dict[int, int] = {
-                story_id: n
-                for story_id, n in session.execute(
-                    select(Revision.story_id, func.count())
-                    .where(Revision.story_id.in_(ids))
-                    .group_by(Revision.story_id)
-                )
-            }
-            latest = {
-                r.story_id: r
-                for r in session.execute(
-                    select(Revision.story_id, Revision.content_hash, Revision.text)
-                    .join(Story, Story.latest_revision_id == Revision.id)
-                    .where(Story.id.in_(ids))
-                )
-            }
-        result = []
-        for story in stories:
-            story_urls = urls.get(story.id, [])
-            rev = latest.get(story.id)
-            result.append(
-                {
-                    "id": story.id,
-                    "outlet": story.outlet.name,
-                    "title": story.title,
-                    "url": story_urls[0][0] if story_urls else None,
-                    "urls": [u for u, _ in story_urls],
-                    "outlets": list(dict.fromkeys(name for _, name in story_urls)),
-                    "published": story.published,
-                    "author": story.author,
-                    "language": story.language,
-                    "first_seen": story.first_seen,
-                    "last_changed": story.last_changed,
-                    "revisions": counts.get(story.id, 0),
-                    "content_hash": rev.content_hash if rev else None,
-                    "text": rev.text if rev else None,
-                }
-            )
-        return result
+            ordered = session.scalars(ids.order_by(Story.first_seen.desc(), Story.id.desc()))
+            return story_rows(session, list(ordered))
 
     def story_revisions(self, story_id: int) -> list[dict[str, Any]]:
         """A story's revisions, oldest first: id, content_hash, title, text, first_seen."""
@@ -377,22 +327,8 @@ class Store:
     def list_alerts(self, status: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         """The alert ledger, newest first: id, story_id, revision_id, watch, channel, event,
         status, attempts, next_attempt_at, last_error, created_at, sent_at, title."""
-        query = select(Alert).order_by(Alert.id.desc()).limit(limit)
-        if status:
-            query = query.where(Alert.status == status)
         with self.reading() as session:
-            rows = session.scalars(query).all()
-            return [
-                {
-                    "id": a.id, "story_id": a.story_id, "revision_id": a.revision_id,
-                    "watch": a.watch, "channel": a.channel, "event": a.event,
-                    "status": a.status, "attempts": a.attempts,
-                    "next_attempt_at": a.next_attempt_at, "last_error": a.last_error,
-                    "created_at": a.created_at, "sent_at": a.sent_at,
-                    "title": (a.payload or {}).get("story", {}).get("title"),
-                }
-                for a in rows
-            ]
+            return alert_page(session, status=status, per_page=limit).items
 
     def browser_first(self, outlet: str) -> bool:
         """Whether this outlet's articles go straight to the browser (the render memory)."""

@@ -78,7 +78,9 @@ def test_db_upgrade_on_a_new_database(tmp_path, write_config, cli):
 def test_demo_command_end_to_end(tmp_path, cli):
     database = f"sqlite:///{tmp_path / 'demo.db'}"
     first = run_ok(cli, "demo", "--database", database, cwd=tmp_path, env={"COLUMNS": "200"})
-    assert "8 stories" in first and "forbidden by robots.txt" in first
+    # version 1 of the site, then version 2 (one story edited, one new): 9 stories, one diff
+    assert "9 stories" in first and "forbidden by robots.txt" in first
+    assert "Two days later" in first and (tmp_path / "newswatch-demo.yaml").is_file()
     for title in ("數字人主播", "通义千问", "GPT-4"):  # Big5, GBK and UTF-8 pages, decoded
         assert title in first
     assert "\ufffd" not in first
@@ -87,4 +89,4 @@ def test_demo_command_end_to_end(tmp_path, cli):
     cells = [c.strip() for c in ai_row.strip("│ ").split("│")]
     fetched, not_modified, new = int(cells[1]), int(cells[2]), int(cells[3])
     assert new == 0 and not_modified >= 6 and fetched >= not_modified
-    assert "8 stories" in second
+    assert "9 stories" in second and "Two days later" not in second

@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ROOMS = ("config", "crawler", "spiders", "storage", "scheduler", "extraction", "matching", "alerts",
-         "demo", "cli", "events", "entities")
+         "demo", "cli", "web", "events", "entities")
 SOURCE_DIRS = (*ROOMS, "newswatch", "alembic", "tests", "benchmarks")
 
 
@@ -57,6 +57,8 @@ FORBIDDEN = {
     "crawler": {"alerts"},
     "entities": set(ROOMS) - {"entities"},
     "events": set(ROOMS) - {"events", "entities"},
+    # the dashboard reads what is stored: it never crawls, schedules or sends
+    "web": {"crawler", "spiders", "extraction", "scheduler", "alerts", "cli", "demo"},
 }
 
 
@@ -109,6 +111,7 @@ def test_the_wheel_holds_only_newswatch(tmp_path: Path) -> None:
     assert any(n.startswith("newswatch/migrations/versions/0001_") for n in names)
     assert "newswatch/migrations/script.py.mako" in names
     assert "newswatch/entities/data/entities.yaml" in names
+    assert "newswatch/web/templates/story.html" in names and "newswatch/web/static/style.css" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     with zipfile.ZipFile(wheel) as archive:
         assert "newswatch = newswatch.cli.main:main" in archive.read(entry_points).decode()

@@ -1,4 +1,4 @@
-"""newswatch.matching.fold: NFKC, case, traditional -> simplified, and the offset map back."""
+"""newswatch.fold: NFKC, case, traditional -> simplified, and the offset map back."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import unicodedata
 import opencc
 import pytest
 
-from newswatch.matching.fold import fold, fold_with_map, to_original
+from newswatch.fold import fold, fold_with_map, to_original
 
 
 def test_fullwidth_and_case():

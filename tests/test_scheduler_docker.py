@@ -30,7 +30,12 @@ def compose_config(folder: Path) -> dict:
 def test_compose_validates_without_a_dot_env(tmp_path: Path) -> None:
     config = compose_config(tmp_path)
     app, db = config["services"]["newswatch"], config["services"]["postgres"]
-    assert app["command"] == ["daemon", "--config", "/config/newswatch.yaml"]
+    assert app["command"] == ["daemon", "--config", "/config/newswatch.yaml", "--serve",
+                              "--host", "0.0.0.0"]
+    [port] = app["ports"]  # the dashboard, published on the host's loopback only
+    if isinstance(port, dict):  # docker compose v2 prints the long form
+        port = f"{port['host_ip']}:{port['published']}:{port['target']}"
+    assert port.removesuffix("/tcp") == "127.0.0.1:8000:8000"
     assert app["init"] is True and app["restart"] == "unless-stopped"
     assert app["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert any(v.endswith(":/config/newswatch.yaml:ro") for v in app["volumes"])
@@ -51,7 +56,8 @@ def test_compose_takes_secrets_from_dot_env(tmp_path: Path) -> None:
 
 def test_env_example_names_every_secret_the_compose_file_uses() -> None:
     example = (ROOT / ".env.example").read_text()
-    for name in ("POSTGRES_PASSWORD", "NEWSWATCH_HOOK_SECRET", "SMTP_PASS"):
+    for name in ("POSTGRES_PASSWORD", "NEWSWATCH_HOOK_SECRET", "SMTP_PASS",
+                 "NEWSWATCH_SERVE_TOKEN"):
         assert f"\n{name}=" in example
         assert "${" + name in (ROOT / "docker-compose.yml").read_text()
 

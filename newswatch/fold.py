@@ -1,7 +1,10 @@
-"""Text folding for matching: NFKC, casefold, traditional -> simplified Chinese.
+"""Text folding: NFKC, casefold, traditional -> simplified Chinese (watches and search).
 
 ``fold(text)`` is applied identically to watch terms and to article text, so a term matches
 whatever its spelling: full-width ``ＧＰＴ－４`` is ``gpt-4``, ``通義千問`` is ``通义千问``.
+Matching folds watch terms and articles with it; storage's search index holds
+``search_form(text)`` (the folded text, one token per CJK character) and searches for
+``search_form(query)``, so a search finds what a watch with the same term would.
 
 Traditional -> simplified is *character-level* OpenCC "t2s": every code point that OpenCC's
 t2s maps on its own is replaced by its first candidate. OpenCC's phrase tables are not used on
@@ -34,7 +37,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["OffsetMap", "fold", "fold_with_map", "to_original", "t2s_converter"]
+__all__ = ["OffsetMap", "fold", "fold_with_map", "search_form", "to_original", "t2s_converter"]
 
 # Blocks holding the characters OpenCC's t2s tables know about (CJK radicals and symbols,
 # Ext A, URO, compatibility ideographs, Ext B and later).
@@ -164,6 +167,21 @@ def _fold_piece(text: str) -> str:
 def fold(text: str) -> str:
     """NFKC, casefold, character-level traditional -> simplified Chinese."""
     return _fold_piece(text)
+
+
+# Scripts written without spaces between words (CJK ideographs and their radicals, kana, Hangul
+# syllables, CJK punctuation): search_form makes each character a word of its own.
+_UNSPACED = re.compile("([\u2e80-\u2fdf\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+                       "\uac00-\ud7af\uf900-\ufaff\U00020000-\U000323af])")
+
+
+def search_form(text: str) -> str:
+    """``fold(text)`` with a space on each side of every CJK character: what the search index
+    holds and what a query is turned into. A word tokenizer (SQLite FTS5 unicode61,
+    PostgreSQL's ``simple`` text search) then sees one token per ideograph, so a phrase query
+    for ``数 字 人`` finds ``數字人`` through the index for terms of any length."""
+    folded = fold(text)
+    return folded if folded.isascii() else _UNSPACED.sub(r" \1 ", folded)
 
 
 def fold_with_map(text: str) -> tuple[str, OffsetMap | None]:

@@ -1,0 +1,333 @@
+"""Reading the store for people: stories filtered, searched and paged, one story in full,
+outlets' health, watches' matches, the alert ledger.
+
+Every function takes a read session (``store.reading()``) and returns plain dicts whose field
+names are those of ``newswatch stories --json`` (``story_rows``), so the CLI, the JSON API, the
+pages and the feeds show the same thing. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from newswatch.storage.models import (
+    Alert,
+    CrawlRun,
+    Match,
+    Outlet,
+    Revision,
+    SchedulerStateRow,
+    Story,
+    StoryUrl,
+)
+from newswatch.storage.search import matching_story_ids
+
+__all__ = ["ALERT_STATUSES", "KINDS", "Page", "StoryFilter", "alert_page", "find_stories", "latest_revisions", "outlet_names",
+           "outlet_health", "story_detail", "story_rows", "watch_matches"]
+
+KINDS = ("new", "updated")
+ALERT_STATUSES = ("pending", "sent", "failed")
+RUNS_SCANNED = 2000  # crawl runs read back to find each outlet's last one
+COUNT_LIMIT = 1000  # find_stories counts matches exactly up to this many
+
+
+@dataclass(frozen=True)
+class StoryFilter:
+    """What ``/`` and ``/api/stories`` filter by. ``kind``: "new" (never changed since first
+    seen) or "updated"; ``since`` / ``until``: last change in [since, until)."""
+
+    q: str | None = None
+    outlet: str | None = None
+    watch: str | None = None
+    kind: Literal["new", "updated"] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self, dialect: str) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = []
+        if self.q and self.q.strip():
+            conds.append(Story.id.in_(matching_story_ids(self.q, dialect)))
+        if self.outlet:
+            conds.append(Story.id.in_(_outlet_story_ids(self.outlet)))
+        if self.watch:
+            conds.append(Story.id.in_(select(Match.story_id).where(Match.watch == self.watch)))
+        if self.kind == "new":
+            conds.append(Story.last_changed <= Story.first_seen)
+        elif self.kind == "updated":
+            conds.append(Story.last_changed > Story.first_seen)
+        if self.since is not None:
+            conds.append(Story.last_changed >= self.since)
+        if self.until is not None:
+            conds.append(Story.last_changed < self.until)
+        return conds
+
+
+@dataclass
+class Page:
+    """One page of results: ``items`` and where they sit in the whole."""
+
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+    extra: dict[str, Any] = field(default_factory=dict)
+    exact: bool = True  # False: there are more than ``total``
+
+    @property
+    def pages(self) -> int:
+        """The number of pages (when not ``exact``: at least one past this full page)."""
+        pages = max(1, -(-self.total // self.per_page))
+        if not self.exact and len(self.items) == self.per_page:
+            pages = max(pages, self.page + 1)
+        return pages
+
+
+def _paging(page: int, per_page: int) -> tuple[int, int]:
+    page = max(1, int(page))
+    per_page = max(1, int(per_page))
+    return page, per_page
+
+
+def _outlet_story_ids(outlet: str) -> Any:
+    return (select(StoryUrl.story_id).join(Outlet, Outlet.id == StoryUrl.outlet_id)
+            .where(Outlet.name == outlet))
+
+
+def find_stories(session: Session, flt: StoryFilter, page: int = 1, per_page: int = 50,
+                 count_limit: int = COUNT_LIMIT) -> Page:
+    """Stories matching ``flt``, newest change first, one page of them (``story_rows``).
+
+    ``total`` is exact up to ``count_limit`` matches; beyond, it is ``count_limit`` and
+    ``exact`` is False (counting every story holding a word as common as 模型 would cost more
+    than the page itself: the page stops after its rows, the count after ``count_limit``)."""
+    page, per_page = _paging(page, per_page)
+    conds = flt.conditions(session.get_bind().dialect.name)
+    ids = list(session.scalars(
+        select(Story.id).where(*conds)
+        .order_by(Story.last_changed.desc(), Story.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)))
+    if not conds:
+        total = session.scalar(select(func.count()).select_from(Story)) or 0
+    else:
+        limit = max(count_limit, page * per_page) + 1
+        total = session.scalar(select(func.count()).select_from(
+            select(Story.id).where(*conds).limit(limit).subquery())) or 0
+        if total >= limit:
+            return Page(story_rows(session, ids), limit - 1, page, per_page, exact=False)
+    return Page(story_rows(session, ids), total, page, per_page)
+
+
+def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The stories with these ids, in this order, as ``newswatch stories --json`` prints them:
+    id, outlet (first sighting), title, url, urls, outlets (every copy's), published, author,
+    language, first_seen, last_changed, revisions (count), content_hash and text (latest
+    revision), watches (names of the watches any revision matched)."""
+    if not ids:
+        return []
+    wanted = list(ids)
+    stories = {s.id: s for s in session.scalars(select(Story).where(Story.id.in_(wanted)))}
+    urls: dict[int, list[tuple[str, str]]] = {}
+    for story_id, url, name in session.execute(
+        select(StoryUrl.story_id, StoryUrl.url, Outlet.name)
+        .join(Outlet, Outlet.id == StoryUrl.outlet_id)
+        .where(StoryUrl.story_id.in_(wanted))
+        .order_by(StoryUrl.first_seen, StoryUrl.id)
+    ):
+        urls.setdefault(story_id, []).append((url, name))
+    counts = dict(session.execute(
+        select(Revision.story_id, func.count()).where(Revision.story_id.in_(wanted))
+        .group_by(Revision.story_id)).all())
+    latest = {r.story_id: r for r in session.execute(
+        select(Revision.story_id, Revision.content_hash, Revision.text)
+        .join(Story, Story.latest_revision_id == Revision.id)
+        .where(Story.id.in_(wanted)))}
+    watches: dict[int, list[str]] = {}
+    for story_id, watch in session.execute(
+        select(Match.story_id, Match.watch).where(Match.story_id.in_(wanted))
+        .group_by(Match.story_id, Match.watch).order_by(Match.watch)
+    ):
+        watches.setdefault(story_id, []).append(watch)
+    rows = []
+    for story_id in wanted:
+        story = stories.get(story_id)
+        if story is None:
+            continue
+        story_urls = urls.get(story_id, [])
+        rev = latest.get(story_id)
+        rows.append({
+            "id": story.id,
+            "outlet": story.outlet.name,
+            "title": story.title,
+            "url": story_urls[0][0] if story_urls else None,
+            "urls": [u for u, _ in story_urls],
+            "outlets": list(dict.fromkeys(name for _, name in story_urls)),
+            "published": story.published,
+            "author": story.author,
+            "language": story.language,
+            "first_seen": story.first_seen,
+            "last_changed": story.last_changed,
+            "revisions": counts.get(story_id, 0),
+            "content_hash": rev.content_hash if rev else None,
+            "text": rev.text if rev else None,
+            "watches": watches.get(story_id, []),
+        })
+    return rows
+
+
+def story_detail(session: Session, story_id: int) -> dict[str, Any] | None:
+    """One story in full: its ``story_rows`` fields plus ``locations`` (every URL with its
+    outlet, first seen and last fetch), ``history`` (revisions oldest first: id, title, text,
+    content_hash, first_seen), ``matches`` and ``alerts`` (the ledger rows for it)."""
+    rows = story_rows(session, [story_id])
+    if not rows:
+        return None
+    story = rows[0]
+    story["locations"] = [
+        {"url": url, "outlet": name, "first_seen": first_seen, "last_fetched_at": fetched}
+        for url, name, first_seen, fetched in session.execute(
+            select(StoryUrl.url, Outlet.name, StoryUrl.first_seen, StoryUrl.last_fetched_at)
+            .join(Outlet, Outlet.id == StoryUrl.outlet_id)
+            .where(StoryUrl.story_id == story_id).order_by(StoryUrl.first_seen, StoryUrl.id))
+    ]
+    story["history"] = [
+        {"id": r.id, "title": r.title, "text": r.text, "content_hash": r.content_hash,
+         "first_seen": r.first_seen}
+        for r in session.scalars(
+            select(Revision).where(Revision.story_id == story_id).order_by(Revision.id))
+    ]
+    story["matches"] = [
+        {"watch": m.watch, "revision_id": m.revision_id, "terms": list(m.terms or []),
+         "snippet": m.snippet, "created_at": m.created_at}
+        for m in session.scalars(
+            select(Match).where(Match.story_id == story_id).order_by(Match.id))
+    ]
+    story["alerts"] = [_alert_row(a) for a in session.scalars(
+        select(Alert).where(Alert.story_id == story_id).order_by(Alert.id.desc()))]
+    return story
+
+
+def _alert_row(a: Alert) -> dict[str, Any]:
+    """An alert as ``newswatch alerts --json`` prints it."""
+    return {
+        "id": a.id, "story_id": a.story_id, "revision_id": a.revision_id,
+        "watch": a.watch, "channel": a.channel, "event": a.event,
+        "status": a.status, "attempts": a.attempts,
+        "next_attempt_at": a.next_attempt_at, "last_error": a.last_error,
+        "created_at": a.created_at, "sent_at": a.sent_at,
+        "title": (a.payload or {}).get("story", {}).get("title"),
+    }
+
+
+def alert_page(session: Session, status: str | None = None, watch: str | None = None,
+               page: int = 1, per_page: int = 50) -> Page:
+    """The alert ledger, newest first, optionally one status or one watch; ``extra["counts"]``:
+    how many alerts are in each status."""
+    page, per_page = _paging(page, per_page)
+    conds = []
+    if status:
+        conds.append(Alert.status == status)
+    if watch:
+        conds.append(Alert.watch == watch)
+    total = session.scalar(select(func.count()).select_from(Alert).where(*conds)) or 0
+    rows = session.scalars(select(Alert).where(*conds).order_by(Alert.id.desc())
+                           .limit(per_page).offset((page - 1) * per_page))
+    counts = dict(session.execute(
+        select(Alert.status, func.count()).group_by(Alert.status)).all())
+    return Page([_alert_row(a) for a in rows], total, page, per_page,
+                {"counts": {s: counts.get(s, 0) for s in ALERT_STATUSES}})
+
+
+def watch_matches(session: Session, watch: str, limit: int = 10) -> tuple[int, list[dict[str, Any]]]:
+    """(stories the watch matched, the latest ``limit`` of them: story id, title, terms,
+    snippet, matched at)."""
+    total = session.scalar(select(func.count(func.distinct(Match.story_id)))
+                           .where(Match.watch == watch)) or 0
+    rows = session.execute(
+        select(Match.story_id, Story.title, Match.terms, Match.snippet, Match.created_at)
+        .join(Story, Story.id == Match.story_id)
+        .where(Match.watch == watch).order_by(Match.id.desc()).limit(limit * 3))
+    seen: dict[int, dict[str, Any]] = {}
+    for story_id, title, terms, snippet, created_at in rows:
+        if story_id not in seen and len(seen) < limit:
+            seen[story_id] = {"story_id": story_id, "title": title, "terms": list(terms or []),
+                              "snippet": snippet, "matched_at": created_at}
+    return total, list(seen.values())
+
+
+def outlet_health(session: Session, names: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """Per outlet (stored ones and ``names``): ``stories`` (URLs stored), ``last_new`` (when
+    its latest new URL was first seen), ``browser_first`` (the render memory), ``run`` (its
+    figures in the last crawl run that included it, with the run's ``started_at`` /
+    ``ended_at``; None if never crawled) and ``schedule`` (the daemon's ``scheduler_state``:
+    last_start, last_end, last_status, next_run; None if the daemon never ran it)."""
+    health: dict[str, dict[str, Any]] = {
+        name: {"outlet": name, "stories": 0, "last_new": None, "browser_first": False,
+               "run": None, "schedule": None}
+        for name in names
+    }
+    for name, browser_first, n, last_new in session.execute(
+        select(Outlet.name, Outlet.browser_first, func.count(StoryUrl.id),
+               func.max(StoryUrl.first_seen))
+        .outerjoin(StoryUrl, StoryUrl.outlet_id == Outlet.id)
+        .group_by(Outlet.id, Outlet.name, Outlet.browser_first)
+    ):
+        entry = health.setdefault(name, {"outlet": name, "run": None, "schedule": None})
+        entry.update(stories=n, last_new=last_new, browser_first=bool(browser_first))
+    missing = set(health)
+    offset = 0
+    while missing and offset < RUNS_SCANNED:
+        runs = session.execute(
+            select(CrawlRun.started_at, CrawlRun.ended_at, CrawlRun.stats)
+            .where(CrawlRun.stats.is_not(None))
+            .order_by(CrawlRun.id.desc()).limit(200).offset(offset)).all()
+        if not runs:
+            break
+        offset += len(runs)
+        for started_at, ended_at, stats in runs:
+            for name in list(missing & set(stats or {})):
+                health[name]["run"] = {**stats[name], "started_at": started_at,
+                                       "ended_at": ended_at}
+                missing.discard(name)
+    for row in session.scalars(select(SchedulerStateRow)):
+        if row.outlet in health:
+            health[row.outlet]["schedule"] = {
+                "last_start": row.last_start, "last_end": row.last_end,
+                "last_status": row.last_status, "next_run": row.next_run}
+    return health
+
+
+def outlet_names(session: Session) -> list[str]:
+    """Every stored outlet's name, sorted."""
+    return list(session.scalars(select(Outlet.name).order_by(Outlet.name)))
+
+
+def latest_revisions(session: Session, since: datetime | None = None, after: int = 0,
+                     limit: int = 500) -> list[dict[str, Any]]:
+    """Stories by id (``after`` the given id, ``limit`` of them), each as story_id,
+    revision_id (latest), title, text and outlets (every copy's, first sighting first);
+    ``since``: changed at or after. For going over every stored story in batches."""
+    query = (select(Story.id, Story.latest_revision_id, Revision.title, Story.title,
+                    Revision.text)
+             .join(Revision, Revision.id == Story.latest_revision_id)
+             .where(Story.id > after).order_by(Story.id).limit(limit))
+    if since is not None:
+        query = query.where(Story.last_changed >= since)
+    rows = session.execute(query).all()
+    outlets: dict[int, list[str]] = {}
+    for story_id, name in session.execute(
+        select(StoryUrl.story_id, Outlet.name).join(Outlet, Outlet.id == StoryUrl.outlet_id)
+        .where(StoryUrl.story_id.in_([r[0] for r in rows]))
+        .order_by(StoryUrl.first_seen, StoryUrl.id)
+    ):
+        if name not in outlets.setdefault(story_id, []):
+            outlets[story_id].append(name)
+    return [{"story_id": sid, "revision_id": rid, "title": rev_title or story_title or "",
+             "text": text or "", "outlets": outlets.get(sid, [])}
+            for sid, rid, rev_title, story_title, text in rows]

@@ -1,0 +1,127 @@
+"""The story search index (storage/search.py) on SQLite and PostgreSQL: folded like watches,
+indexed for 1- and 2-character Chinese words, kept in step with each story's latest revision,
+and filled for existing stories by migration 0005."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from alembic import command
+from newswatch.storage.db import _alembic_config, create_engine_for
+from newswatch.storage.models import Story
+from newswatch.storage.queries import StoryFilter, find_stories
+from newswatch.storage.search import matching_story_ids, query_phrases
+from newswatch.storage.sqlite import IMMEDIATE
+from tests.storage_samples import ARTICLE_A, ARTICLE_B, Art
+
+pytest_plugins = ["tests.storage_fixtures"]
+
+T0 = datetime(2025, 3, 12, 8, 0, tzinfo=UTC)
+TRADITIONAL = ("虛擬主播進入直播間：數字人帶貨一年\n"
+               "越來越多的品牌在直播間裡使用數字人主播，ＧＰＴ－４級別的模型讓它們能回答問題。")
+ENGLISH = "OpenAI ships GPT-4o to every user.\nThe model answers in voice and images."
+
+
+def ids(store, q: str) -> set[int]:
+    with store.reading() as session:
+        return {row["id"] for row in find_stories(session, StoryFilter(q=q), per_page=200).items}
+
+
+def test_query_words_become_folded_phrases() -> None:
+    assert query_phrases("數字人 GPT-4") == ["数 字 人", "gpt-4"]
+    assert query_phrases("ＡＩ芯片") == ["ai 芯 片"]
+    assert query_phrases("  , 。 ") == []
+
+
+def test_search_folds_like_watches_and_finds_short_words(store) -> None:
+    zh = store.record_article("a", "https://a.example/1", Art(TRADITIONAL, title="數字人帶貨"), T0)
+    model = store.record_article("a", "https://a.example/2", Art(ARTICLE_A, title="深度求索"), T0)
+    en = store.record_article("b", "https://b.example/1",
+                              Art(ENGLISH, title="GPT-4o for all", language="en"), T0)
+    other = store.record_article("b", "https://b.example/2", Art(ARTICLE_B, title="芯片"), T0)
+    assert ids(store, "数字人") == {zh.story_id}  # simplified finds traditional
+    assert ids(store, "數字人") == {zh.story_id}
+    assert ids(store, "gpt-4") == {zh.story_id}  # full-width ＧＰＴ－４ in the text
+    assert ids(store, "GPT-4o") == {en.story_id}
+    assert ids(store, "gpt-4o voice") == {en.story_id}  # every word, anywhere
+    assert ids(store, "gpt-4o 数字人") == set()
+    assert ids(store, "openai") == {en.story_id}  # case
+    assert ids(store, "模型") >= {zh.story_id, model.story_id}  # a 2-character word
+    assert ids(store, "芯") == {other.story_id} | (ids(store, "芯片"))  # 1 character
+    assert ids(store, "数人") == set()  # a phrase, not two characters anywhere
+    assert ids(store, "帶貨") == {zh.story_id}  # in the title only
+    assert ids(store, "。") == set()
+
+
+def test_an_edit_reindexes_the_story(store) -> None:
+    first = store.record_article("a", "https://a.example/1", Art("通义千问发布新版本，支持长文本。"), T0)
+    assert ids(store, "长文本") == {first.story_id}
+    edit = store.record_article("a", "https://a.example/1",
+                                Art("文心一言发布新版本，支持多模态。", title="新标题"),
+                                T0 + timedelta(hours=1))
+    assert edit.outcome == "changed"
+    assert ids(store, "长文本") == set()
+    assert ids(store, "多模态") == {first.story_id}
+    assert ids(store, "新标题") == {first.story_id}
+    title_only = store.record_article("a", "https://a.example/1",
+                                      Art("文心一言发布新版本，支持多模态。", title="另一个题目"),
+                                      T0 + timedelta(hours=2))
+    assert title_only.outcome == "changed"
+    assert ids(store, "新标题") == set() and ids(store, "另一个") == {first.story_id}
+
+
+def test_the_search_uses_the_index(store) -> None:
+    dialect = store.engine.dialect.name
+    stmt = select(Story.id).where(Story.id.in_(matching_story_ids("模型", dialect)))
+    with store.engine.connect() as conn:
+        if dialect == "postgresql":
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            compiled = stmt.compile(conn)
+            plan = "\n".join(r[0] for r in conn.exec_driver_sql(
+                f"EXPLAIN {compiled}", compiled.params))
+            assert "ix_story_search_document" in plan, plan
+        else:
+            compiled = stmt.compile(conn, compile_kwargs={"literal_binds": True})
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}"))
+            # FTS5 answers from its index: its plan names the MATCH constraint (M)
+            assert "story_search VIRTUAL TABLE INDEX 0:M" in plan, plan
+
+
+def test_migration_0005_indexes_stories_stored_before_it(store, db_url) -> None:
+    story = store.record_article("a", "https://a.example/1", Art(TRADITIONAL), T0)
+    store.close()
+    engine = create_engine_for(db_url)
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(**{IMMEDIATE: True})
+            with conn.begin():
+                command.downgrade(_alembic_config(conn), "0003")
+            with conn.begin():
+                command.upgrade(_alembic_config(conn), "head")
+    finally:
+        engine.dispose()
+    from newswatch.storage.db import connect
+
+    again = connect(db_url)
+    try:
+        assert ids(again, "数字人") == {story.story_id}
+    finally:
+        again.close()
+
+
+def test_counting_stops_at_the_limit_but_paging_goes_on(store) -> None:
+    for i in range(5):
+        topic = ("芯片出货", "开源社区", "手机助手", "直播带货", "云端推理")[i]
+        store.record_article("a", f"https://a.example/{i}", Art(f"模型报道：{topic}。" * (i + 1)),
+                             T0 + timedelta(minutes=i))
+    with store.reading() as session:
+        exact = find_stories(session, StoryFilter(q="模型"), per_page=2)
+        assert (exact.total, exact.exact, exact.pages) == (5, True, 3)
+        first = find_stories(session, StoryFilter(q="模型"), per_page=2, count_limit=3)
+        assert (first.total, first.exact) == (3, False) and first.pages == 2
+        assert len(first.items) == 2
+        third = find_stories(session, StoryFilter(q="模型"), page=3, per_page=2, count_limit=3)
+        assert (third.total, third.exact, len(third.items)) == (5, True, 1)

@@ -1,0 +1,225 @@
+"""The JSON API under ``/api/``: the same filters and paging as the pages, field names as
+``newswatch stories --json`` / ``alerts --json`` print them; its OpenAPI spec is served at
+``/api/openapi.json`` (the models below are what it documents)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from newswatch.storage import queries
+from newswatch.web import views
+from newswatch.web.app import story_filter
+
+router = APIRouter(prefix="/api", tags=["api"])
+PageNumber = Annotated[int, Query(ge=1, description="1-based page number")]
+PerPage = Annotated[int, Query(ge=1, le=200, description="Items per page")]
+
+
+class StoryRow(BaseModel):
+    id: int
+    outlet: str
+    title: str
+    url: str | None
+    urls: list[str]
+    outlets: list[str]
+    published: datetime | None
+    author: str | None
+    language: str | None
+    first_seen: datetime
+    last_changed: datetime
+    revisions: int
+    content_hash: str | None
+    text: str | None
+    watches: list[str]
+
+
+class StoryPage(BaseModel):
+    stories: list[StoryRow]
+    total: int
+    total_exact: bool  # false: more than ``total`` stories match (counting stops there)
+    page: int
+    per_page: int
+    pages: int
+
+
+class Location(BaseModel):
+    url: str
+    outlet: str
+    first_seen: datetime
+    last_fetched_at: datetime | None
+
+
+class RevisionOut(BaseModel):
+    id: int
+    number: int
+    title: str
+    text: str
+    content_hash: str
+    first_seen: datetime
+    title_diff: list[list[str]] | None
+    diff: list[list[str]]
+
+
+class MatchOut(BaseModel):
+    watch: str
+    revision_id: int
+    terms: list[str]
+    snippet: str
+    created_at: datetime
+
+
+class AlertRow(BaseModel):
+    id: int
+    story_id: int
+    revision_id: int
+    watch: str
+    channel: str
+    event: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    title: str | None
+
+
+class StoryDetail(StoryRow):
+    locations: list[Location]
+    history: list[RevisionOut]
+    matches: list[MatchOut]
+    alerts: list[AlertRow]
+
+
+class OutletRow(BaseModel):
+    outlet: str
+    configured: bool
+    interval: int | None
+    stories: int
+    last_new: datetime | None
+    browser_first: bool
+    needs_browser: int
+    warning: str | None
+    run: dict[str, Any] | None
+    schedule: dict[str, Any] | None
+
+
+class OutletList(BaseModel):
+    outlets: list[OutletRow]
+
+
+class WatchMatch(BaseModel):
+    story_id: int
+    title: str
+    terms: list[str]
+    snippet: str
+    matched_at: datetime
+
+
+class WatchRow(BaseModel):
+    name: str
+    terms: list[str]
+    all: list[str]
+    exclude: list[str]
+    regex: list[str]
+    outlets: list[str]
+    notify: list[str]
+    matched: int
+    recent: list[WatchMatch]
+
+
+class WatchList(BaseModel):
+    watches: list[WatchRow]
+
+
+class AlertPage(BaseModel):
+    alerts: list[AlertRow]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    counts: dict[str, int]
+
+
+def _json(data: Any) -> JSONResponse:
+    return JSONResponse(views.plain(data))
+
+
+def story_page(request: Request, flt: queries.StoryFilter, page: int,
+               per_page: int) -> queries.Page:
+    with request.app.state.store.reading() as session:
+        return queries.find_stories(session, flt, page, per_page)
+
+
+def story_in_full(request: Request, story_id: int) -> dict[str, Any]:
+    with request.app.state.store.reading() as session:
+        story = queries.story_detail(session, story_id)
+    if story is None:
+        raise HTTPException(404, f"story {story_id}: no such story")
+    story["history"] = views.history(story)
+    return story
+
+
+def outlets_health(request: Request) -> list[dict[str, Any]]:
+    config = request.app.state.config
+    intervals = {o.name: o.interval_seconds for o in config.outlets}
+    with request.app.state.store.reading() as session:
+        health = queries.outlet_health(session, list(intervals))
+    return views.outlet_rows(health, intervals)
+
+
+def watches_with_matches(request: Request, limit: int = 10) -> list[dict[str, Any]]:
+    watches = request.app.state.config.watch_rules
+    with request.app.state.store.reading() as session:
+        found = {w.name: queries.watch_matches(session, w.name, limit) for w in watches}
+    return views.watch_rows(watches, found)
+
+
+def alerts_page(request: Request, status: str | None, watch: str | None, page: int,
+                per_page: int) -> queries.Page:
+    if status and status not in queries.ALERT_STATUSES:
+        raise HTTPException(422, f"status: expected one of {', '.join(queries.ALERT_STATUSES)}"
+                                 f", got {status!r}")
+    with request.app.state.store.reading() as session:
+        return queries.alert_page(session, status or None, watch or None, page, per_page)
+
+
+@router.get("/stories", response_model=StoryPage, summary="Stories, newest change first")
+def api_stories(request: Request, flt: Annotated[queries.StoryFilter, Depends(story_filter)],
+                page: PageNumber = 1, per_page: PerPage = 50) -> JSONResponse:
+    result = story_page(request, flt, page, per_page)
+    return _json({"stories": result.items, "total": result.total,
+                  "total_exact": result.exact, "page": result.page,
+                  "per_page": result.per_page, "pages": result.pages})
+
+
+@router.get("/stories/{story_id}", response_model=StoryDetail,
+            summary="One story: URLs, revisions with diffs, matches, alerts")
+def api_story(request: Request, story_id: Annotated[int, Path(ge=1)]) -> JSONResponse:
+    return _json(story_in_full(request, story_id))
+
+
+@router.get("/outlets", response_model=OutletList, summary="Each outlet's crawl health")
+def api_outlets(request: Request) -> JSONResponse:
+    return _json({"outlets": outlets_health(request)})
+
+
+@router.get("/watches", response_model=WatchList, summary="Each watch and its latest matches")
+def api_watches(request: Request,
+                limit: Annotated[int, Query(ge=1, le=100)] = 10) -> JSONResponse:
+    return _json({"watches": watches_with_matches(request, limit)})
+
+
+@router.get("/alerts", response_model=AlertPage, summary="The alert ledger, newest first")
+def api_alerts(request: Request,
+               status: Annotated[str | None, Query(description="pending, sent or failed")] = None,
+               watch: Annotated[str | None, Query()] = None,
+               page: PageNumber = 1, per_page: PerPage = 50) -> JSONResponse:
+    result = alerts_page(request, status, watch, page, per_page)
+    return _json({"alerts": result.items, "total": result.total, "page": result.page,
+                  "per_page": result.per_page, "pages": result.pages, **result.extra})
