@@ -18,12 +18,28 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from newswatch import __version__
+from newswatch.cli.helptext import Command, Group
 from newswatch.config import Config, ConfigError, load_config, parse_config
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=Group,
                   help="newswatch: scrape AI news outlets, store each story once, watch for changes.")
-db_app = typer.Typer(no_args_is_help=True, help="Database schema commands.")
+db_app = typer.Typer(no_args_is_help=True, cls=Group, help="Database schema commands.")
 app.add_typer(db_app, name="db")
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        print(f"newswatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version, help="Print the version and exit.")] = False,
+) -> None:
+    """newswatch: scrape AI news outlets, store each story once, watch for changes."""
 
 def _console(stderr: bool = False) -> Console:
     """Rich console; piped output gets 140 columns (rich's 80 would fold the tables)."""
@@ -37,7 +53,7 @@ err = _console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file (else $NEWSWATCH_CONFIG, else ./newswatch.yaml)."),
+    typer.Option("--config", "-c", metavar="PATH", help="Config file (else $NEWSWATCH_CONFIG, else ./newswatch.yaml)."),
 ]
 
 
@@ -149,10 +165,11 @@ def summary_table(summary: Any) -> Table:
     return table
 
 
-@app.command()
+@app.command(cls=Command)
 def crawl(
     config: ConfigOption = None,
-    outlet: Annotated[list[str] | None, typer.Option("--outlet", "-o", help="Only these outlets.")] = None,
+    outlet: Annotated[list[str] | None, typer.Option(
+        "--outlet", "-o", metavar="NAME", help="Only this outlet (repeat for more); default: all.")] = None,
     no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Store only; match and alert nothing.")] = False,
     no_deliver: Annotated[bool, typer.Option(
         "--no-deliver", help="Record alerts in the ledger but leave sending to the daemon.")] = False,
@@ -173,11 +190,13 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-@app.command()
+@app.command(cls=Command)
 def stories(
     config: ConfigOption = None,
-    outlet: Annotated[str | None, typer.Option("--outlet", "-o")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="ISO date/time: first seen at or after.")] = None,
+    outlet: Annotated[str | None, typer.Option(
+        "--outlet", "-o", metavar="NAME", help="Only stories this outlet carries.")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="DATE", help="Only stories first seen or changed at or after this ISO date/time.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
 ) -> None:
     """List stored stories."""
@@ -219,10 +238,12 @@ def stories_table(rows: list[dict[str, Any]], text_chars: int = 60) -> Table:
 DEMO_PORT = 48765
 
 
-@app.command()
+@app.command(cls=Command)
 def demo(
-    database: Annotated[str, typer.Option(help="Where to store the demo crawl.")] = "sqlite:///newswatch-demo.db",
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    database: Annotated[str, typer.Option(
+        metavar="URL", help="Where to store the demo crawl (a relative SQLite path is in the current folder).")
+    ] = "sqlite:///newswatch-demo.db",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every page.")] = False,
 ) -> None:
     """Serve a bundled sample AI-news outlet on 127.0.0.1, crawl it, and show what was stored."""
     from newswatch.demo.server import demo_config, serve_demo
@@ -247,9 +268,9 @@ def demo(
 # --------------------------------------------------------------------------- changes & alerts
 
 
-@app.command()
+@app.command(cls=Command)
 def diff(
-    story_id: Annotated[int, typer.Argument(help="Story id (see `newswatch stories`).")],
+    story_id: Annotated[int, typer.Argument(metavar="ID", help="Story id (see `newswatch stories`).")],
     config: ConfigOption = None,
 ) -> None:
     """Print the change between a story's last two revisions (sentence by sentence)."""
@@ -270,10 +291,11 @@ def diff(
         out.print(line, style=style, highlight=False, markup=False)
 
 
-@app.command()
+@app.command(cls=Command)
 def alerts(
     config: ConfigOption = None,
-    status: Annotated[str | None, typer.Option(help="pending, sent or failed")] = None,
+    status: Annotated[str | None, typer.Option(
+        metavar="STATUS", help="Only alerts with this status: pending, sent or failed.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
     send: Annotated[bool, typer.Option("--send", help="Deliver pending alerts that are due first.")] = False,
 ) -> None:
@@ -303,11 +325,11 @@ def alerts(
     out.print(table)
 
 
-@app.command()
+@app.command(cls=Command)
 def daemon(
     config: ConfigOption = None,
     once: Annotated[bool, typer.Option("--once", help="Run every outlet once, deliver, and exit.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every page.")] = False,
 ) -> None:
     """Run forever: crawl each outlet on its interval (a child process per crawl), send alerts."""
     from newswatch.scheduler.daemon import run_daemon
@@ -321,7 +343,7 @@ def daemon(
 # --------------------------------------------------------------------------- db
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", cls=Command)
 def db_upgrade(config: ConfigOption = None) -> None:
     """Apply the schema migrations to the configured database."""
     from newswatch.storage.db import upgrade

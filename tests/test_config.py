@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.config import ConfigError, find_config_path, load_config, parse_duration
+from newswatch.config import (
+    ConfigError,
+    find_config_path,
+    load_config,
+    parse_config,
+    parse_duration,
+)
 
 GOOD = """\
 database: sqlite:///x.db
@@ -170,3 +176,9 @@ def test_bad_duration_names_key_and_line(tmp_path):
     assert "outlets[0].interval" in message and "bad duration" in message and ":7:" in message
     with pytest.raises(ValueError, match=r"^\$X: bad duration 'soon'"):
         parse_duration("soon", "$X")
+
+
+def test_an_error_under_a_key_without_a_known_line_is_raised_not_looped():
+    """parse_config of a mapping (no YAML lines: the demo, tests) names the key all the same."""
+    with pytest.raises(ConfigError, match=r"^demo: notify\.chat\.apprise: not a usable"):
+        parse_config({"notify": {"chat": {"apprise": "tgram://x"}}}, source="demo")
