@@ -95,14 +95,25 @@ def parse_config(
 
 
 def _expand_env(data: dict[str, Any], check: Checker) -> dict[str, Any]:
-    """Replace ``${VAR}`` in every string (``$$`` is a literal ``$``); a missing variable is an
-    error naming it and the key. Expanded values are registered so logs and output mask them."""
+    """Replace ``${VAR}`` in every string (``$$`` is a literal ``$``); missing (or empty)
+    variables are one error naming every one of them with its key and line. Expanded values
+    are registered so logs and output mask them."""
     from newswatch.alerts.secrets import expand_env
 
+    missing: list[tuple[str, str]] = []
     try:
-        return {key: expand_env(value, str(key)) for key, value in data.items()}
+        expanded = {key: expand_env(value, str(key), missing=missing) for key, value in data.items()}
     except ValueError as exc:
         raise check.owner_error(exc) from None
+    if len(missing) == 1:
+        [(key, name)] = missing
+        raise check.error(key, f"environment variable {name} is not set (or empty)")
+    if missing:
+        where = [f"{name} ({key}, line {check.line_of(key)})" if check.line_of(key)
+                 else f"{name} ({key})" for key, name in missing]
+        raise check.error("", f"{len(missing)} environment variables are not set (or empty): "
+                              + ", ".join(where))
+    return expanded
 
 
 def _outlets(raw: Any, check: Checker) -> list[Outlet]:

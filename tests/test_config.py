@@ -156,6 +156,22 @@ def test_channel_errors_name_key_and_line(tmp_path):
     assert "notify.hook.colour" in message and ":17:" in message
 
 
+@pytest.mark.parametrize("command", ["crawl", "daemon"])
+def test_watch_and_notify_errors_name_file_line_and_key_on_the_command_line(tmp_path, cli, command):
+    """Issue 10 item 11: watch and notify errors read like every other config error."""
+    bad_watch = write(tmp_path, WATCHED)
+    result = cli(command, "--config", str(bad_watch))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {bad_watch}:13: watches[1].regex[0]: bad regex 'GPT-('")
+    bad_channel = write(tmp_path, WATCHED.replace("['GPT-(']", "['GPT-5']").replace(
+        "{webhook: 'http://127.0.0.1:9/x'}", "{webhook: 'ftp://127.0.0.1/x'}"))
+    result = cli(command, "--config", str(bad_channel))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {bad_channel}:15: notify.hook.webhook: ")
+
+
 def test_watches_and_channels_are_parsed_by_their_owners(tmp_path):
     config = load_config(write(tmp_path, WATCHED.replace("['GPT-(']", "['GPT-5']")))
     assert [w.name for w in config.watch_rules] == ["llm", "gpt"]
@@ -182,3 +198,23 @@ def test_an_error_under_a_key_without_a_known_line_is_raised_not_looped():
     """parse_config of a mapping (no YAML lines: the demo, tests) names the key all the same."""
     with pytest.raises(ConfigError, match=r"^demo: notify\.chat\.apprise: not a usable"):
         parse_config({"notify": {"chat": {"apprise": "tgram://x"}}}, source="demo")
+
+
+def test_every_missing_variable_is_reported_at_once(tmp_path, monkeypatch):
+    for var in ("NW_T_HOOK", "NW_T_PASS", "NW_T_BOT", "NW_T_CHAT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NW_T_CHAT", "")  # empty is as good as missing (compose passes ${X:-})
+    text = GOOD + """\
+notify:
+  hook: {webhook: 'http://127.0.0.1/x', secret: '${NW_T_HOOK}'}
+  mail: {email: [a@example.com], smtp: 'smtp://u:${NW_T_PASS}@mail.example.com:587'}
+  chat:
+    apprise: 'tgram://${NW_T_BOT}/${NW_T_CHAT}'
+"""
+    message = error_of(tmp_path, text)
+    assert "4 environment variables are not set (or empty)" in message
+    for var, key, line in (("NW_T_HOOK", "notify.hook.secret", 9),
+                           ("NW_T_PASS", "notify.mail.smtp", 10),
+                           ("NW_T_BOT", "notify.chat.apprise", 12),
+                           ("NW_T_CHAT", "notify.chat.apprise", 12)):
+        assert f"{var} ({key}, line {line})" in message
