@@ -345,13 +345,17 @@ def daemon(
 
 @db_app.command("upgrade", cls=Command)
 def db_upgrade(config: ConfigOption = None) -> None:
-    """Apply the schema migrations to the configured database."""
+    """Apply the schema migrations to the configured database ($NEWSWATCH_DATABASE_URL, when
+    set and no --config is given, needs no config file)."""
+    from newswatch.config import database_from_env
     from newswatch.storage.db import upgrade
     from newswatch.storage.errors import DatabaseError
 
-    cfg = open_config(config)
+    database = database_from_env() if config is None else None
+    if database is None:
+        database = open_config(config).database
     try:
-        upgrade(cfg.database)
+        upgrade(database)
     except DatabaseError as exc:
         raise fail(str(exc), code=1) from None
     out.print("database schema is up to date")

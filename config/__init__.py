@@ -2,6 +2,7 @@
 
     from newswatch.config import load_config
     config = load_config(path)          # --config PATH, else $NEWSWATCH_CONFIG, else ./newswatch.yaml
+    config.database                     # the URL to open (see config/database.py)
     config.outlets, config.politeness, config.browser, config.watch_rules, config.channels
 
 Every problem is one :class:`ConfigError` line naming the key and its YAML line; nothing runs
@@ -19,10 +20,15 @@ Adding a key:
 """
 
 from newswatch.config.checker import ConfigError, parse_duration
+from newswatch.config.database import (
+    DATABASE_ENV,
+    DEFAULT_DATABASE,
+    database_from_env,
+    database_url,
+)
 from newswatch.config.load import find_config_path, load_config, parse_config
 from newswatch.config.model import (
     DEFAULT_CHROMIUM,
-    DEFAULT_DATABASE,
     DEFAULT_INTERVAL,
     RENDER_MODES,
     Browser,
@@ -31,6 +37,6 @@ from newswatch.config.model import (
     Politeness,
 )
 
-__all__ = ["DEFAULT_CHROMIUM", "DEFAULT_DATABASE", "DEFAULT_INTERVAL", "RENDER_MODES", "Browser",
-           "Config", "ConfigError", "Outlet", "Politeness", "find_config_path", "load_config",
-           "parse_config", "parse_duration"]
+__all__ = ["DATABASE_ENV", "DEFAULT_CHROMIUM", "DEFAULT_DATABASE", "DEFAULT_INTERVAL", "RENDER_MODES",
+           "Browser", "Config", "ConfigError", "Outlet", "Politeness", "database_from_env",
+           "database_url", "find_config_path", "load_config", "parse_config", "parse_duration"]

@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 
 from newswatch.config.checker import Checker, ConfigError
-from newswatch.config.model import DEFAULT_DATABASE, SECTIONS, Config, Outlet
+from newswatch.config.database import DEFAULT_DATABASE, database_from_env, database_url
+from newswatch.config.model import SECTIONS, Config, Outlet
 from newswatch.errors import first_line
 
 _TOP_KEYS = {"database", "outlets", "watches", "notify", *SECTIONS}
@@ -40,7 +41,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{cfg_path}: cannot read config: {exc}") from None
     data, lines = _load_with_lines(text, str(cfg_path))
-    config = parse_config(data, source=str(cfg_path), lines=lines)
+    config = parse_config(data, source=str(cfg_path), lines=lines, folder=cfg_path.resolve().parent)
     config.path = cfg_path
     return config
 
@@ -76,16 +77,22 @@ def _load_with_lines(text: str, source: str) -> tuple[Any, dict[str, int]]:
 
 
 def parse_config(
-    data: Any, source: str = "config", lines: dict[str, int] | None = None
+    data: Any, source: str = "config", lines: dict[str, int] | None = None,
+    folder: Path | None = None,
 ) -> Config:
-    """Validate a config mapping (already loaded from YAML) into a :class:`Config`."""
+    """Validate a config mapping (already loaded from YAML) into a :class:`Config`.
+    ``folder``: where the config file is (a relative SQLite path is relative to it; default:
+    the current folder)."""
     check = Checker(source, lines or {})
     data = _expand_env(check.mapping(data, "", _TOP_KEYS), check)
 
-    database = os.environ.get("NEWSWATCH_DATABASE_URL") or data.get("database") or DEFAULT_DATABASE
-    check.string(database, "database")
-    if "://" not in database:
-        raise check.error("database", f"bad database URL {database!r} (e.g. {DEFAULT_DATABASE})")
+    database = database_from_env()
+    if database is None:
+        written = data.get("database", DEFAULT_DATABASE)
+        check.string(written, "database")
+        if "://" not in written:
+            raise check.error("database", f"bad database URL {written!r} (e.g. {DEFAULT_DATABASE})")
+        database = database_url(written, folder)
 
     config = Config(database=database, outlets=_outlets(data.get("outlets"), check),
                     **{name: check.section(data.get(name), name, cls)

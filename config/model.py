@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from newswatch.config.checker import ConfigError
+from newswatch.config.database import DEFAULT_DATABASE
 
-DEFAULT_DATABASE = "sqlite:///newswatch.db"
 DEFAULT_INTERVAL = "30m"
 RENDER_MODES = ("auto", "never", "always")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"

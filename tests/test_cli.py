@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.localsite import Page
 from tests.pages import EN_PARAGRAPHS, ZH_PARAGRAPHS, article_html, listing_html
 
@@ -88,3 +90,26 @@ def test_demo_command_end_to_end(tmp_path, cli):
     fetched, not_modified, new = int(cells[1]), int(cells[2]), int(cells[3])
     assert new == 0 and not_modified >= 6 and fetched >= not_modified
     assert "8 stories" in second
+
+
+def test_db_upgrade_needs_no_config_file_when_the_env_names_the_database(tmp_path, cli):
+    result = cli("db", "upgrade", cwd=tmp_path, env={"NEWSWATCH_DATABASE_URL": "sqlite:///env.db"})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "env.db").exists()  # relative to the current folder
+    missing = cli("db", "upgrade", cwd=tmp_path)
+    assert missing.returncode == 2 and "config file not found" in missing.stderr
+
+
+def test_db_upgrade_accepts_a_postgresql_url_as_hosts_hand_them_out(db_url, cli, tmp_path):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL case (SQLite: the test above)")
+    from newswatch.storage.db import create_engine_for, current_revision
+
+    plain = db_url.replace("postgresql+psycopg://", "postgres://", 1)
+    result = cli("db", "upgrade", cwd=tmp_path, env={"NEWSWATCH_DATABASE_URL": plain})
+    assert result.returncode == 0, result.stderr
+    engine = create_engine_for(db_url)
+    try:
+        assert current_revision(engine) is not None  # migrated, in this test's schema
+    finally:
+        engine.dispose()

@@ -43,7 +43,7 @@ def test_good_config_loads(tmp_path, monkeypatch):
     monkeypatch.delenv("NEWSWATCH_DATABASE_URL", raising=False)
     config = load_config(write(tmp_path, GOOD))
     outlet = config.outlet("heldout")
-    assert config.database == "sqlite:///x.db"
+    assert config.database == f"sqlite:///{tmp_path}/x.db"  # next to the config file
     assert outlet.start_urls == ("https://example.com/ai/",)
     assert outlet.interval_seconds == 900
     assert outlet.article_pattern.search("https://example.com/news/2026/a.html")
@@ -52,9 +52,37 @@ def test_good_config_loads(tmp_path, monkeypatch):
 def test_database_default_and_env_override(tmp_path, monkeypatch):
     monkeypatch.delenv("NEWSWATCH_DATABASE_URL", raising=False)
     text = GOOD.replace("database: sqlite:///x.db\n", "")
-    assert load_config(write(tmp_path, text)).database == "sqlite:///newswatch.db"
-    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", "sqlite:///other.db")
-    assert load_config(write(tmp_path, text)).database == "sqlite:///other.db"
+    assert load_config(write(tmp_path, text)).database == f"sqlite:///{tmp_path}/newswatch.db"
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", "sqlite:////srv/other.db")
+    assert load_config(write(tmp_path, text)).database == "sqlite:////srv/other.db"
+
+
+def test_relative_sqlite_paths(tmp_path, monkeypatch):
+    """In the config file: relative to the file's folder, wherever the command runs; in
+    $NEWSWATCH_DATABASE_URL: relative to the current folder (a path typed in a shell)."""
+    monkeypatch.delenv("NEWSWATCH_DATABASE_URL", raising=False)
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    path = tmp_path / "conf" / "newswatch.yaml"
+    path.write_text(GOOD.replace("sqlite:///x.db", "sqlite:///data/x.db"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert load_config(path).database == f"sqlite:///{tmp_path}/conf/data/x.db"
+    assert load_config("../conf/newswatch.yaml").database == f"sqlite:///{tmp_path}/conf/data/x.db"
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", "sqlite:///env.db")
+    assert load_config(path).database == f"sqlite:///{tmp_path}/elsewhere/env.db"
+    for kept in ("sqlite://", "sqlite:///:memory:", "sqlite:////abs/x.db"):
+        monkeypatch.setenv("NEWSWATCH_DATABASE_URL", kept)
+        assert load_config(path).database == kept
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql", "postgresql+psycopg"])
+def test_postgres_urls_mean_postgresql_through_psycopg(tmp_path, monkeypatch, scheme):
+    monkeypatch.delenv("NEWSWATCH_DATABASE_URL", raising=False)
+    text = GOOD.replace("sqlite:///x.db", f"{scheme}://nw:pw@db.example.com:5432/nw")
+    expected = "postgresql+psycopg://nw:pw@db.example.com:5432/nw"
+    assert load_config(write(tmp_path, text)).database == expected
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", f"{scheme}://nw:pw@db.example.com:5432/nw")
+    assert load_config(write(tmp_path, GOOD)).database == expected
 
 
 def test_config_path_lookup_order(monkeypatch, tmp_path):
