@@ -246,3 +246,19 @@ notify:
                            ("NW_T_BOT", "notify.chat.apprise", 12),
                            ("NW_T_CHAT", "notify.chat.apprise", 12)):
         assert f"{var} ({key}, line {line})" in message
+
+
+@pytest.mark.parametrize("password", ["p@ss:w/rd#1", "12/34", "se?cret"])
+def test_an_smtp_password_to_percent_encode_is_one_line_naming_key_and_line(
+        tmp_path, monkeypatch, password):
+    mail = "notify:\n  mail:\n    email: [a@example.com]\n    smtp: '{}'\n    from: n@example.com\n"
+    for written in (f"smtp://nw:{password}@mail.example.com:587", "smtp://nw:${NW_T_SMTP}@mail.example.com:587"):
+        monkeypatch.setenv("NW_T_SMTP", password)
+        message = error_of(tmp_path, GOOD + mail.format(written))
+        assert ":11: notify.mail.smtp: " in message and "%-encoded" in message
+        for piece in (password, *password.split("/"), *password.split("@"), *password.split("?")):
+            assert len(piece) < 3 or piece not in message.replace("%-encoded", "")
+    monkeypatch.setenv("NW_T_SMTP", "p%40ss%3Aw%2Frd%231")  # %-encoded: loads, decoded
+    config = load_config(write(tmp_path, GOOD + mail.format(
+        "smtp://nw:${NW_T_SMTP}@mail.example.com:587")))
+    assert config.channels["mail"].password == "p@ss:w/rd#1"
