@@ -212,12 +212,24 @@ def stories(
 
             since_dt = since_dt.replace(tzinfo=UTC)
     with open_store(cfg) as store:
+        if outlet is not None:
+            known_outlet(cfg, store, outlet)
         rows = store.list_stories(outlet=outlet, since=since_dt)
     if as_json:
         for row in rows:
             sys.stdout.write(json.dumps({k: _iso(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
         return
     out.print(stories_table(rows))
+
+
+def known_outlet(config: Config, store: Any, name: str) -> None:
+    """An outlet the config names, or one whose stories the database holds; else an error
+    as for ``crawl --outlet``."""
+    try:
+        config.outlet(name)
+    except ConfigError as exc:
+        if name not in store.outlet_names():
+            raise fail(str(exc)) from None
 
 
 def stories_table(rows: list[dict[str, Any]], text_chars: int = 60) -> Table:
@@ -301,7 +313,10 @@ def alerts(
 ) -> None:
     """List the alert ledger: pending, sent, and failed alerts with their last error."""
     from newswatch.cli.alerting import deliver as deliver_alerts
+    from newswatch.storage.models import ALERT_STATUSES
 
+    if status is not None and status not in ALERT_STATUSES:
+        raise fail(f"--status {status}: no such status (use {', '.join(ALERT_STATUSES)})")
     cfg = open_config(config)
     with open_store(cfg) as store:
         if send:

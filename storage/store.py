@@ -136,6 +136,11 @@ class Store:
         self._outlet_ids.update(ids)
         return ids
 
+    def outlet_names(self) -> list[str]:
+        """Every outlet the database knows (crawled now or in the past), by name."""
+        with self.reading() as session:
+            return list(session.scalars(select(Outlet.name).order_by(Outlet.name)))
+
     def _outlet(self, name: str) -> int:
         """The outlet's id, created (in its own transaction) on first use; cached per Store."""
         outlet_id = self._outlet_ids.get(name)

@@ -48,7 +48,7 @@ def test_stories_filters(site, write_config, cli):
     assert sorted(r["title"] for r in rows) == ["English", "中文"]
     assert {r["language"] for r in rows} == {"en", "zh"}
     assert run_ok(cli, "stories", "--config", config, "--json", "--since", "2999-01-01") == ""
-    assert run_ok(cli, "stories", "--config", config, "--json", "--outlet", "other") == ""
+    assert len(run_ok(cli, "stories", "--config", config, "--json", "--outlet", "local").splitlines()) == 2
     bad = cli("stories", "--config", config, "--since", "yesterday")
     assert bad.returncode == 2 and "--since" in bad.stderr
 
@@ -113,3 +113,24 @@ def test_db_upgrade_accepts_a_postgresql_url_as_hosts_hand_them_out(db_url, cli,
         assert current_revision(engine) is not None  # migrated, in this test's schema
     finally:
         engine.dispose()
+
+
+def test_unknown_names_are_errors_as_for_crawl(site, write_config, cli, tmp_path):
+    """`stories --outlet` and `alerts --status` name what they do not know, like `crawl --outlet`."""
+    config = write_config({"outlets": [outlet(site)]})
+    crawl = cli("crawl", "--config", str(config), "--outlet", "nope")
+    stories = cli("stories", "--config", str(config), "--outlet", "nope")
+    for result in (crawl, stories):
+        assert result.returncode == 2
+        assert result.stderr == "error: --outlet nope: no such outlet (configured: local)\n"
+    alerts = cli("alerts", "--config", str(config), "--status", "bogus")
+    assert alerts.returncode == 2
+    assert alerts.stderr == "error: --status bogus: no such status (use pending, sent, failed)\n"
+    assert run_ok(cli, "alerts", "--config", str(config), "--status", "failed", "--json") == ""
+    # an outlet no longer configured whose stories are stored is still a known name
+    site.set("/ai/", listing_html(["/news/2026/a.html"]))
+    site.set("/news/2026/a.html", article_html("旧闻", ZH_PARAGRAPHS, meta_charset="utf-8"))
+    run_ok(cli, "crawl", "--config", str(config))
+    renamed = write_config({"outlets": [outlet(site, name="renamed")]})
+    [row] = run_ok(cli, "stories", "--config", str(renamed), "--outlet", "local", "--json").splitlines()
+    assert json.loads(row)["title"] == "旧闻"
