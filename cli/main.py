@@ -7,7 +7,6 @@ are one line on stderr with exit code 2 (bad config) or 1 (cannot run, e.g. data
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from datetime import datetime
@@ -16,10 +15,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from newswatch import __version__
 from newswatch.cli.helptext import Command, Group
+from newswatch.cli.logs import Verbosity, setup_logging, verbosity
+from newswatch.cli.tables import alerts_view, stories_view, summary_view
 from newswatch.config import Config, ConfigError, load_config, parse_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, cls=Group,
@@ -57,6 +57,13 @@ ConfigOption = Annotated[
 ]
 
 
+VerboseOption = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="Log every page (fetched, 304, new, changed, unchanged, duplicate, "
+    "skipped and why) and the tracebacks of errors.")]
+QuietOption = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Only warnings and errors: no progress.")]
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
@@ -79,29 +86,6 @@ def open_store(config: Config) -> Any:
         raise fail(str(exc), code=1) from None
 
 
-def setup_logging(verbose: bool) -> None:
-    """Warnings from everyone; newswatch's own INFO lines (skips, crawl steps) when verbose."""
-    from rich.logging import RichHandler
-
-    handler: logging.Handler
-    if sys.stderr.isatty():
-        handler = RichHandler(console=err, show_path=False, show_time=False, markup=False)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    own_level = logging.INFO if verbose else logging.WARNING
-
-    def keep(record: logging.LogRecord) -> bool:
-        if record.name.startswith("newswatch"):
-            return record.levelno >= own_level
-        return record.levelno >= logging.WARNING
-
-    handler.addFilter(keep)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    logging.getLogger("newswatch").setLevel(logging.INFO)
-
-
 # --------------------------------------------------------------------------- crawl
 
 
@@ -111,8 +95,9 @@ def open_alerting(config: Config) -> Any:
     return build_alerting(config)
 
 
-def crawl_and_report(config: Config, outlets: list[str] | None, *, verbose: bool,
-                     alerts: bool = True, deliver: bool = True) -> Any:
+def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbosity,
+                     alerts: bool = True, deliver: bool = True,
+                     extra_settings: dict[str, Any] | None = None) -> Any:
     from newswatch.cli.alerting import alert_hooks
     from newswatch.cli.alerting import deliver as deliver_alerts
     from newswatch.cli.progress import CrawlProgress
@@ -130,39 +115,18 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, verbose: bool
     alerting = open_alerting(config) if alerts else None
     with open_store(config) as store:
         hooks = alert_hooks(alerting, config, store, selected)
-        progress = CrawlProgress(err, enabled=sys.stderr.isatty())
-        with progress:
+        mode = "off" if level == "quiet" else "live" if sys.stderr.isatty() else "lines"
+        with CrawlProgress(err, mode) as progress:
             summary = run_crawl(config, outlets, store=store, plan_alerts_for=hooks,
                                 on_progress=progress.update,
-                                log_level="INFO" if verbose else "WARNING")
-        out.print(summary_table(summary))
+                                log_level="INFO" if level == "verbose" else "WARNING",
+                                extra_settings=extra_settings)
+        out.print(summary_view(summary))
         if deliver:
             report = deliver_alerts(alerting, store)
             if report is not None:
                 out.print(f"alerts: {report}")
     return summary
-
-
-def summary_table(summary: Any) -> Table:
-    seconds = (summary.ended_at - summary.started_at).total_seconds()
-    table = Table(title=f"crawl #{summary.run_id} ({seconds:.1f} s)")
-    for column in ("outlet", "fetched", "304", "new", "changed", "unchanged", "duplicate",
-                   "rendered", "skipped", "errors"):
-        table.add_column(column, justify="left" if column == "outlet" else "right")
-    for s in summary.outlets:
-        table.add_row(s.outlet, str(s.fetched), str(s.not_modified), str(s.new), str(s.changed),
-                      str(s.unchanged), str(s.duplicate), str(s.rendered), str(s.skipped),
-                      str(s.errors))
-    reasons = [f"{s.outlet}: {reason} x{n}" for s in summary.outlets
-               for reason, n in s.skip_reasons.items()]
-    samples = [f"{s.outlet}: {e}" for s in summary.outlets for e in s.error_samples[:3]]
-    caption = []
-    if reasons:
-        caption.append("skipped: " + "; ".join(reasons))
-    if samples:
-        caption.append("errors: " + "; ".join(samples))
-    table.caption = "\n".join(caption) or None
-    return table
 
 
 @app.command(cls=Command)
@@ -173,14 +137,16 @@ def crawl(
     no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Store only; match and alert nothing.")] = False,
     no_deliver: Annotated[bool, typer.Option(
         "--no-deliver", help="Record alerts in the ledger but leave sending to the daemon.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every page.")] = False,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Crawl the configured outlets once, match watches, send alerts, print a summary."""
-    setup_logging(verbose)
+    level = verbosity(verbose, quiet)
+    setup_logging(level, err)
     cfg = open_config(config)
     if not cfg.outlets:
         raise fail(f"{cfg.path}: outlets: no outlet configured")
-    crawl_and_report(cfg, outlet, verbose=verbose, alerts=not no_alerts, deliver=not no_deliver)
+    crawl_and_report(cfg, outlet, level=level, alerts=not no_alerts, deliver=not no_deliver)
 
 
 # --------------------------------------------------------------------------- stories
@@ -219,7 +185,7 @@ def stories(
         for row in rows:
             sys.stdout.write(json.dumps({k: _iso(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
         return
-    out.print(stories_table(rows))
+    out.print(stories_view(rows))
 
 
 def known_outlet(config: Config, store: Any, name: str) -> None:
@@ -232,22 +198,7 @@ def known_outlet(config: Config, store: Any, name: str) -> None:
             raise fail(str(exc)) from None
 
 
-def stories_table(rows: list[dict[str, Any]], text_chars: int = 60) -> Table:
-    table = Table(title=f"{len(rows)} stories")
-    for column in ("id", "outlet", "title", "urls", "revs", "chars", "text"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        text = row.get("text") or ""
-        table.add_row(str(row["id"]), row.get("outlet") or "", row.get("title") or "",
-                      str(len(row.get("urls") or [])), str(row.get("revisions")), str(len(text)),
-                      text[:text_chars].replace("\n", " ") + ("…" if len(text) > text_chars else ""))
-    return table
-
-
 # --------------------------------------------------------------------------- demo
-
-
-DEMO_PORT = 48765
 
 
 @app.command(cls=Command)
@@ -255,25 +206,30 @@ def demo(
     database: Annotated[str, typer.Option(
         metavar="URL", help="Where to store the demo crawl (a relative SQLite path is in the current folder).")
     ] = "sqlite:///newswatch-demo.db",
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every page.")] = False,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Serve a bundled sample AI-news outlet on 127.0.0.1, crawl it, and show what was stored."""
+    from newswatch.crawler.settings import scrapy_settings
+    from newswatch.demo.route import DEMO_URL, demo_settings
     from newswatch.demo.server import demo_config, serve_demo
+    from newswatch.storage.db import mask_url
 
-    setup_logging(verbose)
-    try:  # a fixed port keeps the URLs stable, so a second demo run shows conditional requests
-        server = serve_demo(port=DEMO_PORT)
-    except OSError:
-        server = serve_demo()
-    with server:
-        raw = demo_config(server.url)
+    level = verbosity(verbose, quiet)
+    setup_logging(level, err)
+    # any free port: the pages call themselves DEMO_URL and the crawl reaches them through the
+    # server, so URLs and stories are the same on every run (a rerun answers 304)
+    with serve_demo(public_url=DEMO_URL) as server:
+        raw = demo_config(server.public_url)
         raw["database"] = database
         cfg = parse_config(raw, source="demo")
-        out.print(f"Serving the demo outlet at {server.url} ; storing into {cfg.database}")
-        crawl_and_report(cfg, None, verbose=verbose, alerts=False)
+        out.print(f"Serving the demo outlet {server.public_url} (on {server.url}); storing into "
+                  f"{mask_url(cfg.database)}", highlight=False, markup=False)
+        settings = demo_settings(server.url, scrapy_settings(cfg)["DOWNLOADER_MIDDLEWARES"])
+        crawl_and_report(cfg, None, level=level, alerts=False, extra_settings=settings)
     with open_store(cfg) as store:
         rows = store.list_stories()
-    out.print(stories_table(rows))
+    out.print(stories_view(rows))
     out.print("Run [bold]newswatch demo[/] again: unchanged pages answer 304 and nothing new is stored.")
 
 
@@ -328,31 +284,29 @@ def alerts(
         for row in rows:
             sys.stdout.write(json.dumps({k: _iso(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
         return
-    table = Table(title=f"{len(rows)} alerts")
-    for column in ("id", "status", "event", "watch", "channel", "story", "title", "attempts",
-                   "sent / next try", "last error"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        when = r["sent_at"] if r["status"] == "sent" else r["next_attempt_at"]
-        table.add_row(str(r["id"]), r["status"], r["event"], r["watch"], r["channel"],
-                      str(r["story_id"]), r["title"] or "", str(r["attempts"]),
-                      _iso(when) or "", r["last_error"] or "")
-    out.print(table)
+    out.print(alerts_view(rows))
 
 
 @app.command(cls=Command)
 def daemon(
     config: ConfigOption = None,
     once: Annotated[bool, typer.Option("--once", help="Run every outlet once, deliver, and exit.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every page.")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Also log every page of every crawl.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Only warnings and errors (no crawl start/end lines).")] = False,
 ) -> None:
-    """Run forever: crawl each outlet on its interval (a child process per crawl), send alerts."""
-    from newswatch.scheduler.daemon import run_daemon
+    """Run forever: crawl each outlet on its interval (a child process per crawl), send alerts.
+    Logs one line per crawl start and end (outlet, counts, duration) and per delivery batch."""
+    from newswatch.scheduler.daemon import DaemonOptions, run_daemon
 
-    setup_logging(verbose)
+    level = verbosity(verbose, quiet)
+    setup_logging(level, err, info_from=("newswatch.scheduler",))
     cfg = open_config(config)  # a bad watch or channel stops the daemon before it starts
     open_store(cfg).close()
-    raise typer.Exit(run_daemon(str(cfg.path), once=once))
+    crawl_flags = ("--verbose",) if level == "verbose" else ("--quiet",)
+    raise typer.Exit(run_daemon(str(cfg.path), once=once,
+                                options=DaemonOptions(crawl_flags=crawl_flags)))
 
 
 # --------------------------------------------------------------------------- db

@@ -289,6 +289,16 @@ class Store:
                 "stats": run.stats,
             }
 
+    def last_run(self, outlet: str, since: datetime) -> dict[str, Any] | None:
+        """The latest crawl run of ``outlet`` alone started at or after ``since`` (as
+        ``get_run``), or None: how the daemon finds what its crawl child did."""
+        _check_aware("since", since)
+        with self.reading() as session:
+            runs = session.scalars(select(CrawlRun).where(CrawlRun.started_at >= since)
+                                   .order_by(CrawlRun.id.desc())).all()
+            run_id = next((r.id for r in runs if r.outlets == [outlet]), None)
+        return self.get_run(run_id) if run_id is not None else None
+
     # -- reading ------------------------------------------------------------------------------
 
     def list_stories(
