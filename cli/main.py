@@ -223,8 +223,9 @@ def demo(
         raw = demo_config(server.public_url)
         raw["database"] = database
         cfg = parse_config(raw, source="demo")
-        out.print(f"Serving the demo outlet {server.public_url} (on {server.url}); storing into "
-                  f"{mask_url(cfg.database)}", highlight=False, markup=False)
+        out.print(f"Serving the demo outlet {server.public_url} (on {server.url})\n"
+                  f"storing into {mask_url(cfg.database)}", highlight=False, markup=False,
+                  soft_wrap=True)
         settings = demo_settings(server.url, scrapy_settings(cfg)["DOWNLOADER_MIDDLEWARES"])
         crawl_and_report(cfg, None, level=level, alerts=False, extra_settings=settings)
     with open_store(cfg) as store:

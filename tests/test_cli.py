@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -77,19 +78,46 @@ def test_db_upgrade_on_a_new_database(tmp_path, write_config, cli):
     assert (tmp_path / "fresh.db").exists()
 
 
+def demo_counts(stdout: str, outlet: str) -> dict[str, int]:
+    """The counts of ``outlet``'s row of a demo's summary table (printed 200 columns wide)."""
+    header = next(line for line in stdout.splitlines() if line.startswith("┃ outlet"))
+    [row] = [line for line in stdout.splitlines() if line.startswith(f"│ {outlet}")]
+    names = [c.strip() for c in header.strip("┃ ").split("┃")]
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    return {name: int(cell) for name, cell in zip(names[1:], cells[1:], strict=True)}
+
+
 def test_demo_command_end_to_end(tmp_path, cli):
-    database = f"sqlite:///{tmp_path / 'demo.db'}"
-    first = run_ok(cli, "demo", "--database", database, cwd=tmp_path, env={"COLUMNS": "200"})
-    assert "8 stories" in first and "forbidden by robots.txt" in first
+    """Two demos at once (each on its own free port), then a rerun of one: the rerun answers
+    304 and finds the same stories, whatever port it got."""
+    wide = {"COLUMNS": "200"}
+    runs = {}
+    with ThreadPoolExecutor(2) as pool:
+        for name in ("one", "two"):
+            (tmp_path / name).mkdir()
+            runs[name] = pool.submit(run_ok, cli, "demo", cwd=tmp_path / name, env=wide)
+    first, other = runs["one"].result(), runs["two"].result()
+    for output in (first, other):
+        assert "8 stories" in output and "forbidden by robots.txt" in output
+        assert "Serving the demo outlet http://demo.newswatch.test (on http://127.0.0.1:" in output
+    assert (tmp_path / "one" / "newswatch-demo.db").exists()
     for title in ("數字人主播", "通义千问", "GPT-4"):  # Big5, GBK and UTF-8 pages, decoded
         assert title in first
     assert "\ufffd" not in first
-    second = run_ok(cli, "demo", "--database", database, cwd=tmp_path, env={"COLUMNS": "200"})
-    [ai_row] = [line for line in second.splitlines() if line.startswith("│ demo-ai")]
-    cells = [c.strip() for c in ai_row.strip("│ ").split("│")]
-    fetched, not_modified, new = int(cells[1]), int(cells[2]), int(cells[3])
-    assert new == 0 and not_modified >= 6 and fetched >= not_modified
+    second = run_ok(cli, "demo", cwd=tmp_path / "one", env=wide)
+    ai = demo_counts(second, "demo-ai")
+    assert ai["new"] == 0 and ai["duplicate"] == 0 and ai["304"] >= 6 and ai["fetched"] >= ai["304"]
+    wire = demo_counts(second, "demo-wire")
+    assert wire["new"] == 0 and wire["duplicate"] == 0
     assert "8 stories" in second
+
+
+def test_demo_banner_masks_the_database_password(tmp_path, cli):
+    result = cli("demo", "--database", "postgresql://newswatch:sekrit-pw@127.0.0.1:1/newswatch",
+                 cwd=tmp_path)
+    assert result.returncode == 1  # nothing listens on port 1
+    assert "storing into postgresql+psycopg://newswatch:***@127.0.0.1:1/newswatch" in result.stdout
+    assert "sekrit" not in result.stdout + result.stderr
 
 
 def test_db_upgrade_needs_no_config_file_when_the_env_names_the_database(tmp_path, cli):
