@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
@@ -30,8 +32,21 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def variables(text: str) -> set[str]:
-    """The ``${VAR}`` names a config text reads."""
-    return set(_VAR.findall(text))
+    """The ``${VAR}`` names a config text reads (in its values: comments are not read)."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str):
+            found.update(_VAR.findall(value))
+
+    walk(yaml.safe_load(text))
+    return found
 
 
 def plausible_env(text: str) -> dict[str, str]:

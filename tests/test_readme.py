@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 import shlex
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
-from newswatch.config import Browser, Outlet, Politeness, parse_config
-from tests.readme import code_blocks, plausible_env
+from newswatch.config import Browser, Outlet, Politeness, load_config, parse_config
+from tests.readme import ROOT, code_blocks, plausible_env, variables
 
 
 @pytest.fixture
@@ -72,3 +76,65 @@ def test_the_readme_serves_the_demo_outlet_for_your_own_config(tmp_path, cli):
     finally:
         server.terminate()
         assert server.wait(timeout=30) == 0
+
+
+COMPOSE = shutil.which("docker-compose")
+
+
+@pytest.mark.skipif(COMPOSE is None, reason="docker-compose is not installed")
+def test_the_readme_deployment_steps_agree_with_the_compose_file(tmp_path, monkeypatch):
+    """The Deployment steps, run as written in a copy of the repository's deployment files:
+    every folder the compose file mounts exists afterwards (else Docker makes an empty one), the
+    config the daemon reads is the one the steps wrote, every ${VAR} of it reaches the container
+    and is one .env.example lists, and with them set it loads, on the PostgreSQL service."""
+    for name in ("docker-compose.yml", ".env.example", "newswatch.example.yaml", "Dockerfile"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    [steps] = code_blocks("Deployment", "sh")
+    for line in steps.splitlines():
+        command = line.split("#")[0].strip()
+        if command and not command.startswith("docker"):
+            subprocess.run(command, shell=True, cwd=tmp_path, check=True)
+    dot_env = (tmp_path / ".env").read_text()
+    filled = {line.split("=")[0]: line.split("=", 1)[1] for line in dot_env.splitlines()
+              if re.match(r"^[A-Z_]+=", line)}
+    written = (tmp_path / "deploy" / "newswatch.yaml").read_text(encoding="utf-8")
+    needed = variables(written)
+    assert needed and needed <= set(filled), needed - set(filled)  # .env.example names them
+    secrets = {**filled, **{k: v for k, v in plausible_env(written).items() if not filled.get(k)}}
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))  # "set"
+    rendered = subprocess.run([COMPOSE, "-f", "docker-compose.yml", "config"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60, check=True)
+    service = yaml.safe_load(rendered.stdout)["services"]["newswatch"]
+
+    mounts = {}
+    for volume in service["volumes"]:
+        if isinstance(volume, str):
+            source, target = volume.split(":")[:2]
+        else:
+            source, target = volume["source"], volume["target"]
+        assert Path(source).exists(), f"{source} is missing: Docker would make an empty folder"
+        mounts[target] = Path(source)
+    command = service["command"]
+    config_in_container = command[command.index("--config") + 1]
+    [(target, source)] = [(t, s) for t, s in mounts.items()
+                          if config_in_container.startswith(t.rstrip("/") + "/")]
+    on_host = source / Path(config_in_container).relative_to(target)
+    assert on_host.is_file() and on_host.read_text(encoding="utf-8") == written
+
+    environment = service["environment"]
+    assert needed <= set(environment), needed - set(environment)
+    for var in needed:
+        assert environment[var] == secrets[var]
+    raw = yaml.safe_load((tmp_path / "docker-compose.yml").read_text())
+    from_dot_env = {var for value in raw["services"]["newswatch"]["environment"].values()
+                    for var in re.findall(r"\$\{([A-Z_]+)", str(value))}
+    listed = set(re.findall(r"^#? ?([A-Z_]+)=", dot_env, re.M))  # optional ones commented out
+    assert from_dot_env <= listed, from_dot_env - listed
+    for var in list(os.environ):
+        if var.startswith("NEWSWATCH_") or var in needed:
+            monkeypatch.delenv(var)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, str(value))
+    config = load_config(on_host)
+    assert config.database.startswith("postgresql+psycopg://newswatch:")
+    assert config.outlets and config.channels
