@@ -4,8 +4,9 @@ whole-page baseline on the shared pages, scored by the shared score.py (token F1
 
     python benchmarks/extraction.py [--limit N | --small] [--folders zh en] [--out DIR]
 
-The bench folder is <repo>/../shared/bench, or $NEWSWATCH_BENCH_DIR. Built-ins that are not
-installed are skipped. Prints one row per extractor and folder with F1 and ms/page, and the
+The bench folder is $NEWSWATCH_BENCH_DIR, else <repo>/../shared/bench; without it the benchmark
+says so in one line and exits 2 (benchmarks/benchdata.py). Built-ins that are not installed are
+skipped. Prints one row per extractor and folder with F1 and ms/page, and the
 ratio of ours to readability's from the same run.
 """
 
@@ -14,20 +15,16 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from benchdata import bench_dir, skip
+
 REPO = Path(__file__).resolve().parents[1]
 BUILTINS = {"readability": "readability", "trafilatura": "trafilatura", "gne": "gne",
             "alltext": "lxml"}
-
-
-def bench_dir() -> Path:
-    env = os.environ.get("NEWSWATCH_BENCH_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "bench"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = bench_dir()
     score = bench / "score.py"
     if not score.is_file():
-        print(f"benchmark skipped: no score.py in {bench} (set NEWSWATCH_BENCH_DIR)")
-        return 0
+        skip("the shared bench's score.py and pages")
     extractors = ["newswatch=" + str(Path(__file__).resolve().parent / "extract_adapter.py") + ":extract"]
     for name, module in BUILTINS.items():
         if importlib.util.find_spec(module) is None:
