@@ -1,6 +1,6 @@
 # newswatch: the daemon (default) or any `newswatch` command, with Chromium for script-only pages.
 #   docker build -t newswatch .
-#   docker run --rm -v "$PWD/newswatch.yaml:/config/newswatch.yaml:ro" newswatch crawl
+#   docker run --rm -v "$PWD/deploy:/config:ro" newswatch crawl    # deploy/newswatch.yaml
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

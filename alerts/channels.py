@@ -200,6 +200,19 @@ class WebhookChannel(Channel):
 # --- email -----------------------------------------------------------------------------------
 
 
+_NOT_IN_USERINFO = "@/?#"
+
+
+def _check_userinfo(url: str, key: str) -> None:
+    """A user name or password holding ``@ / ? #`` must be %-encoded, else the URL parses as
+    another host, port or path: say so without printing any of it."""
+    rest = url.partition("://")[2]
+    userinfo = rest.rpartition("@")[0]
+    if userinfo and any(c in userinfo for c in _NOT_IN_USERINFO):
+        raise ValueError(f"{key}: the user name or password holds @, /, ? or # : write them "
+                         "%-encoded (@ as %40, / as %2F, ? as %3F, # as %23; : may stay)")
+
+
 class EmailChannel(Channel):
     kind = "email"
     options = frozenset({"smtp", "from", "timeout", "tls_verify", "tls_ca"})
@@ -224,12 +237,14 @@ class EmailChannel(Channel):
                 raise ValueError(f"{key}.email[{i}]: not an email address: {addr!r}")
         smtp_url = _str(cfg, "smtp", key, required=True)
         assert smtp_url is not None
+        _check_userinfo(smtp_url, f"{key}.smtp")
         try:
             parts = urlsplit(smtp_url)
             port = parts.port
             password = unquote(parts.password) if parts.password is not None else None
-        except ValueError as exc:
-            raise ValueError(f"{key}.smtp: {exc} in {redact_url(smtp_url)}") from None
+        except ValueError:  # the parser's message may quote a piece of the password
+            raise ValueError(f"{key}.smtp: bad port in {redact_url(smtp_url)} (use "
+                             "smtp[s]://user:password@host:port)") from None
         register_secret(password)
         if parts.scheme not in ("smtp", "smtps"):
             raise ValueError(f"{key}.smtp: expected smtp:// or smtps://, got {parts.scheme or 'no'}"

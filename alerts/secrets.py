@@ -30,18 +30,21 @@ _secrets: set[str] = set()
 _pattern: re.Pattern[str] | None = None
 
 
-def expand_env(value: Any, key_path: str, environ: Mapping[str, str] | None = None) -> Any:
+def expand_env(value: Any, key_path: str, environ: Mapping[str, str] | None = None,
+               missing: list[tuple[str, str]] | None = None) -> Any:
     """Replace ``${VAR}`` in every string inside ``value`` (dicts and lists are walked).
 
-    ``$$`` stands for a literal ``$``. A missing variable raises ``ValueError`` naming both the
-    variable and the key, e.g. ``notify.team-hook.secret: environment variable
-    NEWSWATCH_HOOK_SECRET is not set``. Expanded values are registered for redaction.
+    ``$$`` stands for a literal ``$``. A missing (or empty) variable raises ``ValueError``
+    naming both the variable and the key, e.g. ``notify.team-hook.secret: environment variable
+    NEWSWATCH_HOOK_SECRET is not set``; with a ``missing`` list, each one is appended to it as
+    ``(key, variable)`` instead (and expands to nothing), so a caller can report them all at
+    once. Expanded values are registered for redaction.
     """
     env = os.environ if environ is None else environ
     if isinstance(value, Mapping):
-        return {k: expand_env(v, f"{key_path}.{k}", env) for k, v in value.items()}
+        return {k: expand_env(v, f"{key_path}.{k}", env, missing) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [expand_env(v, f"{key_path}[{i}]", env) for i, v in enumerate(value)]
+        return [expand_env(v, f"{key_path}[{i}]", env, missing) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
@@ -51,8 +54,12 @@ def expand_env(value: Any, key_path: str, environ: Mapping[str, str] | None = No
         name = m.group(1)
         if name is None:
             raise ValueError(f"{key_path}: bad variable reference {m.group(0)!r} (use ${{NAME}})")
-        if name not in env:
-            raise ValueError(f"{key_path}: environment variable {name} is not set")
+        if not env.get(name):  # empty counts as unset: compose passes ${VAR:-} as ""
+            if missing is not None:
+                missing.append((key_path, name))
+                return ""
+            state = "is empty" if name in env else "is not set"
+            raise ValueError(f"{key_path}: environment variable {name} {state}")
         register_secret(env[name])
         return env[name]
 

@@ -1,7 +1,7 @@
 """Crawl throughput: bare Scrapy vs Scrapy + extractor inline vs the full newswatch crawl.
 
-Serves N real pages (the shared bench's English pages, cycled) from a loopback server in its own
-process, then times, each in a fresh child process (Twisted's reactor is one per process):
+Serves N real pages (the shared bench's English pages, cycled; without them it says so in one
+line and exits 2) from a loopback server in its own process, then times, each in a fresh child process (Twisted's reactor is one per process):
 
   bare      Scrapy fetching the listing pages and every article, doing nothing with them
   inline    the same, calling newswatch's extractor in the callback (one core)
@@ -29,26 +29,19 @@ import threading
 import time
 from pathlib import Path
 
+from benchdata import pages as bench_pages
+
 from newswatch.localserver import LocalServer, Reply, Request
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_LISTING = 100
 
 
-def bench_pages_dir() -> Path:
-    base = os.environ.get("NEWSWATCH_BENCH_DIR")
-    root = Path(base) if base else ROOT.parent / "shared" / "bench"
-    return root / "en" / "pages"
-
-
 # --------------------------------------------------------------------------- the server
 
 
 def serve(n: int, port_file: str) -> None:
-    sources = sorted(bench_pages_dir().glob("*.html"))
-    if not sources:
-        raise SystemExit(f"no pages in {bench_pages_dir()} (set NEWSWATCH_BENCH_DIR)")
-    bodies = [p.read_bytes() for p in sources]
+    bodies = [p.read_bytes() for p in bench_pages("en")]
     pages: dict[str, tuple[bytes, str]] = {}
     for i in range(n):
         body = bodies[i % len(bodies)]
@@ -170,6 +163,7 @@ def main() -> None:
         child(args)
         return
 
+    bench_pages("en")  # the server serves them: without them, say so and skip
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
         server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file),

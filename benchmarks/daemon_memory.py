@@ -70,7 +70,9 @@ class Cycles(logging.Handler):
             return
         with self.changed:
             self.ends[name[len("crawl "):]] = self.ends.get(name[len("crawl "):], 0) + 1
-            if not rest.endswith(": ok") and "stopped by shutdown" not in rest:
+            # "end after 5.0s: ok: fetched 3, new 1" (counts follow the status)
+            status = rest.split(": ")[1] if ": " in rest else ""
+            if status != "ok" and "stopped by shutdown" not in rest:
                 self.failures.append(message)
             self.changed.notify_all()
 

@@ -9,8 +9,9 @@ Prints per folder: F1, precision, recall and ms/page for each extractor, the mea
 the pages where ours is below 0.5 while a baseline gets 0.9 or more ("lost"), and metadata
 accuracy (title, publication date, author) against the truth where the bench's meta.jsonl has
 it (fields title / published / author; --meta-truth adds such records from a JSONL file of
-{"name", "title"?, "published"?, "author"?}). The bench folder is <repo>/../shared/bench, or
-$NEWSWATCH_BENCH_DIR. Issue 11 targets: F1 >= 0.95 on every folder (or a clear margin over the
+{"name", "title"?, "published"?, "author"?}). The bench folder is $NEWSWATCH_BENCH_DIR, else
+<repo>/../shared/bench; without it the benchmark says so in one line and exits 2
+(benchmarks/benchdata.py). Issue 11 targets: F1 >= 0.95 on every folder (or a clear margin over the
 better baseline), <= 15 ms/page, no lost page.
 """
 
@@ -20,7 +21,6 @@ import argparse
 import csv
 import importlib.util
 import json
-import os
 import re
 import statistics
 import subprocess
@@ -32,17 +32,14 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from benchdata import bench_dir, skip
+
 REPO = Path(__file__).resolve().parents[1]
 ADAPTER = REPO / "benchmarks" / "adapters" / "newswatch_extractor.py"
 FOLDERS = ("zh", "en", "zh-dev", "en-dev")
 CHINA_TZ = timezone(timedelta(hours=8))
 BASELINES = {"readability": "readability", "trafilatura": "trafilatura"}
 OPTIONAL = {"gne": "gne", "alltext": "lxml"}
-
-
-def bench_dir() -> Path:
-    env = os.environ.get("NEWSWATCH_BENCH_DIR")
-    return Path(env) if env else REPO.parent / "shared" / "bench"
 
 
 def _metas(folder: Path, limit: int | None) -> list[dict]:
@@ -131,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = bench_dir()
     score = bench / "score.py"
     if not score.is_file():
-        print(f"extraction benchmark skipped: it needs the shared bench (score.py and folders) "
-              f"at {bench}, or set NEWSWATCH_BENCH_DIR")
-        return 0
+        skip("the shared bench's score.py and pages")
     folders = [f for f in args.folders if (bench / f / "meta.jsonl").is_file()]
     missing = sorted(set(args.folders) - set(folders))
     if missing:

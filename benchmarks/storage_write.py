@@ -6,8 +6,9 @@
                                                        # (e.g. `git archive <commit> storage alembic`)
     python benchmarks/storage_write.py --prepared      # fingerprints made beforehand (workers)
 
-Articles are the real pages of ``<bench>/{en,zh}/pages`` (``<bench>`` is ``../../shared/bench``
-from this file, or ``$NEWSWATCH_BENCH_DIR``) run through ``extraction.extract_article``. Each
+Articles are the real pages of ``<bench>/{en,zh}/pages`` (``<bench>`` is ``$NEWSWATCH_BENCH_DIR``,
+else ``../../shared/bench`` from this file; without them it says so in one line and exits 2)
+run through ``extraction.extract_article``. Each
 backend gets a fresh database (a SQLite file in a temporary folder; a fresh schema in
 ``$NEWSWATCH_TEST_POSTGRES_URL`` when set) and records, in this order, timing every call:
 
@@ -45,15 +46,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from benchdata import pages as bench_pages
+
 ROOT = Path(__file__).resolve().parents[1]
 
 POSTGRES_ENV = "NEWSWATCH_TEST_POSTGRES_URL"
 PHASES = ("new", "unchanged", "duplicate", "near-dup", "changed")
-
-
-def bench_dir() -> Path:
-    base = os.environ.get("NEWSWATCH_BENCH_DIR")
-    return Path(base) if base else ROOT.parent / "shared" / "bench"
 
 
 def _extract(path: str) -> Any:
@@ -63,10 +61,9 @@ def _extract(path: str) -> Any:
 
 
 def load_articles(limit: int | None) -> list[Any]:
-    pages = sorted((bench_dir() / "en" / "pages").glob("*.html"))
-    zh = sorted((bench_dir() / "zh" / "pages").glob("*.html"))
-    if not pages and not zh:
-        raise SystemExit(f"no pages in {bench_dir()}/{{en,zh}}/pages (set NEWSWATCH_BENCH_DIR)")
+    every = bench_pages("en", "zh")  # or skip the benchmark
+    pages = [p for p in every if p.parent.parent.name == "en"]
+    zh = [p for p in every if p.parent.parent.name == "zh"]
     if limit:  # keep the language mix of the full set
         n_zh = max(1, limit * len(zh) // (len(zh) + len(pages))) if zh else 0
         pages, zh = pages[: limit - n_zh], zh[:n_zh]

@@ -7,9 +7,8 @@ are one line on stderr with exit code 2 (bad config) or 1 (cannot run, e.g. data
 from __future__ import annotations
 
 import json
-import logging
+import multiprocessing
 import os
-import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -17,16 +16,33 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from newswatch import __version__
+from newswatch.cli.helptext import Command, Group
+from newswatch.cli.logs import Verbosity, setup_logging, verbosity
+from newswatch.cli.tables import alerts_view, stories_view, summary_view, watch_matches_view
 from newswatch.config import Config, ConfigError, load_config, parse_config
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=Group,
                   help="newswatch: scrape AI news outlets, store each story once, watch for changes.")
-db_app = typer.Typer(no_args_is_help=True, help="Database schema commands.")
+db_app = typer.Typer(no_args_is_help=True, cls=Group, help="Database schema commands.")
 app.add_typer(db_app, name="db")
-watch_app = typer.Typer(no_args_is_help=True, help="Run a watch over the stories already stored.")
+watch_app = typer.Typer(no_args_is_help=True, cls=Group, help="Run a watch over the stories already stored.")
 app.add_typer(watch_app, name="watch")
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        print(f"newswatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version, help="Print the version and exit.")] = False,
+) -> None:
+    """newswatch: scrape AI news outlets, store each story once, watch for changes."""
 
 def _console(stderr: bool = False) -> Console:
     """Rich console; piped output gets 140 columns (rich's 80 would fold the tables)."""
@@ -40,12 +56,19 @@ err = _console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file (else $NEWSWATCH_CONFIG, else ./newswatch.yaml)."),
+    typer.Option("--config", "-c", metavar="PATH", help="Config file (else $NEWSWATCH_CONFIG, else ./newswatch.yaml)."),
 ]
 
 HostOption = Annotated[str | None, typer.Option(
-    "--host", help="Address to listen on (default serve.host, 127.0.0.1); not loopback needs serve.token.")]
-PortOption = Annotated[int | None, typer.Option("--port", help="Port (default serve.port, 8000).")]
+    "--host", metavar="HOST", help="Address to listen on (default serve.host, 127.0.0.1); not loopback needs serve.token.")]
+PortOption = Annotated[int | None, typer.Option("--port", metavar="PORT", help="Port (default serve.port, 8000).")]
+
+
+VerboseOption = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="Log every page (fetched, 304, new, changed, unchanged, duplicate, "
+    "skipped and why) and the tracebacks of errors.")]
+QuietOption = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Only warnings and errors: no progress.")]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -70,29 +93,6 @@ def open_store(config: Config) -> Any:
         raise fail(str(exc), code=1) from None
 
 
-def setup_logging(verbose: bool) -> None:
-    """Warnings from everyone; newswatch's own INFO lines (skips, crawl steps) when verbose."""
-    from rich.logging import RichHandler
-
-    handler: logging.Handler
-    if sys.stderr.isatty():
-        handler = RichHandler(console=err, show_path=False, show_time=False, markup=False)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    own_level = logging.INFO if verbose else logging.WARNING
-
-    def keep(record: logging.LogRecord) -> bool:
-        if record.name.startswith("newswatch"):
-            return record.levelno >= own_level
-        return record.levelno >= logging.WARNING
-
-    handler.addFilter(keep)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    logging.getLogger("newswatch").setLevel(logging.INFO)
-
-
 # --------------------------------------------------------------------------- crawl
 
 
@@ -102,8 +102,9 @@ def open_alerting(config: Config) -> Any:
     return build_alerting(config)
 
 
-def crawl_and_report(config: Config, outlets: list[str] | None, *, verbose: bool,
-                     alerts: bool = True, deliver: bool = True) -> Any:
+def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbosity,
+                     alerts: bool = True, deliver: bool = True,
+                     extra_settings: dict[str, Any] | None = None) -> Any:
     from newswatch.cli.alerting import alert_hooks
     from newswatch.cli.alerting import deliver as deliver_alerts
     from newswatch.cli.progress import CrawlProgress
@@ -121,12 +122,13 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, verbose: bool
     alerting = open_alerting(config) if alerts else None
     with open_store(config) as store:
         hooks = alert_hooks(alerting, config, store, selected)
-        progress = CrawlProgress(err, enabled=sys.stderr.isatty())
-        with progress:
+        mode = "off" if level == "quiet" else "live" if sys.stderr.isatty() else "lines"
+        with CrawlProgress(err, mode) as progress:
             summary = run_crawl(config, outlets, store=store, plan_alerts_for=hooks,
                                 on_progress=progress.update,
-                                log_level="INFO" if verbose else "WARNING")
-        out.print(summary_table(summary))
+                                log_level="INFO" if level == "verbose" else "WARNING",
+                                extra_settings=extra_settings)
+        out.print(summary_view(summary))
         if deliver:
             report = deliver_alerts(alerting, store)
             if report is not None:
@@ -134,43 +136,24 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, verbose: bool
     return summary
 
 
-def summary_table(summary: Any) -> Table:
-    seconds = (summary.ended_at - summary.started_at).total_seconds()
-    table = Table(title=f"crawl #{summary.run_id} ({seconds:.1f} s)")
-    for column in ("outlet", "fetched", "304", "new", "changed", "unchanged", "duplicate",
-                   "rendered", "skipped", "errors"):
-        table.add_column(column, justify="left" if column == "outlet" else "right")
-    for s in summary.outlets:
-        table.add_row(s.outlet, str(s.fetched), str(s.not_modified), str(s.new), str(s.changed),
-                      str(s.unchanged), str(s.duplicate), str(s.rendered), str(s.skipped),
-                      str(s.errors))
-    reasons = [f"{s.outlet}: {reason} x{n}" for s in summary.outlets
-               for reason, n in s.skip_reasons.items()]
-    samples = [f"{s.outlet}: {e}" for s in summary.outlets for e in s.error_samples[:3]]
-    caption = []
-    if reasons:
-        caption.append("skipped: " + "; ".join(reasons))
-    if samples:
-        caption.append("errors: " + "; ".join(samples))
-    table.caption = "\n".join(caption) or None
-    return table
-
-
-@app.command()
+@app.command(cls=Command)
 def crawl(
     config: ConfigOption = None,
-    outlet: Annotated[list[str] | None, typer.Option("--outlet", "-o", help="Only these outlets.")] = None,
+    outlet: Annotated[list[str] | None, typer.Option(
+        "--outlet", "-o", metavar="NAME", help="Only this outlet (repeat for more); default: all.")] = None,
     no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Store only; match and alert nothing.")] = False,
     no_deliver: Annotated[bool, typer.Option(
         "--no-deliver", help="Record alerts in the ledger but leave sending to the daemon.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every page.")] = False,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Crawl the configured outlets once, match watches, send alerts, print a summary."""
-    setup_logging(verbose)
+    level = verbosity(verbose, quiet)
+    setup_logging(level, err)
     cfg = open_config(config)
     if not cfg.outlets:
         raise fail(f"{cfg.path}: outlets: no outlet configured")
-    crawl_and_report(cfg, outlet, verbose=verbose, alerts=not no_alerts, deliver=not no_deliver)
+    crawl_and_report(cfg, outlet, level=level, alerts=not no_alerts, deliver=not no_deliver)
 
 
 # --------------------------------------------------------------------------- stories
@@ -180,11 +163,13 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-@app.command()
+@app.command(cls=Command)
 def stories(
     config: ConfigOption = None,
-    outlet: Annotated[str | None, typer.Option("--outlet", "-o")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="ISO date/time: first seen at or after.")] = None,
+    outlet: Annotated[str | None, typer.Option(
+        "--outlet", "-o", metavar="NAME", help="Only stories this outlet carries.")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="DATE", help="Only stories first seen or changed at or after this ISO date/time.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
 ) -> None:
     """List stored stories."""
@@ -200,73 +185,86 @@ def stories(
 
             since_dt = since_dt.replace(tzinfo=UTC)
     with open_store(cfg) as store:
+        if outlet is not None:
+            known_outlet(cfg, store, outlet)
         rows = store.list_stories(outlet=outlet, since=since_dt)
     if as_json:
         for row in rows:
             sys.stdout.write(json.dumps({k: _iso(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
         return
-    out.print(stories_table(rows))
+    out.print(stories_view(rows))
 
 
-def stories_table(rows: list[dict[str, Any]], text_chars: int = 60) -> Table:
-    table = Table(title=f"{len(rows)} stories")
-    for column in ("id", "outlet", "title", "urls", "revs", "chars", "text"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        text = row.get("text") or ""
-        table.add_row(str(row["id"]), row.get("outlet") or "", row.get("title") or "",
-                      str(len(row.get("urls") or [])), str(row.get("revisions")), str(len(text)),
-                      text[:text_chars].replace("\n", " ") + ("…" if len(text) > text_chars else ""))
-    return table
+def known_outlet(config: Config, store: Any, name: str) -> None:
+    """An outlet the config names, or one whose stories the database holds; else an error
+    as for ``crawl --outlet``."""
+    try:
+        config.outlet(name)
+    except ConfigError as exc:
+        if name not in store.outlet_names():
+            raise fail(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- demo
 
 
-DEMO_PORT = 48765
-
-
-@app.command()
+@app.command(cls=Command)
 def demo(
-    database: Annotated[str, typer.Option(help="Where to store the demo crawl.")] = "sqlite:///newswatch-demo.db",
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    database: Annotated[str, typer.Option(
+        metavar="URL", help="Where to store the demo crawl (a relative SQLite path is in the current folder).")
+    ] = "sqlite:///newswatch-demo.db",
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Serve a bundled sample AI-news outlet on 127.0.0.1, crawl it, and show what was stored."""
+    from newswatch.crawler.settings import scrapy_settings
+    from newswatch.demo.route import DEMO_URL, demo_settings
     from newswatch.demo.server import demo_config, serve_demo
+    from newswatch.storage.db import mask_url
 
-    setup_logging(verbose)
-    try:  # a fixed port keeps the URLs stable, so a second demo run shows conditional requests
-        server = serve_demo(port=DEMO_PORT)
-    except OSError:
-        server = serve_demo()
-    with server:
-        raw = demo_config(server.url)
+    level = verbosity(verbose, quiet)
+    setup_logging(level, err)
+    # any free port: the pages call themselves DEMO_URL and the crawl reaches them through the
+    # server, so URLs and stories are the same on every run (a rerun answers 304)
+    with serve_demo(public_url=DEMO_URL) as server:
+        raw = demo_config(server.public_url)
         raw["database"] = database
         cfg = parse_config(raw, source="demo")
-        out.print(f"Serving the demo outlet at {server.url} ; storing into {cfg.database}")
+        out.print(f"Serving the demo outlet {server.public_url} (on {server.url})\n"
+                  f"storing into {mask_url(cfg.database)}", highlight=False, markup=False,
+                  soft_wrap=True)
         config_path = write_demo_config(raw)
+        settings = demo_settings(server.url, scrapy_settings(cfg)["DOWNLOADER_MIDDLEWARES"])
         with open_store(cfg) as store:
             first_run = not store.list_stories()
-        if first_run:  # the site as first seen (a child: one Twisted reactor per process) ...
+        if first_run:  # the site as first seen, crawled in a child (one Twisted reactor per process) ...
             sys.stdout.flush()
-            child = subprocess.run([sys.executable, "-m", "newswatch.cli", "crawl", "--config",
-                                    str(config_path)] + (["--verbose"] if verbose else []))
-            if child.returncode != 0:
-                raise fail(f"demo: the first crawl failed (exit {child.returncode})", code=1)
+            child = multiprocessing.get_context("spawn").Process(
+                target=_demo_crawl, args=(raw, settings, level), name="newswatch-demo-crawl")
+            child.start()
+            child.join()
+            if child.exitcode != 0:
+                raise fail(f"demo: the first crawl failed (exit {child.exitcode})", code=1)
             out.print("Two days later the outlet has edited a story and published a new one:")
         server.set_version(2)  # ... and two days later: one story edited, one new
-        crawl_and_report(cfg, None, verbose=verbose)
+        crawl_and_report(cfg, None, level=level, extra_settings=settings)
     with open_store(cfg) as store:
         rows = store.list_stories()
-    out.print(stories_table(rows))
+    out.print(stories_view(rows))
     out.print("Run [bold]newswatch demo[/] again: unchanged pages answer 304 and nothing new is stored.")
     out.print(f"See it in your browser: [bold]newswatch serve --config {config_path}[/] "
               "then open http://127.0.0.1:8000/", highlight=False, soft_wrap=True)
 
 
+def _demo_crawl(raw: dict[str, Any], settings: dict[str, Any], level: Verbosity) -> None:
+    """The demo's first crawl, in a child process of its own (started by ``demo``)."""
+    setup_logging(level, err)
+    crawl_and_report(parse_config(raw, source="demo"), None, level=level, extra_settings=settings)
+
+
 def write_demo_config(raw: dict[str, Any]) -> Path:
     """The demo's config as a file, next to its SQLite database (else in the current folder),
-    so that ``newswatch serve --config`` (or ``crawl``) can open the demo's data."""
+    so that ``newswatch serve --config`` can open the demo's data."""
     import yaml
     from sqlalchemy.engine import make_url
 
@@ -289,9 +287,9 @@ def write_demo_config(raw: dict[str, Any]) -> Path:
 # --------------------------------------------------------------------------- changes & alerts
 
 
-@app.command()
+@app.command(cls=Command)
 def diff(
-    story_id: Annotated[int, typer.Argument(help="Story id (see `newswatch stories`).")],
+    story_id: Annotated[int, typer.Argument(metavar="ID", help="Story id (see `newswatch stories`).")],
     config: ConfigOption = None,
 ) -> None:
     """Print the change between a story's last two revisions (sentence by sentence)."""
@@ -312,16 +310,20 @@ def diff(
         out.print(line, style=style, highlight=False, markup=False)
 
 
-@app.command()
+@app.command(cls=Command)
 def alerts(
     config: ConfigOption = None,
-    status: Annotated[str | None, typer.Option(help="pending, sent or failed")] = None,
+    status: Annotated[str | None, typer.Option(
+        metavar="STATUS", help="Only alerts with this status: pending, sent or failed.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
     send: Annotated[bool, typer.Option("--send", help="Deliver pending alerts that are due first.")] = False,
 ) -> None:
     """List the alert ledger: pending, sent, and failed alerts with their last error."""
     from newswatch.cli.alerting import deliver as deliver_alerts
+    from newswatch.storage.models import ALERT_STATUSES
 
+    if status is not None and status not in ALERT_STATUSES:
+        raise fail(f"--status {status}: no such status (use {', '.join(ALERT_STATUSES)})")
     cfg = open_config(config)
     with open_store(cfg) as store:
         if send:
@@ -333,36 +335,34 @@ def alerts(
         for row in rows:
             sys.stdout.write(json.dumps({k: _iso(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
         return
-    table = Table(title=f"{len(rows)} alerts")
-    for column in ("id", "status", "event", "watch", "channel", "story", "title", "attempts",
-                   "sent / next try", "last error"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        when = r["sent_at"] if r["status"] == "sent" else r["next_attempt_at"]
-        table.add_row(str(r["id"]), r["status"], r["event"], r["watch"], r["channel"],
-                      str(r["story_id"]), r["title"] or "", str(r["attempts"]),
-                      _iso(when) or "", r["last_error"] or "")
-    out.print(table)
+    out.print(alerts_view(rows))
 
 
-@app.command()
+@app.command(cls=Command)
 def daemon(
     config: ConfigOption = None,
     once: Annotated[bool, typer.Option("--once", help="Run every outlet once, deliver, and exit.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Also log every page of every crawl.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Only warnings and errors (no crawl start/end lines).")] = False,
     serve_too: Annotated[bool, typer.Option(
         "--serve", help="Serve the dashboard from the daemon too (serve: in the config).")] = False,
     host: HostOption = None,
     port: PortOption = None,
 ) -> None:
-    """Run forever: crawl each outlet on its interval (a child process per crawl), send alerts."""
-    from newswatch.scheduler.daemon import run_daemon
+    """Run forever: crawl each outlet on its interval (a child process per crawl), send alerts.
+    Logs one line per crawl start and end (outlet, counts, duration) and per delivery batch."""
+    from newswatch.scheduler.daemon import DaemonOptions, run_daemon
 
-    setup_logging(verbose)
+    level = verbosity(verbose, quiet)
+    setup_logging(level, err, info_from=("newswatch.scheduler",))
     cfg = open_config(config)  # a bad watch or channel stops the daemon before it starts
     bind = dashboard_address(cfg, host, port) if serve_too else None
     open_store(cfg).close()
-    raise typer.Exit(run_daemon(str(cfg.path), once=once, serve=bind))
+    crawl_flags = ("--verbose",) if level == "verbose" else ("--quiet",)
+    raise typer.Exit(run_daemon(str(cfg.path), once=once, serve=bind,
+                                options=DaemonOptions(crawl_flags=crawl_flags)))
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -381,12 +381,12 @@ def dashboard_address(cfg: Config, host: str | None, port: int | None) -> tuple[
     return bind
 
 
-@app.command()
+@app.command(cls=Command)
 def serve(config: ConfigOption = None, host: HostOption = None, port: PortOption = None) -> None:
     """Serve the dashboard: stories, diffs, outlets, watches, alerts, JSON API and Atom feeds."""
     from newswatch.web.server import serve_forever
 
-    setup_logging(False)
+    setup_logging("normal", err)
     cfg = open_config(config)
     bind = dashboard_address(cfg, host, port)
     store = open_store(cfg)
@@ -422,11 +422,11 @@ def _since_option(since: str | None) -> datetime | None:
     return when
 
 
-WatchName = Annotated[str, typer.Argument(help="The watch's name (watches: in the config).")]
-SinceOption = Annotated[str | None, typer.Option("--since", help="ISO date/time: stories changed at or after.")]
+WatchName = Annotated[str, typer.Argument(metavar="NAME", help="The watch's name (watches: in the config).")]
+SinceOption = Annotated[str | None, typer.Option("--since", metavar="ISO", help="ISO date/time: stories changed at or after.")]
 
 
-@watch_app.command("test")
+@watch_app.command("test", cls=Command)
 def watch_test(name: WatchName, config: ConfigOption = None, since: SinceOption = None) -> None:
     """List the stored stories the watch matches today (nothing is recorded)."""
     from newswatch.cli.backfill import matches_today, watch_named
@@ -438,16 +438,10 @@ def watch_test(name: WatchName, config: ConfigOption = None, since: SinceOption 
         raise fail(str(exc)) from None
     with open_store(cfg) as store:
         found = list(matches_today(store, rule, _since_option(since)))
-    table = Table(title=f"watch {name}: {len(found)} stor{'y' if len(found) == 1 else 'ies'} match today")
-    for column in ("story", "outlet", "title", "terms", "snippet"):
-        table.add_column(column, overflow="fold")
-    for f in found:
-        table.add_row(str(f.story_id), f.outlet or "", f.title, ", ".join(f.terms),
-                      f.snippet.replace("\n", " "))
-    out.print(table)
+    out.print(watch_matches_view(name, found))
 
 
-@watch_app.command("backfill")
+@watch_app.command("backfill", cls=Command)
 def watch_backfill(
     name: WatchName,
     config: ConfigOption = None,
@@ -476,15 +470,19 @@ def watch_backfill(
 # --------------------------------------------------------------------------- db
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", cls=Command)
 def db_upgrade(config: ConfigOption = None) -> None:
-    """Apply the schema migrations to the configured database."""
+    """Apply the schema migrations to the configured database ($NEWSWATCH_DATABASE_URL, when
+    set and no --config is given, needs no config file)."""
+    from newswatch.config import database_from_env
     from newswatch.storage.db import upgrade
     from newswatch.storage.errors import DatabaseError
 
-    cfg = open_config(config)
+    database = database_from_env() if config is None else None
+    if database is None:
+        database = open_config(config).database
     try:
-        upgrade(cfg.database)
+        upgrade(database)
     except DatabaseError as exc:
         raise fail(str(exc), code=1) from None
     out.print("database schema is up to date")

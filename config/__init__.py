@@ -2,6 +2,7 @@
 
     from newswatch.config import load_config
     config = load_config(path)          # --config PATH, else $NEWSWATCH_CONFIG, else ./newswatch.yaml
+    config.database                     # the URL to open (see config/database.py)
     config.outlets, config.politeness, config.browser, config.serve, config.watch_rules,
     config.channels
 
@@ -20,10 +21,15 @@ Adding a key:
 """
 
 from newswatch.config.checker import ConfigError, parse_duration
+from newswatch.config.database import (
+    DATABASE_ENV,
+    DEFAULT_DATABASE,
+    database_from_env,
+    database_url,
+)
 from newswatch.config.load import find_config_path, load_config, parse_config
 from newswatch.config.model import (
     DEFAULT_CHROMIUM,
-    DEFAULT_DATABASE,
     DEFAULT_INTERVAL,
     RENDER_MODES,
     Browser,
@@ -33,6 +39,6 @@ from newswatch.config.model import (
     Serve,
 )
 
-__all__ = ["DEFAULT_CHROMIUM", "DEFAULT_DATABASE", "DEFAULT_INTERVAL", "RENDER_MODES", "Browser",
-           "Config", "ConfigError", "Outlet", "Politeness", "Serve", "find_config_path", "load_config",
-           "parse_config", "parse_duration"]
+__all__ = ["DATABASE_ENV", "DEFAULT_CHROMIUM", "DEFAULT_DATABASE", "DEFAULT_INTERVAL", "RENDER_MODES",
+           "Browser", "Config", "ConfigError", "Outlet", "Politeness", "Serve", "database_from_env",
+           "database_url", "find_config_path", "load_config", "parse_config", "parse_duration"]

@@ -44,7 +44,8 @@ class Checker:
         while key:
             if key in self.lines:
                 return self.lines[key]
-            key = _PARENT.sub("", key)
+            parent = _PARENT.sub("", key)
+            key = parent if parent != key else ""  # a top-level key has no parent
         return None
 
     def error(self, key: str, message: str) -> ConfigError:

@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 
 from newswatch.config.checker import Checker, ConfigError
-from newswatch.config.model import DEFAULT_DATABASE, SECTIONS, Config, Outlet
+from newswatch.config.database import DEFAULT_DATABASE, database_from_env, database_url
+from newswatch.config.model import SECTIONS, Config, Outlet
 from newswatch.errors import first_line
 
 _TOP_KEYS = {"database", "outlets", "watches", "notify", *SECTIONS}
@@ -40,7 +41,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{cfg_path}: cannot read config: {exc}") from None
     data, lines = _load_with_lines(text, str(cfg_path))
-    config = parse_config(data, source=str(cfg_path), lines=lines)
+    config = parse_config(data, source=str(cfg_path), lines=lines, folder=cfg_path.resolve().parent)
     config.path = cfg_path
     return config
 
@@ -76,16 +77,22 @@ def _load_with_lines(text: str, source: str) -> tuple[Any, dict[str, int]]:
 
 
 def parse_config(
-    data: Any, source: str = "config", lines: dict[str, int] | None = None
+    data: Any, source: str = "config", lines: dict[str, int] | None = None,
+    folder: Path | None = None,
 ) -> Config:
-    """Validate a config mapping (already loaded from YAML) into a :class:`Config`."""
+    """Validate a config mapping (already loaded from YAML) into a :class:`Config`.
+    ``folder``: where the config file is (a relative SQLite path is relative to it; default:
+    the current folder)."""
     check = Checker(source, lines or {})
     data = _expand_env(check.mapping(data, "", _TOP_KEYS), check)
 
-    database = os.environ.get("NEWSWATCH_DATABASE_URL") or data.get("database") or DEFAULT_DATABASE
-    check.string(database, "database")
-    if "://" not in database:
-        raise check.error("database", f"bad database URL {database!r} (e.g. {DEFAULT_DATABASE})")
+    database = database_from_env()
+    if database is None:
+        written = data.get("database", DEFAULT_DATABASE)
+        check.string(written, "database")
+        if "://" not in written:
+            raise check.error("database", f"bad database URL {written!r} (e.g. {DEFAULT_DATABASE})")
+        database = database_url(written, folder)
 
     config = Config(database=database, outlets=_outlets(data.get("outlets"), check),
                     **{name: check.section(data.get(name), name, cls)
@@ -95,14 +102,25 @@ def parse_config(
 
 
 def _expand_env(data: dict[str, Any], check: Checker) -> dict[str, Any]:
-    """Replace ``${VAR}`` in every string (``$$`` is a literal ``$``); a missing variable is an
-    error naming it and the key. Expanded values are registered so logs and output mask them."""
+    """Replace ``${VAR}`` in every string (``$$`` is a literal ``$``); missing (or empty)
+    variables are one error naming every one of them with its key and line. Expanded values
+    are registered so logs and output mask them."""
     from newswatch.alerts.secrets import expand_env
 
+    missing: list[tuple[str, str]] = []
     try:
-        return {key: expand_env(value, str(key)) for key, value in data.items()}
+        expanded = {key: expand_env(value, str(key), missing=missing) for key, value in data.items()}
     except ValueError as exc:
         raise check.owner_error(exc) from None
+    if len(missing) == 1:
+        [(key, name)] = missing
+        raise check.error(key, f"environment variable {name} is not set (or empty)")
+    if missing:
+        where = [f"{name} ({key}, line {check.line_of(key)})" if check.line_of(key)
+                 else f"{name} ({key})" for key, name in missing]
+        raise check.error("", f"{len(missing)} environment variables are not set (or empty): "
+                              + ", ".join(where))
+    return expanded
 
 
 def _outlets(raw: Any, check: Checker) -> list[Outlet]:

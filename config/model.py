@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from newswatch.config.checker import ConfigError
+from newswatch.config.database import DEFAULT_DATABASE
 
-DEFAULT_DATABASE = "sqlite:///newswatch.db"
 DEFAULT_INTERVAL = "30m"
 RENDER_MODES = ("auto", "never", "always")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -54,7 +54,7 @@ class Politeness:
     retries: int = 3
     max_retry_after: float = 120.0
     max_page_bytes: int = 5 * 1024 * 1024
-    user_agent: str | None = None
+    user_agent: str | None = field(default=None, metadata=check("optional"))
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,14 @@
 ``ExtractPipeline`` turns a PageItem's bytes into an ``extraction.Article`` in the worker pool.
 ``StorePipeline`` hands the article to storage (which decides the story's identity) on one
 database thread, saves the page's validators for the next conditional request, and counts the
-outcome in the crawl stats as ``newswatch/<outcome>``. A page that is not an article is counted
-as skipped and the crawl log says why.
+outcome in the crawl stats as ``newswatch/<outcome>`` (and in the verbose log: one line per page).
+A page that is not an article is counted as skipped and the crawl log says why.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,8 @@ from scrapy.crawler import Crawler
 from newswatch.crawler import workers
 from newswatch.crawler.render import RenderPolicy
 from newswatch.spiders.page import PageItem
+
+log = logging.getLogger("newswatch.crawl")  # -v: one line per page and its outcome
 
 _TEXTUAL = ("html", "xml", "text/plain")
 _db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-db")
@@ -80,6 +83,7 @@ class StorePipeline(_Pipeline):
         if item.status == 304:
             item.outcome = "unchanged"
             self.count("unchanged")
+            log.info("%s: 304 %s: unchanged", item.outlet, item.url)
             return item
         article = item.article
         if article is None or article.skip_reason:
@@ -100,6 +104,8 @@ class StorePipeline(_Pipeline):
         self.count(result.outcome)
         if item.rendered:
             self.count("rendered")
+        log.info("%s: fetched %s%s: %s", item.outlet, item.url,
+                 " (rendered)" if item.rendered else "", result.outcome)
         return item
 
     @staticmethod

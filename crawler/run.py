@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,53 +16,11 @@ from newswatch.config import Config, Outlet
 from newswatch.crawler import workers
 from newswatch.crawler.context import CrawlContext
 from newswatch.crawler.settings import scrapy_settings
+from newswatch.crawler.summary import CrawlSummary, OutletSummary, summarize
+
+__all__ = ["CrawlSummary", "OutletSummary", "run_crawl", "summarize"]
 
 log = logging.getLogger("newswatch.crawl")
-
-OUTCOMES = ("new", "changed", "unchanged", "duplicate", "skipped")
-
-
-@dataclass
-class OutletSummary:
-    outlet: str
-    fetched: int = 0
-    not_modified: int = 0
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    duplicate: int = 0
-    skipped: int = 0
-    rendered: int = 0
-    errors: int = 0
-    skip_reasons: dict[str, int] = field(default_factory=dict)
-    error_samples: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class CrawlSummary:
-    run_id: int | None
-    started_at: datetime
-    ended_at: datetime
-    outlets: list[OutletSummary]
-
-
-def summarize(outlet: str, stats: dict[str, Any], errors: list[str]) -> OutletSummary:
-    prefix = "newswatch/skipped/"
-    summary = OutletSummary(
-        outlet=outlet,
-        fetched=int(stats.get("downloader/response_count", 0)),
-        not_modified=int(stats.get("newswatch/not_modified", 0)),
-        rendered=int(stats.get("newswatch/rendered", 0)),
-        errors=len(errors),
-        skip_reasons={k[len(prefix):]: int(v) for k, v in stats.items() if k.startswith(prefix)},
-        error_samples=errors[:20],
-    )
-    for outcome in OUTCOMES:
-        setattr(summary, outcome, int(stats.get(f"newswatch/{outcome}", 0)))
-    return summary
 
 
 def run_crawl(
@@ -114,11 +71,13 @@ def run_crawl(
         process.start(install_signal_handlers=True)
     finally:
         workers.shutdown()
+    if on_progress is not None:  # the last state: every outlet finished
+        on_progress(_live_stats(crawlers))
 
     summaries = []
     for outlet, crawler in crawlers:
         spider = crawler.spider
-        errors = list(getattr(spider, "errors", [])) if spider else ["spider did not start"]
+        errors = spider.error_lines() if spider else ["spider did not start"]
         summaries.append(summarize(outlet.name, crawler.stats.get_stats(), errors))
     ended = datetime.now(UTC)
     store.finish_run(run_id, {s.outlet: s.as_dict() for s in summaries})

@@ -38,14 +38,16 @@ def _plain(status: int, text: str) -> Reply:
 class DemoServer:
     """A running demo outlet. Use as a context manager, or call :meth:`stop`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, version: int = 1):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, version: int = 1,
+                 public_url: str | None = None):
         self.set_version(version)
         self.request_log: list[LoggedRequest] = []
         self._lock = threading.Lock()
         self._server = LocalServer(self._answer, host=host, port=port, name="DemoOutlet/1.0")
         self.host = host
         self.port: int = self._server.port
-        self.url = self._server.url
+        self.url = self._server.url  # where it listens
+        self.public_url = public_url or self.url  # the site's own address, in its pages
 
     def set_version(self, version: int) -> None:
         """Switch the whole site to another version (1 or 2); takes effect on the next request."""
@@ -63,15 +65,17 @@ class DemoServer:
             return [r for r in self.request_log if r[1] == path]
 
     def _answer(self, request: Request) -> Reply:
-        self._log(request.method, request.path, request.headers)
-        raw_path = urlsplit(request.path).path
+        target = urlsplit(request.path)  # absolute-form when reached as a proxy
+        path_and_query = target.path + (f"?{target.query}" if target.query else "")
+        self._log(request.method, path_and_query, request.headers)
+        raw_path = target.path
         path = unquote(raw_path)
         version = self.version
         if path == "/":
             return Reply(302, headers={"Location": "/ai/"})
         try:
-            res = resource(path, version, self.url)
-            if res is None and not path.endswith("/") and resource(path + "/", version, self.url):
+            res = resource(path, version, self.public_url)
+            if res is None and not path.endswith("/") and resource(path + "/", version, self.public_url):
                 return Reply(301, headers={"Location": raw_path + "/"})
         except (ValueError, KeyError, OSError) as exc:  # a broken page source, not a client error
             return _plain(500, f"500 demo page {path}: {exc}")
@@ -79,7 +83,7 @@ class DemoServer:
             return _plain(404, "404 Not Found: 您访问的页面不存在")
         etag = etag_of(res) if res.validators in ("both", "etag") else None
         modified = (
-            last_modified(path, version, self.url)
+            last_modified(path, version, self.public_url)
             if res.validators in ("both", "last-modified")
             else None
         )
@@ -109,6 +113,8 @@ class DemoServer:
         self.stop()
 
 
-def serve_demo(host: str = "127.0.0.1", port: int = 0, version: int = 1) -> DemoServer:
-    """Start the demo outlet (port 0 picks a free port); returns the running server."""
-    return DemoServer(host, port, version)
+def serve_demo(host: str = "127.0.0.1", port: int = 0, version: int = 1,
+               public_url: str | None = None) -> DemoServer:
+    """Start the demo outlet (port 0 picks a free port); returns the running server.
+    ``public_url``: the address its pages give themselves (default: where it listens)."""
+    return DemoServer(host, port, version, public_url)

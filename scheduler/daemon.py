@@ -20,9 +20,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor as Pool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from newswatch.errors import first_line
 from newswatch.scheduler import timing
 from newswatch.scheduler.child import ChildResult, ChildRunner
 from newswatch.scheduler.delivery import deliver_once
@@ -47,14 +49,18 @@ class DaemonOptions:
     delivery_interval: float = 20.0
     startup_stagger: float = 5.0  # seconds between overdue outlets' first runs after a start
     max_concurrent_crawls: int = 4
+    crawl_flags: tuple[str, ...] = ("--quiet",)  # the children's log: --quiet, or --verbose
     interval_override: float | None = None  # every outlet's interval (benchmarks)
     stderr_sink: Any = field(default=sys.stderr, repr=False)  # where children's stderr goes
 
 
-def default_crawl_command(config_path: str, outlet: str) -> list[str]:
-    """``newswatch crawl`` of one outlet; ``--no-deliver``: the child plans alerts, we send."""
+def default_crawl_command(config_path: str, outlet: str,
+                          flags: Sequence[str] = ("--quiet",)) -> list[str]:
+    """``newswatch crawl`` of one outlet; ``--no-deliver``: the child plans alerts, we send.
+    ``flags``: ``--quiet`` (the child's warnings only: its counts are on our crawl-end line) or
+    ``--verbose`` (every page)."""
     return [sys.executable, "-m", "newswatch.cli", "crawl", "--config", config_path,
-            "--outlet", outlet, "--no-deliver"]
+            "--outlet", outlet, "--no-deliver", *flags]
 
 
 def _now() -> datetime:
@@ -103,16 +109,30 @@ class Daemon:
         name, timeout = outlet.name, self.timeout(outlet)
         if self.runner.closed:
             return ChildResult(None, 0.0, not_started="daemon is stopping")
-        self.state.started(name, _now())
+        started = _now()
+        self.state.started(name, started)
         log.info("crawl %s: start (timeout %gs)", name, timeout)
         result = self.runner.run(self.crawl_command(self.config_path, name), timeout)
         status = result.describe(timeout)
         # a crawl cut short by shutdown stays "unfinished": the next start re-crawls it first
         self.state.ended(name, _now(), status, finished=not (result.stopped or result.not_started))
         level = logging.INFO if result.ok else logging.WARNING
-        log.log(level, "crawl %s: end after %.1fs: %s", name, result.duration,
-                "ok" if result.ok else status)
+        counts = self.counts(name, started)
+        log.log(level, "crawl %s: end after %.1fs: %s%s", name, result.duration,
+                "ok" if result.ok else status, f": {counts}" if counts else "")
         return result
+
+    def counts(self, outlet: str, since: datetime) -> str:
+        """What the child's crawl run recorded for ``outlet``, in words ("" when unknown)."""
+        from newswatch.crawler.summary import OutletSummary
+
+        try:
+            run = self.store.last_run(outlet, since)
+        except Exception as exc:  # noqa: BLE001 - the end line goes out without counts
+            log.debug("crawl %s: no counts: %s", outlet, first_line(exc))
+            return ""
+        stats = ((run or {}).get("stats") or {}).get(outlet)
+        return OutletSummary.from_dict(stats).counts_text() if stats else ""
 
     def deliver(self) -> None:
         if self.channels:
@@ -262,7 +282,7 @@ def run_daemon(
     except DatabaseError as exc:
         log.error("%s", exc)
         return 1
-    command = crawl_command or default_crawl_command
+    command = crawl_command or partial(default_crawl_command, flags=options.crawl_flags)
     try:
         dashboard = _start_dashboard(config, serve, store) if serve else None
     except ValueError as exc:

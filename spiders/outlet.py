@@ -23,6 +23,7 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from newswatch.config import Outlet
+from newswatch.spiders.failures import describe
 from newswatch.spiders.page import ARTICLE, ROLE, BrowserUnavailable, PageItem
 
 log = logging.getLogger("newswatch.crawl")
@@ -49,7 +50,8 @@ class OutletSpider(scrapy.Spider):
         self.validators = validators or {}  # url -> (etag, last_modified)
         self.article_pattern = outlet.article_pattern
         self.allowed_hosts = {d.lower() for d in outlet.allowed_domains}
-        self.errors: list[str] = []
+        self.errors: list[str] = []  # "url: reason" of each failed page of a reachable host
+        self.host_failures: dict[tuple[str, str], int] = {}  # (host, reason) -> failed URLs
 
     # ------------------------------------------------------------------ discovery
 
@@ -71,8 +73,9 @@ class OutletSpider(scrapy.Spider):
             self.note_error(response.url, f"listing page is not text ({_content_type(response)})")
             return
         hrefs = response.xpath("//a/@href").getall()
-        yield from self.article_requests(response.urljoin(h.strip()) for h in hrefs
-                                         if h.strip() and not h.strip().startswith(_SKIP_SCHEMES))
+        yield from self.discovered(response, self.article_requests(
+            response.urljoin(h.strip()) for h in hrefs
+            if h.strip() and not h.strip().startswith(_SKIP_SCHEMES)))
 
     def parse_feed(self, response: Response) -> Iterable[scrapy.Request]:
         parsed = feedparser.parse(response.body)
@@ -84,7 +87,7 @@ class OutletSpider(scrapy.Spider):
             link = entry.get("link")
             if link:
                 links.append(urljoin(response.url, link))
-        yield from self.article_requests(links)
+        yield from self.discovered(response, self.article_requests(links))
 
     def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
         body = response.body
@@ -109,7 +112,16 @@ class OutletSpider(scrapy.Spider):
             for url in locs:
                 yield self._discovery_request(url, "sitemap", self.parse_sitemap)
         else:
-            yield from self.article_requests(locs)
+            yield from self.discovered(response, self.article_requests(locs))
+
+    def discovered(self, response: Response, requests: Iterable[scrapy.Request]
+                   ) -> list[scrapy.Request]:
+        """The article requests a start page, feed or sitemap gave (logged with -v)."""
+        found = list(requests)
+        log.info("%s: %s %s: %d article link%s", self.outlet.name,
+                 response.meta.get(ROLE, "page"), response.url, len(found),
+                 "" if len(found) == 1 else "s")
+        return found
 
     def is_article_url(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -170,11 +182,10 @@ class OutletSpider(scrapy.Spider):
             self.note_skip(request.url, "forbidden by robots.txt")
             return
         if failure.check(HttpError):
-            response = failure.value.response
-            reason = f"HTTP {response.status}"
-        else:
-            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}".strip()
-        self.note_error(request.url, reason)
+            self.note_error(request.url, f"HTTP {failure.value.response.status}")
+            return
+        failed = describe(failure.type, failure.getErrorMessage())
+        self.note_error(request.url, failed.reason, host_wide=failed.host_wide)
 
     def note_skip(self, url: str, reason: str) -> None:
         log.info("%s: skipped %s: %s", self.outlet.name, url, reason)
@@ -182,12 +193,30 @@ class OutletSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newswatch/skipped")
             self.crawler.stats.inc_value(f"newswatch/skipped/{reason}")
 
-    def note_error(self, url: str, reason: str) -> None:
+    def note_error(self, url: str, reason: str, host_wide: bool = False) -> None:
+        """Count and log an error. ``host_wide``: the host is out of reach (DNS, refused): one
+        warning per host, its other URLs only in the verbose log and as a count."""
         reason = " ".join(str(reason).split())[:300]
-        log.warning("%s: %s: %s", self.outlet.name, url, reason)
-        self.errors.append(f"{url}: {reason}")
         if self.crawler:
             self.crawler.stats.inc_value("newswatch/errors")
+        if not host_wide:
+            self.errors.append(f"{url}: {reason}")
+            log.warning("%s: %s: %s", self.outlet.name, url, reason)
+            return
+        host = urlsplit(url).netloc
+        first = not any(h == host for h, _ in self.host_failures)
+        self.host_failures[(host, reason)] = self.host_failures.get((host, reason), 0) + 1
+        if first:
+            log.warning("%s: %s: %s (%s)", self.outlet.name, host, reason, url)
+        else:
+            log.info("%s: %s: %s", self.outlet.name, url, reason)
+
+    def error_lines(self) -> list[str]:
+        """The crawl's errors, one line each; a host out of reach is one line with the number
+        of its URLs that failed."""
+        hosts = [f"{host}: {reason} ({n} URL{'s' if n > 1 else ''})"
+                 for (host, reason), n in self.host_failures.items()]
+        return hosts + self.errors
 
 
 def _header(headers: Any, name: bytes) -> str | None:

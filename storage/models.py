@@ -159,6 +159,10 @@ class Match(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+ALERT_STATUSES = ("pending", "sent", "failed")
+"""An alert row's ``status``: waiting to go out (again), delivered, given up on."""
+
+
 class Alert(Base):
     """Outbox row: one (revision, watch, channel) notification and its delivery state."""
 
@@ -168,7 +172,8 @@ class Alert(Base):
             "revision_id", "watch", "channel", name="uq_alerts_revision_watch_channel"
         ),
         CheckConstraint("event IN ('new', 'updated')", name="event"),
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in ALERT_STATUSES)})",
+                        name="status"),
         Index("ix_alerts_status_next_attempt_at", "status", "next_attempt_at"),
     )
 

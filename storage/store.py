@@ -136,6 +136,11 @@ class Store:
         self._outlet_ids.update(ids)
         return ids
 
+    def outlet_names(self) -> list[str]:
+        """Every outlet the database knows (crawled now or in the past), by name."""
+        with self.reading() as session:
+            return list(session.scalars(select(Outlet.name).order_by(Outlet.name)))
+
     def _outlet(self, name: str) -> int:
         """The outlet's id, created (in its own transaction) on first use; cached per Store."""
         outlet_id = self._outlet_ids.get(name)
@@ -283,6 +288,16 @@ class Store:
                 "outlets": run.outlets,
                 "stats": run.stats,
             }
+
+    def last_run(self, outlet: str, since: datetime) -> dict[str, Any] | None:
+        """The latest crawl run of ``outlet`` alone started at or after ``since`` (as
+        ``get_run``), or None: how the daemon finds what its crawl child did."""
+        _check_aware("since", since)
+        with self.reading() as session:
+            runs = session.scalars(select(CrawlRun).where(CrawlRun.started_at >= since)
+                                   .order_by(CrawlRun.id.desc())).all()
+            run_id = next((r.id for r in runs if r.outlets == [outlet]), None)
+        return self.get_run(run_id) if run_id is not None else None
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from tests.localsite import Page
 from tests.pages import EN_PARAGRAPHS, ZH_PARAGRAPHS, article_html, listing_html
@@ -46,7 +49,7 @@ def test_stories_filters(site, write_config, cli):
     assert sorted(r["title"] for r in rows) == ["English", "中文"]
     assert {r["language"] for r in rows} == {"en", "zh"}
     assert run_ok(cli, "stories", "--config", config, "--json", "--since", "2999-01-01") == ""
-    assert run_ok(cli, "stories", "--config", config, "--json", "--outlet", "other") == ""
+    assert len(run_ok(cli, "stories", "--config", config, "--json", "--outlet", "local").splitlines()) == 2
     bad = cli("stories", "--config", config, "--since", "yesterday")
     assert bad.returncode == 2 and "--since" in bad.stderr
 
@@ -75,18 +78,90 @@ def test_db_upgrade_on_a_new_database(tmp_path, write_config, cli):
     assert (tmp_path / "fresh.db").exists()
 
 
+def demo_counts(stdout: str, outlet: str) -> dict[str, int]:
+    """The counts of ``outlet``'s row of a demo's summary table (printed 200 columns wide)."""
+    header = next(line for line in stdout.splitlines() if line.startswith("┃ outlet"))
+    [row] = [line for line in stdout.splitlines() if line.startswith(f"│ {outlet}")]
+    names = [c.strip() for c in header.strip("┃ ").split("┃")]
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    return {name: int(cell) for name, cell in zip(names[1:], cells[1:], strict=True)}
+
+
 def test_demo_command_end_to_end(tmp_path, cli):
-    database = f"sqlite:///{tmp_path / 'demo.db'}"
-    first = run_ok(cli, "demo", "--database", database, cwd=tmp_path, env={"COLUMNS": "200"})
-    # version 1 of the site, then version 2 (one story edited, one new): 9 stories, one diff
-    assert "9 stories" in first and "forbidden by robots.txt" in first
-    assert "Two days later" in first and (tmp_path / "newswatch-demo.yaml").is_file()
+    """Two demos at once (each on its own free port), then a rerun of one: the rerun answers
+    304 and finds the same stories, whatever port it got. The first run crawls the site, then
+    the site two days later (one story edited, one new): 9 stories, one diff."""
+    wide = {"COLUMNS": "200"}
+    runs = {}
+    with ThreadPoolExecutor(2) as pool:
+        for name in ("one", "two"):
+            (tmp_path / name).mkdir()
+            runs[name] = pool.submit(run_ok, cli, "demo", cwd=tmp_path / name, env=wide)
+    first, other = runs["one"].result(), runs["two"].result()
+    for output in (first, other):
+        assert "9 stories" in output and "forbidden by robots.txt" in output
+        assert "Serving the demo outlet http://demo.newswatch.test (on http://127.0.0.1:" in output
+        assert "Two days later" in output
+    assert (tmp_path / "one" / "newswatch-demo.db").exists()
+    assert (tmp_path / "one" / "newswatch-demo.yaml").is_file()
     for title in ("數字人主播", "通义千问", "GPT-4"):  # Big5, GBK and UTF-8 pages, decoded
         assert title in first
     assert "\ufffd" not in first
-    second = run_ok(cli, "demo", "--database", database, cwd=tmp_path, env={"COLUMNS": "200"})
-    [ai_row] = [line for line in second.splitlines() if line.startswith("│ demo-ai")]
-    cells = [c.strip() for c in ai_row.strip("│ ").split("│")]
-    fetched, not_modified, new = int(cells[1]), int(cells[2]), int(cells[3])
-    assert new == 0 and not_modified >= 6 and fetched >= not_modified
+    second = run_ok(cli, "demo", cwd=tmp_path / "one", env=wide)
+    ai = demo_counts(second, "demo-ai")
+    assert ai["new"] == 0 and ai["duplicate"] == 0 and ai["304"] >= 6 and ai["fetched"] >= ai["304"]
+    wire = demo_counts(second, "demo-wire")
+    assert wire["new"] == 0 and wire["duplicate"] == 0
     assert "9 stories" in second and "Two days later" not in second
+
+
+def test_demo_banner_masks_the_database_password(tmp_path, cli):
+    result = cli("demo", "--database", "postgresql://newswatch:sekrit-pw@127.0.0.1:1/newswatch",
+                 cwd=tmp_path)
+    assert result.returncode == 1  # nothing listens on port 1
+    assert "storing into postgresql+psycopg://newswatch:***@127.0.0.1:1/newswatch" in result.stdout
+    assert "sekrit" not in result.stdout + result.stderr
+
+
+def test_db_upgrade_needs_no_config_file_when_the_env_names_the_database(tmp_path, cli):
+    result = cli("db", "upgrade", cwd=tmp_path, env={"NEWSWATCH_DATABASE_URL": "sqlite:///env.db"})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "env.db").exists()  # relative to the current folder
+    missing = cli("db", "upgrade", cwd=tmp_path)
+    assert missing.returncode == 2 and "config file not found" in missing.stderr
+
+
+def test_db_upgrade_accepts_a_postgresql_url_as_hosts_hand_them_out(db_url, cli, tmp_path):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL case (SQLite: the test above)")
+    from newswatch.storage.db import create_engine_for, current_revision
+
+    plain = db_url.replace("postgresql+psycopg://", "postgres://", 1)
+    result = cli("db", "upgrade", cwd=tmp_path, env={"NEWSWATCH_DATABASE_URL": plain})
+    assert result.returncode == 0, result.stderr
+    engine = create_engine_for(db_url)
+    try:
+        assert current_revision(engine) is not None  # migrated, in this test's schema
+    finally:
+        engine.dispose()
+
+
+def test_unknown_names_are_errors_as_for_crawl(site, write_config, cli, tmp_path):
+    """`stories --outlet` and `alerts --status` name what they do not know, like `crawl --outlet`."""
+    config = write_config({"outlets": [outlet(site)]})
+    crawl = cli("crawl", "--config", str(config), "--outlet", "nope")
+    stories = cli("stories", "--config", str(config), "--outlet", "nope")
+    for result in (crawl, stories):
+        assert result.returncode == 2
+        assert result.stderr == "error: --outlet nope: no such outlet (configured: local)\n"
+    alerts = cli("alerts", "--config", str(config), "--status", "bogus")
+    assert alerts.returncode == 2
+    assert alerts.stderr == "error: --status bogus: no such status (use pending, sent, failed)\n"
+    assert run_ok(cli, "alerts", "--config", str(config), "--status", "failed", "--json") == ""
+    # an outlet no longer configured whose stories are stored is still a known name
+    site.set("/ai/", listing_html(["/news/2026/a.html"]))
+    site.set("/news/2026/a.html", article_html("旧闻", ZH_PARAGRAPHS, meta_charset="utf-8"))
+    run_ok(cli, "crawl", "--config", str(config))
+    renamed = write_config({"outlets": [outlet(site, name="renamed")]})
+    [row] = run_ok(cli, "stories", "--config", str(renamed), "--outlet", "local", "--json").splitlines()
+    assert json.loads(row)["title"] == "旧闻"

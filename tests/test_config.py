@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.config import ConfigError, find_config_path, load_config, parse_duration
+from newswatch.config import (
+    ConfigError,
+    find_config_path,
+    load_config,
+    parse_config,
+    parse_duration,
+)
 
 GOOD = """\
 database: sqlite:///x.db
@@ -37,7 +43,7 @@ def test_good_config_loads(tmp_path, monkeypatch):
     monkeypatch.delenv("NEWSWATCH_DATABASE_URL", raising=False)
     config = load_config(write(tmp_path, GOOD))
     outlet = config.outlet("heldout")
-    assert config.database == "sqlite:///x.db"
+    assert config.database == f"sqlite:///{tmp_path}/x.db"  # next to the config file
     assert outlet.start_urls == ("https://example.com/ai/",)
     assert outlet.interval_seconds == 900
     assert outlet.article_pattern.search("https://example.com/news/2026/a.html")
@@ -46,9 +52,37 @@ def test_good_config_loads(tmp_path, monkeypatch):
 def test_database_default_and_env_override(tmp_path, monkeypatch):
     monkeypatch.delenv("NEWSWATCH_DATABASE_URL", raising=False)
     text = GOOD.replace("database: sqlite:///x.db\n", "")
-    assert load_config(write(tmp_path, text)).database == "sqlite:///newswatch.db"
-    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", "sqlite:///other.db")
-    assert load_config(write(tmp_path, text)).database == "sqlite:///other.db"
+    assert load_config(write(tmp_path, text)).database == f"sqlite:///{tmp_path}/newswatch.db"
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", "sqlite:////srv/other.db")
+    assert load_config(write(tmp_path, text)).database == "sqlite:////srv/other.db"
+
+
+def test_relative_sqlite_paths(tmp_path, monkeypatch):
+    """In the config file: relative to the file's folder, wherever the command runs; in
+    $NEWSWATCH_DATABASE_URL: relative to the current folder (a path typed in a shell)."""
+    monkeypatch.delenv("NEWSWATCH_DATABASE_URL", raising=False)
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    path = tmp_path / "conf" / "newswatch.yaml"
+    path.write_text(GOOD.replace("sqlite:///x.db", "sqlite:///data/x.db"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert load_config(path).database == f"sqlite:///{tmp_path}/conf/data/x.db"
+    assert load_config("../conf/newswatch.yaml").database == f"sqlite:///{tmp_path}/conf/data/x.db"
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", "sqlite:///env.db")
+    assert load_config(path).database == f"sqlite:///{tmp_path}/elsewhere/env.db"
+    for kept in ("sqlite://", "sqlite:///:memory:", "sqlite:////abs/x.db"):
+        monkeypatch.setenv("NEWSWATCH_DATABASE_URL", kept)
+        assert load_config(path).database == kept
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql", "postgresql+psycopg"])
+def test_postgres_urls_mean_postgresql_through_psycopg(tmp_path, monkeypatch, scheme):
+    monkeypatch.delenv("NEWSWATCH_DATABASE_URL", raising=False)
+    text = GOOD.replace("sqlite:///x.db", f"{scheme}://nw:pw@db.example.com:5432/nw")
+    expected = "postgresql+psycopg://nw:pw@db.example.com:5432/nw"
+    assert load_config(write(tmp_path, text)).database == expected
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", f"{scheme}://nw:pw@db.example.com:5432/nw")
+    assert load_config(write(tmp_path, GOOD)).database == expected
 
 
 def test_config_path_lookup_order(monkeypatch, tmp_path):
@@ -150,6 +184,22 @@ def test_channel_errors_name_key_and_line(tmp_path):
     assert "notify.hook.colour" in message and ":17:" in message
 
 
+@pytest.mark.parametrize("command", ["crawl", "daemon"])
+def test_watch_and_notify_errors_name_file_line_and_key_on_the_command_line(tmp_path, cli, command):
+    """Issue 10 item 11: watch and notify errors read like every other config error."""
+    bad_watch = write(tmp_path, WATCHED)
+    result = cli(command, "--config", str(bad_watch))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {bad_watch}:13: watches[1].regex[0]: bad regex 'GPT-('")
+    bad_channel = write(tmp_path, WATCHED.replace("['GPT-(']", "['GPT-5']").replace(
+        "{webhook: 'http://127.0.0.1:9/x'}", "{webhook: 'ftp://127.0.0.1/x'}"))
+    result = cli(command, "--config", str(bad_channel))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {bad_channel}:15: notify.hook.webhook: ")
+
+
 def test_watches_and_channels_are_parsed_by_their_owners(tmp_path):
     config = load_config(write(tmp_path, WATCHED.replace("['GPT-(']", "['GPT-5']")))
     assert [w.name for w in config.watch_rules] == ["llm", "gpt"]
@@ -170,3 +220,45 @@ def test_bad_duration_names_key_and_line(tmp_path):
     assert "outlets[0].interval" in message and "bad duration" in message and ":7:" in message
     with pytest.raises(ValueError, match=r"^\$X: bad duration 'soon'"):
         parse_duration("soon", "$X")
+
+
+def test_an_error_under_a_key_without_a_known_line_is_raised_not_looped():
+    """parse_config of a mapping (no YAML lines: the demo, tests) names the key all the same."""
+    with pytest.raises(ConfigError, match=r"^demo: notify\.chat\.apprise: not a usable"):
+        parse_config({"notify": {"chat": {"apprise": "tgram://x"}}}, source="demo")
+
+
+def test_every_missing_variable_is_reported_at_once(tmp_path, monkeypatch):
+    for var in ("NW_T_HOOK", "NW_T_PASS", "NW_T_BOT", "NW_T_CHAT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NW_T_CHAT", "")  # empty is as good as missing (compose passes ${X:-})
+    text = GOOD + """\
+notify:
+  hook: {webhook: 'http://127.0.0.1/x', secret: '${NW_T_HOOK}'}
+  mail: {email: [a@example.com], smtp: 'smtp://u:${NW_T_PASS}@mail.example.com:587'}
+  chat:
+    apprise: 'tgram://${NW_T_BOT}/${NW_T_CHAT}'
+"""
+    message = error_of(tmp_path, text)
+    assert "4 environment variables are not set (or empty)" in message
+    for var, key, line in (("NW_T_HOOK", "notify.hook.secret", 9),
+                           ("NW_T_PASS", "notify.mail.smtp", 10),
+                           ("NW_T_BOT", "notify.chat.apprise", 12),
+                           ("NW_T_CHAT", "notify.chat.apprise", 12)):
+        assert f"{var} ({key}, line {line})" in message
+
+
+@pytest.mark.parametrize("password", ["p@ss:w/rd#1", "12/34", "se?cret"])
+def test_an_smtp_password_to_percent_encode_is_one_line_naming_key_and_line(
+        tmp_path, monkeypatch, password):
+    mail = "notify:\n  mail:\n    email: [a@example.com]\n    smtp: '{}'\n    from: n@example.com\n"
+    for written in (f"smtp://nw:{password}@mail.example.com:587", "smtp://nw:${NW_T_SMTP}@mail.example.com:587"):
+        monkeypatch.setenv("NW_T_SMTP", password)
+        message = error_of(tmp_path, GOOD + mail.format(written))
+        assert ":11: notify.mail.smtp: " in message and "%-encoded" in message
+        for piece in (password, *password.split("/"), *password.split("@"), *password.split("?")):
+            assert len(piece) < 3 or piece not in message.replace("%-encoded", "")
+    monkeypatch.setenv("NW_T_SMTP", "p%40ss%3Aw%2Frd%231")  # %-encoded: loads, decoded
+    config = load_config(write(tmp_path, GOOD + mail.format(
+        "smtp://nw:${NW_T_SMTP}@mail.example.com:587")))
+    assert config.channels["mail"].password == "p@ss:w/rd#1"

@@ -17,6 +17,7 @@ from lxml import etree
 
 from newswatch.demo import demo_config, manifest, serve_demo
 from newswatch.demo.render import article_body
+from tests.readme import plausible_env
 
 ARTICLE_RE = re.compile(r"/news/\d{4}/")
 REPO = Path(__file__).resolve().parents[1]
@@ -340,10 +341,8 @@ def test_demo_config_validates():
 def test_example_config_validates(monkeypatch):
     config_mod = pytest.importorskip("newswatch.config")
     text = (REPO / "newswatch.example.yaml").read_text(encoding="utf-8")
-    plausible = {"TELEGRAM_BOT_TOKEN": "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr",
-                 "TELEGRAM_CHAT_ID": "-1001234567890"}
-    for var in set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text)):
-        monkeypatch.setenv(var, plausible.get(var, "x"))
+    for var, value in plausible_env(text).items():
+        monkeypatch.setenv(var, value)
     monkeypatch.delenv("NEWSWATCH_DATABASE_URL", raising=False)
     cfg = config_mod.parse_config(yaml.safe_load(text), source="newswatch.example.yaml")
     assert len(cfg.outlets) >= 8

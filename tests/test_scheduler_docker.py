@@ -17,7 +17,8 @@ needs_compose = pytest.mark.skipif(COMPOSE is None, reason="docker-compose is no
 
 def compose_config(folder: Path) -> dict:
     shutil.copy(ROOT / "docker-compose.yml", folder / "docker-compose.yml")
-    (folder / "newswatch.yaml").write_text("outlets: []\n")
+    (folder / "deploy").mkdir(exist_ok=True)
+    (folder / "deploy" / "newswatch.yaml").write_text("outlets: []\n")
     quiet = subprocess.run([COMPOSE, "-f", "docker-compose.yml", "config", "-q"], cwd=folder,
                            capture_output=True, text=True, timeout=60)
     assert quiet.returncode == 0, quiet.stderr
@@ -38,7 +39,7 @@ def test_compose_validates_without_a_dot_env(tmp_path: Path) -> None:
     assert port.removesuffix("/tcp") == "127.0.0.1:8000:8000"
     assert app["init"] is True and app["restart"] == "unless-stopped"
     assert app["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert any(v.endswith(":/config/newswatch.yaml:ro") for v in app["volumes"])
+    assert any(v.endswith("/deploy:/config:ro") for v in app["volumes"])
     assert db["image"] == "postgres:16" and "healthcheck" in db
     assert "pgdata" in config["volumes"]
 
@@ -56,8 +57,8 @@ def test_compose_takes_secrets_from_dot_env(tmp_path: Path) -> None:
 
 def test_env_example_names_every_secret_the_compose_file_uses() -> None:
     example = (ROOT / ".env.example").read_text()
-    for name in ("POSTGRES_PASSWORD", "NEWSWATCH_HOOK_SECRET", "SMTP_PASS",
-                 "NEWSWATCH_SERVE_TOKEN"):
+    for name in ("POSTGRES_PASSWORD", "NEWSWATCH_HOOK_SECRET", "SMTP_PASS", "TELEGRAM_BOT_TOKEN",
+                 "TELEGRAM_CHAT_ID", "NEWSWATCH_SERVE_TOKEN"):
         assert f"\n{name}=" in example
         assert "${" + name in (ROOT / "docker-compose.yml").read_text()
 

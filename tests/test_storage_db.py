@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -95,6 +95,19 @@ def test_crawl_runs_and_outlets(store) -> None:
     run = store.get_run(run_id)
     assert run["outlets"] == ["a", "b"] and run["stats"] == stats
     assert run["ended_at"] >= run["started_at"] and run["ended_at"].tzinfo is not None
+    assert store.outlet_names() == ["a", "b"]
+
+
+def test_last_run_of_one_outlet(store) -> None:
+    """How the daemon finds what its crawl child recorded."""
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    both = store.start_run(["a", "b"])
+    store.finish_run(both, {"a": {"new": 1}, "b": {}})
+    alone = store.start_run(["a"])
+    store.finish_run(alone, {"a": {"new": 2}})
+    assert store.last_run("a", before)["stats"] == {"a": {"new": 2}}
+    assert store.last_run("b", before) is None  # only in a run of several outlets
+    assert store.last_run("a", datetime.now(UTC) + timedelta(hours=1)) is None
 
 
 @pytest.mark.skipif(not os.environ.get("NEWSWATCH_TEST_POSTGRES_URL"),
