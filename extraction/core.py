@@ -7,6 +7,7 @@ chosen subtree instead of serialised HTML.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,42 @@ def _too_many_images(el: lxml.html.HtmlElement) -> bool:
     """readability's 'too many images' clean-up rule."""
     paragraphs = sum(1 for _ in el.iter("p"))
     return bool(paragraphs) and sum(1 for _ in el.iter("img")) > 1 + paragraphs * 1.3
+
+
+_WORD = re.compile(r"[^\W\d_\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]{2,}")
+
+
+def _own_words(el: lxml.html.HtmlElement) -> int:
+    """Words (of an alphabetic script) of an element's text outside its links. Chinese text
+    is not measured here: no page on the bench has a Chinese list of this kind, and the
+    comment streams of Chinese forums (name, time, counts) look like one."""
+    words = len(_WORD.findall(el.text_content() or ""))
+    return words - sum(len(_WORD.findall(a.text_content() or ""))
+                       for a in el.iterdescendants("a"))
+
+
+def _items_say_more_than_links(lst: lxml.html.HtmlElement, min_words: int = 4) -> bool:
+    """Most items of a list carry words of their own besides a link: a list that is part of
+    the text (deals with their prices, links each with a comment), not a list of headlines."""
+    items = [li for li in lst if li.tag == "li"]
+    if not items:
+        return False
+    saying = sum(1 for li in items if _own_words(li) >= min_words)
+    return saying * 2 >= len(items)
+
+
+def _has_prose(el: lxml.html.HtmlElement, min_len: int = 100) -> bool:
+    """Holds a paragraph of prose outside lists and links (the block is an article, not a
+    list of links with a heading)."""
+    for p in el.iter("p"):
+        if next(p.iterancestors("li"), None) is not None:
+            continue
+        text = _tlen(p.text_content())
+        if text >= min_len:
+            links = sum(_tlen(a.text_content()) for a in p.iterdescendants("a"))
+            if links < 0.25 * text:
+                return True
+    return False
 
 
 def _br_separated(el: lxml.html.HtmlElement, min_breaks: int = 2, min_len: int = 140) -> bool:
@@ -150,23 +187,29 @@ class FastDocument(Document):
 
     def get_preserved_elements(self, node):
         """Also never drop, in readability's clean-up, the block that holds most of the article
-        for having more images than paragraphs (an illustrated post), nor a list that the text
-        leads into with a colon."""
+        for having more images than paragraphs (an illustrated post), nor a list that is part
+        of the text: one the text leads into with a colon, or, when lists are much of the
+        article (a round-up of links or deals), lists whose items say more than their links."""
         allowed = super().get_preserved_elements(node)
         best = self._best
-        if best is None or self.get_link_density(best) >= 0.25:
+        if best is None:
             return allowed
         total = _tlen(best.text_content())
         if total < 200:
             return allowed
-        for el in [best, *self.tags(best, "div", "section", "table")]:
-            if (_too_many_images(el) and _text_share(el, total) >= 0.4
-                    and self.get_link_density(el) < 0.25):
-                allowed[el] = True
-        for el in self.tags(best, "ul", "ol"):
-            # a list the text leads into ("Top deals:", "要点如下：") is part of the text
-            lead = el.getprevious()
-            if lead is not None and (lead.text_content() or "").strip().endswith((":", "：")):
+        lists = list(self.tags(best, "ul", "ol"))
+        if self.get_link_density(best) < 0.25:
+            for el in [best, *self.tags(best, "div", "section", "table")]:
+                if (_too_many_images(el) and _text_share(el, total) >= 0.4
+                        and self.get_link_density(el) < 0.25):
+                    allowed[el] = True
+            for el in lists:
+                lead = el.getprevious()
+                if lead is not None and (lead.text_content() or "").strip().endswith((":", "：")):
+                    allowed[el] = True  # "Top deals:", "要点如下："
+        saying = [el for el in lists if _items_say_more_than_links(el)]
+        if saying and sum(_text_share(el, total) for el in saying) >= 1 / 3 and _has_prose(best):
+            for el in saying:
                 allowed[el] = True
         return allowed
 

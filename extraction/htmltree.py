@@ -92,9 +92,32 @@ def _protected_set(root: lxml.html.HtmlElement) -> set:
     return keep
 
 
+# one class name that names a box about the author (bio, profile), not the byline or the post
+_AUTHOR_WORDS = frozenset(("author", "authors", "writer"))
+_AUTHOR_BOX_PARTS = frozenset("info box bio about profile post article details description block "
+                              "wrap wrapper card biography".split())
+_AUTHOR_BOX_NAMES = frozenset("authorinfo authorbox authorbio aboutauthor abouttheauthor "
+                              "authorprofile bio biography".split())
+
+
+def _author_box(attr: str) -> bool:
+    """One class name (or the id) names a box about the author: post-author, author_bio,
+    aboutauthor. Read name by name: "post author-jane" is a post by Jane, not a bio."""
+    for name in attr.lower().split():
+        parts = _SEPARATORS.split(name)
+        if "".join(parts) in _AUTHOR_BOX_NAMES:
+            return True
+        if (len(parts) > 1 and not _AUTHOR_WORDS.isdisjoint(parts)
+                and not _AUTHOR_BOX_PARTS.isdisjoint(parts)):
+            return True
+    return False
+
+
 @lru_cache(maxsize=50000)
 def boilerplate_attr(attr: str) -> bool:
     """Does a 'class id' string name a boilerplate block (nav, ads, related, comments...)?"""
+    if _author_box(attr):
+        return True
     if _MAYBE.search(attr):
         return False
     if _UNLIKELY.search(attr):

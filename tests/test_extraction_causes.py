@@ -171,3 +171,37 @@ def test_a_list_the_text_leads_into_is_kept():
     art = extract_article(page(body), "https://example.com/deals")
     assert "Laptop model 0 with a 14-inch screen" in art.text
     assert "Laptop model 4" in art.text and "Section 3" not in art.text
+
+
+def test_a_box_about_the_author_is_no_body():
+    # a long biography in a box named for the author outscores a short post; the post's own
+    # container may carry the author's name as a class word (WordPress: author-jane)
+    bio = ("Jane Doe is a chemist who writes about laboratories, instruments and the people "
+           "who build them, and she has covered science policy for a decade. ") * 3
+    body = (nav() + "<div class='post hentry author-jane'><h1>Lab releases model</h1>"
+            f"<div class='entry'><p>{EN_PARA}</p><p>The lab will publish its data.</p></div>"
+            f"<div class='post-author'><h3>About the author</h3><p>{bio}</p></div></div>")
+    art = extract_article(page(body), "https://example.com/bio")
+    assert "a third of the cost" in art.text and "publish its data" in art.text
+    assert "Jane Doe is a chemist" not in art.text
+
+
+def test_a_list_that_is_the_body_of_a_roundup_is_kept():
+    # a post that is mostly a list of links, each with the writer's own words after it
+    items = "".join(f"<li><a href='https://news.example/{i}'>Story number {i} about robots"
+                    f"</a> – worth reading for the part about batteries and {i} motors.</li>"
+                    for i in range(6))
+    related = "".join(f"<li><a href='/r/{i}'>Another headline number {i} on this site</a></li>"
+                      for i in range(5))
+    body = (nav() + f"<div class='post'><h1>Quick links</h1><p>{EN_PARA}</p><ul>{items}</ul>"
+            "</div>")
+    art = extract_article(page(body), "https://example.com/roundup")
+    assert "a third of the cost" in art.text
+    assert all(f"worth reading for the part about batteries and {i}" in art.text
+               for i in range(6))
+    # a list of headlines after a long article is still no part of it
+    body = (nav() + f"<div class='post'><h1>Lab</h1>{en_paras(6)}<p>More stories:</p>"
+            f"<ul>{related}</ul></div>")
+    art = extract_article(page(body), "https://example.com/related")
+    assert art.text.count("a third of the cost") == 6
+    assert "Another headline number" not in art.text
