@@ -11,6 +11,8 @@ from lxml import etree
 
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+_TITLE_OPEN = re.compile(r"<title\b[^>]*>", re.I)
+_TITLE_CLOSE = re.compile(r"</title\s*>", re.I)
 
 # removed with their content before anything else looks at the tree
 JUNK_TAGS = (
@@ -46,7 +48,7 @@ def parse_html(text: str) -> lxml.html.HtmlElement | None:
     """Parse decoded HTML; None when there is nothing to parse."""
     if not text or not text.strip():
         return None
-    data = _XML_DECL.sub("", text, count=1).encode("utf-8", "replace")
+    data = _close_title(_XML_DECL.sub("", text, count=1)).encode("utf-8", "replace")
     try:
         root = lxml.html.document_fromstring(data, parser=_PARSER)
     except (etree.ParserError, ValueError):
@@ -54,6 +56,20 @@ def parse_html(text: str) -> lxml.html.HtmlElement | None:
     if root.find("body") is None:
         _move_page_out_of_head(root)
     return root
+
+
+def _close_title(text: str) -> str:
+    """A <title> never closed makes libxml2 read the rest of the page as the title's text:
+    close it where its line or the next tag starts."""
+    opened = _TITLE_OPEN.search(text)
+    if opened is None or _TITLE_CLOSE.search(text, opened.end()):
+        return text
+    end = len(text)
+    for stop in ("<", "\n"):
+        at = text.find(stop, opened.end())
+        if 0 <= at < end:
+            end = at
+    return f"{text[:end]}</title>{text[end:]}"
 
 
 _HEAD_TAGS = frozenset(("title", "meta", "link", "style", "script", "base", "noscript",

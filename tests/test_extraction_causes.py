@@ -205,3 +205,12 @@ def test_a_list_that_is_the_body_of_a_roundup_is_kept():
     art = extract_article(page(body), "https://example.com/related")
     assert art.text.count("a third of the cost") == 6
     assert "Another headline number" not in art.text
+
+
+def test_a_title_never_closed_does_not_swallow_the_page():
+    # mangled markup: libxml2 reads everything after an unclosed <title> as its text
+    html = ("<html><head><title>Lab releases model\n<script>var ad = 1;</script></head>"
+            "<div class='story'><h1>Lab releases model</h1>" + en_paras(4) + "</div></html>")
+    art = extract_article(html.encode(), "https://example.com/title")
+    assert art.skip_reason is None and art.text.count("a third of the cost") == 4
+    assert art.title == "Lab releases model"
