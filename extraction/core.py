@@ -16,7 +16,7 @@ from readability import Document
 
 from newswatch.text import nfkc
 
-from .htmltree import clean_tree, node_text
+from .htmltree import COMMENTS_MARK, clean_tree, node_text
 
 # readability's divToPElementsRe matches "<" + one of these at the start of any descendant tag
 _BLOCKISH_PREFIXES = ("blockquote", "dl", "div", "img", "ol", "p", "pre", "table", "ul")
@@ -134,6 +134,27 @@ def _split_into_paragraphs(elem: lxml.html.HtmlElement) -> None:
             child.drop_tree()
 
 
+def _cut_at_comments(root: lxml.html.HtmlElement, min_before: int = 200) -> None:
+    """Drop a comments marker and everything after it, once the text before it is long
+    enough to be the article (a marker next to the byline is no end)."""
+    seen = 0
+    for el in root.iter():
+        if el.tag == COMMENTS_MARK:
+            if seen < min_before:
+                continue
+            node = el
+            while node is not None and node is not root:
+                for later in list(node.itersiblings()):
+                    node.getparent().remove(later)
+                node = node.getparent()
+            el.getparent().remove(el)
+            return
+        if isinstance(el.tag, str):
+            seen += _tlen(el.text)
+        if el is not root:
+            seen += _tlen(el.tail)
+
+
 class FastDocument(Document):
     """readability.Document working on an already parsed, uncleaned tree (which it copies)."""
 
@@ -235,7 +256,18 @@ class FastDocument(Document):
         for elem in list(self.html.iter("div")):
             _split_into_paragraphs(elem)
 
+    def get_article(self, candidates, best_candidate, html_partial=False):
+        """readability's article, without the siblings that follow a comments marker."""
+        best = best_candidate["elem"]
+        for sibling in best.itersiblings():
+            if sibling.tag == COMMENTS_MARK:
+                for later in list(sibling.itersiblings()):
+                    later.getparent().remove(later)
+                break
+        return super().get_article(candidates, best_candidate, html_partial)
+
     def get_clean_html(self):
+        _cut_at_comments(self.html)
         self.link_texts = frozenset(
             " ".join(nfkc(a.text_content()).split())
             for a in self.html.iter("a"))

@@ -158,10 +158,42 @@ def _holds_main_text(el: lxml.html.HtmlElement, page_chars: list[int]) -> bool:
     return own >= 200 and own >= 0.4 * page_chars[0]
 
 
+# where a page's comments start: a heading that names them, or the usual anchors
+COMMENTS_MARK = "nw-comments"
+_COMMENT_IDS = frozenset(("comments", "respond", "disqus_thread", "comments-section",
+                          "comment-section", "reader-comments"))
+_COMMENT_HEADING = re.compile(
+    r"^\s*(?:(?:\d+\s+)?(?:comments?|responses|replies|reader comments)"
+    r"|leave a (?:reply|comment)|post a comment|join the discussion"
+    r"|\d+\s+(?:responses?|thoughts|comments?|replies) (?:to|on)\b.*"
+    r"|网友评论|最新评论|发表评论|评论|精彩评论|读者评论|全部评论)"
+    r"\s*(?:\(\d+\)|（\d+）|\d+)?\s*[:：]?\s*$", re.I)
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _starts_comments(el: lxml.html.HtmlElement) -> bool:
+    """Is el the start of the page's comments: a heading saying so, or an element with the
+    usual id (#comments, #respond, #disqus_thread) or <a name="comments">?"""
+    if el.get("id", "").lower() in _COMMENT_IDS or (
+            el.tag == "a" and el.get("name", "").lower() in _COMMENT_IDS):
+        return True
+    return el.tag in _HEADINGS and bool(_COMMENT_HEADING.match(el.text_content() or ""))
+
+
+def _mark_comments(root: lxml.html.HtmlElement) -> None:
+    """Put a marker where the comments start (the heading or anchor itself goes)."""
+    for el in root.xpath("//h1|//h2|//h3|//h4|//h5|//h6|//*[@id]|//a[@name]"):
+        if el.getparent() is not None and _starts_comments(el):
+            marker = el.makeelement(COMMENTS_MARK, {})
+            marker.tail = el.tail
+            el.getparent().replace(el, marker)
+
+
 def clean_tree(root: lxml.html.HtmlElement, ruthless: bool = True) -> None:
     """Remove junk in place. ruthless=True also drops boilerplate-looking containers.
     Hidden elements go, unless one holds most of the page's text (shown by a script)."""
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
+    _mark_comments(root)
     drop = []
     keep = None
     page_chars: list[int] = []

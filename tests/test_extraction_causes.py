@@ -214,3 +214,25 @@ def test_a_title_never_closed_does_not_swallow_the_page():
     art = extract_article(html.encode(), "https://example.com/title")
     assert art.skip_reason is None and art.text.count("a third of the cost") == 4
     assert art.title == "Lab releases model"
+
+
+def test_the_comments_after_the_article_are_cut():
+    # a blog layout: the comments are siblings of the post's paragraphs, after a heading
+    comments = "".join(
+        f"<div id='c{i}'><p>Reader {i} here: I have used these models at work for a year, "
+        f"and the cost was never the problem for us, the answers were, as everyone knows."
+        f"</p></div><p class='posted'>Posted by: reader{i} at May 3, 2025 9:0{i} AM</p>"
+        for i in range(8))
+    body = (nav() + "<div class='content'><h1>Lab releases model</h1>"
+            "<p><a href='#comments'>8 Comments</a></p>" + en_paras(3)
+            + "<h3>Some thoughts on the cost</h3><p>Part 4. " + EN_PARA + "</p>"
+            + "<p class='posted'>Posted by Jane at May 3, 2025 8:00 AM</p>"
+            "<h2 id='comments'>Comments</h2>" + comments + "</div>")
+    art = extract_article(page(body), "https://example.com/blog")
+    assert art.text.count("a third of the cost") == 4
+    assert "Some thoughts on the cost" in art.text
+    assert "Reader 0 here" not in art.text and "Reader 7 here" not in art.text
+    # a heading that says "N comments" marks the start too
+    body = body.replace("<h2 id='comments'>Comments</h2>", "<h3>8 Responses to “Lab”</h3>")
+    art = extract_article(page(body), "https://example.com/blog2")
+    assert art.text.count("a third of the cost") == 4 and "Reader 3 here" not in art.text
