@@ -180,13 +180,17 @@ def _starts_comments(el: lxml.html.HtmlElement) -> bool:
     return el.tag in _HEADINGS and bool(_COMMENT_HEADING.match(el.text_content() or ""))
 
 
+def _replace_with_marker(el: lxml.html.HtmlElement) -> None:
+    marker = el.makeelement(COMMENTS_MARK, {})
+    marker.tail = el.tail
+    el.getparent().replace(el, marker)
+
+
 def _mark_comments(root: lxml.html.HtmlElement) -> None:
     """Put a marker where the comments start (the heading or anchor itself goes)."""
     for el in root.xpath("//h1|//h2|//h3|//h4|//h5|//h6|//*[@id]|//a[@name]"):
         if el.getparent() is not None and _starts_comments(el):
-            marker = el.makeelement(COMMENTS_MARK, {})
-            marker.tail = el.tail
-            el.getparent().replace(el, marker)
+            _replace_with_marker(el)
 
 
 def clean_tree(root: lxml.html.HtmlElement, ruthless: bool = True) -> None:
@@ -217,7 +221,10 @@ def clean_tree(root: lxml.html.HtmlElement, ruthless: bool = True) -> None:
             drop.append(el)
     for el in drop:
         if el.getparent() is not None:
-            el.drop_tree()
+            if next(el.iter(COMMENTS_MARK), None) is not None:
+                _replace_with_marker(el)  # the comments' container goes, where they start stays
+            else:
+                el.drop_tree()
 
 
 # ----------------------------------------------------------------------------- node -> text

@@ -236,3 +236,10 @@ def test_the_comments_after_the_article_are_cut():
     body = body.replace("<h2 id='comments'>Comments</h2>", "<h3>8 Responses to “Lab”</h3>")
     art = extract_article(page(body), "https://example.com/blog2")
     assert art.text.count("a third of the cost") == 4 and "Reader 3 here" not in art.text
+    # the heading inside a container that goes as boilerplate still marks the start, and
+    # comment bodies whose class reads like content ("commentbody") are cut with the rest
+    body = body.replace("<h3>8 Responses to “Lab”</h3>",
+                        "<div class='commentform'><h2 id='comments'>Comments</h2></div>")
+    body = body.replace("<div id='c", "<div class='commentbody' id='x")
+    art = extract_article(page(body), "https://example.com/blog3")
+    assert art.text.count("a third of the cost") == 4 and "Reader 5 here" not in art.text
