@@ -16,7 +16,7 @@ from readability import Document
 
 from newswatch.text import nfkc
 
-from .htmltree import COMMENTS_MARK, clean_tree, node_text
+from .htmltree import COMMENTS_MARK, clean_tree, drop_from, node_text
 
 # readability's divToPElementsRe matches "<" + one of these at the start of any descendant tag
 _BLOCKISH_PREFIXES = ("blockquote", "dl", "div", "img", "ol", "p", "pre", "table", "ul")
@@ -142,12 +142,7 @@ def _cut_at_comments(root: lxml.html.HtmlElement, min_before: int = 200) -> None
         if el.tag == COMMENTS_MARK:
             if seen < min_before:
                 continue
-            node = el
-            while node is not None and node is not root:
-                for later in list(node.itersiblings()):
-                    node.getparent().remove(later)
-                node = node.getparent()
-            el.getparent().remove(el)
+            drop_from(el, root)
             return
         if isinstance(el.tag, str):
             seen += _tlen(el.text)

@@ -193,11 +193,38 @@ def _mark_comments(root: lxml.html.HtmlElement) -> None:
             _replace_with_marker(el)
 
 
+def drop_from(marker: lxml.html.HtmlElement, top: lxml.html.HtmlElement) -> None:
+    """Remove marker and everything after it in document order, up to the end of top."""
+    node = marker
+    while node is not None and node is not top:
+        for later in list(node.itersiblings()):
+            node.getparent().remove(later)
+        node = node.getparent()
+    marker.getparent().remove(marker)
+
+
+def _cut_comments_before_scoring(root: lxml.html.HtmlElement, min_paragraph: int = 100) -> None:
+    """Comments that outscore a short article are no candidate: once a paragraph of prose
+    comes before the comments marker, the page after the marker goes."""
+    body = root.find("body")
+    marker = None if body is None else next(body.iter(COMMENTS_MARK), None)
+    if marker is None:
+        return
+    for el in body.iter("p", COMMENTS_MARK):
+        if el is marker:
+            return
+        if len(" ".join(el.text_content().split())) >= min_paragraph:
+            drop_from(marker, body)
+            return
+
+
 def clean_tree(root: lxml.html.HtmlElement, ruthless: bool = True) -> None:
     """Remove junk in place. ruthless=True also drops boilerplate-looking containers.
     Hidden elements go, unless one holds most of the page's text (shown by a script)."""
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
     _mark_comments(root)
+    if ruthless:
+        _cut_comments_before_scoring(root)
     drop = []
     keep = None
     page_chars: list[int] = []

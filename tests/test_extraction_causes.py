@@ -243,3 +243,17 @@ def test_the_comments_after_the_article_are_cut():
     body = body.replace("<div id='c", "<div class='commentbody' id='x")
     art = extract_article(page(body), "https://example.com/blog3")
     assert art.text.count("a third of the cost") == 4 and "Reader 5 here" not in art.text
+
+
+def test_comments_longer_than_a_short_post_are_not_chosen():
+    comments = "".join(
+        f"<div class='reply-body'><p>Reader {i} here: I have used these models at work for a "
+        f"year, and the cost was never the problem for us, the answers were, as everyone "
+        f"knows, and I wrote about it at length, twice, in {i} places.</p></div>"
+        for i in range(10))
+    body = (nav() + "<div class='main'><h1>Lab releases model</h1>" + en_paras(1)
+            + "<p>More soon.</p></div><div id='comments'><h3>10 Comments</h3></div>"
+            + f"<div class='thread'>{comments}</div>")
+    art = extract_article(page(body), "https://example.com/short")
+    assert "a third of the cost" in art.text
+    assert "Reader 1 here" not in art.text
