@@ -137,6 +137,8 @@ def _split_into_paragraphs(elem: lxml.html.HtmlElement) -> None:
 def _cut_at_comments(root: lxml.html.HtmlElement, min_before: int = 200) -> None:
     """Drop a comments marker and everything after it, once the text before it is long
     enough to be the article (a marker next to the byline is no end)."""
+    if next(root.iter(COMMENTS_MARK), None) is None:
+        return
     seen = 0
     for el in root.iter():
         if el.tag == COMMENTS_MARK:

@@ -176,25 +176,24 @@ _COMMENT_HEADING = re.compile(
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
-def _starts_comments(el: lxml.html.HtmlElement) -> bool:
-    """Is el the start of the page's comments: a heading saying so, or an element with the
-    usual id (#comments, #respond, #disqus_thread) or <a name="comments">?"""
-    if el.get("id", "").lower() in _COMMENT_IDS or (
-            el.tag == "a" and el.get("name", "").lower() in _COMMENT_IDS):
-        return True
-    return el.tag in _HEADINGS and bool(_COMMENT_HEADING.match(el.text_content() or ""))
-
-
 def _replace_with_marker(el: lxml.html.HtmlElement) -> None:
     marker = el.makeelement(COMMENTS_MARK, {})
     marker.tail = el.tail
     el.getparent().replace(el, marker)
 
 
+_IDS_AND_NAMES = etree.XPath("//@id|//a/@name")
+
+
 def _mark_comments(root: lxml.html.HtmlElement) -> None:
     """Put a marker where the comments start (the heading or anchor itself goes)."""
-    for el in root.xpath("//h1|//h2|//h3|//h4|//h5|//h6|//*[@id]|//a[@name]"):
-        if el.getparent() is not None and _starts_comments(el):
+    starts = [v.getparent() for v in _IDS_AND_NAMES(root) if v.lower() in _COMMENT_IDS]
+    for el in root.iter(_HEADINGS):
+        text = el.text_content()
+        if len(text) < 80 and _COMMENT_HEADING.match(text):
+            starts.append(el)
+    for el in starts:
+        if el.getparent() is not None:
             _replace_with_marker(el)
 
 
