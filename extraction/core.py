@@ -81,6 +81,20 @@ def _items_say_more_than_links(lst: lxml.html.HtmlElement, min_words: int = 4) -
     return saying * 2 >= len(items)
 
 
+def _prose_paragraphs(el: lxml.html.HtmlElement, min_len: int = 100) -> dict:
+    """The paragraphs of prose in el (outside lists, mostly not links): p -> length."""
+    found = {}
+    for p in el.iter("p"):
+        if next(p.iterancestors("li"), None) is not None:
+            continue
+        text = _tlen(p.text_content())
+        if text >= min_len:
+            links = sum(_tlen(a.text_content()) for a in p.iterdescendants("a"))
+            if links < 0.25 * text:
+                found[p] = text
+    return found
+
+
 def _has_prose(el: lxml.html.HtmlElement, min_len: int = 100) -> bool:
     """Holds a paragraph of prose outside lists and links (the block is an article, not a
     list of links with a heading)."""
@@ -225,6 +239,15 @@ class FastDocument(Document):
                 lead = el.getprevious()
                 if lead is not None and (lead.text_content() or "").strip().endswith((":", "：")):
                     allowed[el] = True  # "Top deals:", "要点如下："
+        prose = _prose_paragraphs(best)
+        total_prose = sum(prose.values())
+        if total_prose >= 100:
+            # the block that holds most of the article's prose is no side box, however many
+            # links follow the prose in it (a gallery, a list of related posts)
+            for el in [best, *self.tags(best, "div", "section", "table", "article")]:
+                inside = sum(n for p, n in prose.items() if el in set(p.iterancestors()))
+                if inside * 2 >= total_prose:
+                    allowed[el] = True
         saying = [el for el in lists if _items_say_more_than_links(el)]
         if saying and sum(_text_share(el, total) for el in saying) >= 1 / 3 and _has_prose(best):
             for el in saying:

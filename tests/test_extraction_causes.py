@@ -6,6 +6,8 @@ inline ad labels, and a page libxml2 keeps inside <head>."""
 from __future__ import annotations
 
 from newswatch.extraction import extract_article
+from newswatch.extraction.core import main_text
+from newswatch.extraction.htmltree import parse_html
 
 ZH_PARA = ("国内多家人工智能公司本周发布了新一代大模型，研究人员表示，新模型在推理和编程测试中"
            "的表现明显好于上一代产品。业内人士认为，这意味着大模型正在从技术竞赛走向应用落地。")
@@ -257,3 +259,34 @@ def test_comments_longer_than_a_short_post_are_not_chosen():
     art = extract_article(page(body), "https://example.com/short")
     assert "a third of the cost" in art.text
     assert "Reader 1 here" not in art.text
+
+
+def test_the_block_that_holds_the_prose_survives_its_own_links():
+    # a short post: one paragraph, then linked pictures and related posts, all in the chosen
+    # block; readability's clean-up dropped the block for its links, and the post with it
+    gallery = "".join(f"<p><a href='https://photos.example/{i}'><img src='/p{i}.jpg'>Sample "
+                      f"picture number {i} of the lens</a></p>" for i in range(12))
+    related = "".join(f"<li><a href='/post/{i}'>Another post about lenses number {i}</a></li>"
+                      for i in range(6))
+    body = (nav() + "<div class='post' id='post-1'><h2>More sample pictures</h2>"
+            "<p>By admin | Published: May 3, 2025</p><div class='entry-content'>"
+            f"<p>{EN_PARA}Here are a few more of them, found on a photo sharing site:</p>"
+            f"{gallery}<p>Related posts:</p><ul>{related}</ul></div></div>")
+    art = extract_article(page(body), "https://example.com/gallery")
+    assert "a third of the cost" in art.text and "photo sharing site" in art.text
+    # the readability-based candidate itself keeps it (not only trafilatura, asked when ours
+    # comes out short)
+    html = page(body).decode()
+    text, _ = main_text(parse_html(html), lambda: parse_html(html))
+    assert "a third of the cost" in text
+
+
+def test_a_blogs_filing_line_after_the_post_goes():
+    body = (nav() + "<div class='post'><h1>Lab releases model</h1>"
+            "<p>Posted in a hurry, this note says what we know so far about the model, the "
+            "lab and the price, and what we will ask the lab next week.</p>" + en_paras(3)
+            + "<p>Posted in Artificial intelligence, Chips, Research labs, Models and "
+            "releases | Tagged models, chips, labs, prices, research</p></div>")
+    art = extract_article(page(body), "https://example.com/filed")
+    assert "Posted in a hurry" in art.text and art.text.count("a third of the cost") == 3
+    assert "Tagged models" not in art.text
