@@ -190,7 +190,10 @@ def _mark_comments(root: lxml.html.HtmlElement) -> None:
     starts = [v.getparent() for v in _IDS_AND_NAMES(root) if v.lower() in _COMMENT_IDS]
     for el in root.iter(_HEADINGS):
         text = el.text_content()
-        if len(text) < 80 and _COMMENT_HEADING.match(text):
+        # a heading that links to the comments ("<a href=#comments>12 Comments</a>", next to
+        # the byline) is not where they start
+        if (len(text) < 80 and _COMMENT_HEADING.match(text)
+                and not any(a.get("href") for a in el.iter("a"))):
             starts.append(el)
     for el in starts:
         if el.getparent() is not None:

@@ -290,3 +290,12 @@ def test_a_blogs_filing_line_after_the_post_goes():
     art = extract_article(page(body), "https://example.com/filed")
     assert "Posted in a hurry" in art.text and art.text.count("a third of the cost") == 3
     assert "Tagged models" not in art.text
+
+
+def test_a_heading_that_links_to_the_comments_is_no_end():
+    body = (nav() + "<div class='story'><h1>Lab releases model</h1><p class='dek'>A long "
+            "standfirst paragraph above the comment count, saying what the story is about "
+            "and why it matters to the people who read it.</p>"
+            "<h4><a href='#comments'>12 Comments</a></h4>" + en_paras(4) + "</div>")
+    art = extract_article(page(body), "https://example.com/count")
+    assert art.text.count("a third of the cost") == 4
