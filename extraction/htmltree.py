@@ -187,7 +187,9 @@ _IDS_AND_NAMES = etree.XPath("//@id|//a/@name")
 
 def _mark_comments(root: lxml.html.HtmlElement) -> None:
     """Put a marker where the comments start (the heading or anchor itself goes)."""
-    starts = [v.getparent() for v in _IDS_AND_NAMES(root) if v.lower() in _COMMENT_IDS]
+    starts = [el for el in (v.getparent() for v in _IDS_AND_NAMES(root)
+                            if v.lower() in _COMMENT_IDS)
+              if not (el.tag == "a" and el.get("href"))]  # a link to the comments
     for el in root.iter(_HEADINGS):
         text = el.text_content()
         # a heading that links to the comments ("<a href=#comments>12 Comments</a>", next to

@@ -299,3 +299,7 @@ def test_a_heading_that_links_to_the_comments_is_no_end():
             "<h4><a href='#comments'>12 Comments</a></h4>" + en_paras(4) + "</div>")
     art = extract_article(page(body), "https://example.com/count")
     assert art.text.count("a third of the cost") == 4
+    body = body.replace("<h4><a href='#comments'>12 Comments</a></h4>",
+                        "<p><a id='comments' href='#respond'>12 Comments</a></p>")
+    art = extract_article(page(body), "https://example.com/count2")
+    assert art.text.count("a third of the cost") == 4
