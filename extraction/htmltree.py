@@ -119,6 +119,7 @@ _AUTHOR_BOX_PARTS = frozenset("info box bio about profile post article details d
                               "wrap wrapper card biography".split())
 _AUTHOR_BOX_NAMES = frozenset("authorinfo authorbox authorbio aboutauthor abouttheauthor "
                               "authorprofile bio biography".split())
+_TEXT_PARTS = frozenset("content body text entry story main".split())  # author-article-body
 
 
 def _author_box(attr: str) -> bool:
@@ -129,7 +130,7 @@ def _author_box(attr: str) -> bool:
         if "".join(parts) in _AUTHOR_BOX_NAMES:
             return True
         if (len(parts) > 1 and not _AUTHOR_WORDS.isdisjoint(parts)
-                and not _AUTHOR_BOX_PARTS.isdisjoint(parts)):
+                and not _AUTHOR_BOX_PARTS.isdisjoint(parts) and _TEXT_PARTS.isdisjoint(parts)):
             return True
     return False
 

@@ -186,6 +186,10 @@ def test_a_box_about_the_author_is_no_body():
     art = extract_article(page(body), "https://example.com/bio")
     assert "a third of the cost" in art.text and "publish its data" in art.text
     assert "Jane Doe is a chemist" not in art.text
+    # a name that says text ("author-article-body") is the post, not a box about its author
+    body = body.replace("<div class='entry'>", "<div class='author-article-body'>")
+    art = extract_article(page(body), "https://example.com/bio2")
+    assert "a third of the cost" in art.text and "Jane Doe is a chemist" not in art.text
 
 
 def test_a_list_that_is_the_body_of_a_roundup_is_kept():
