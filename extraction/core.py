@@ -8,6 +8,7 @@ chosen subtree instead of serialised HTML.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -81,6 +82,9 @@ def _items_say_more_than_links(lst: lxml.html.HtmlElement, min_words: int = 4) -
     return saying * 2 >= len(items)
 
 
+_PROSE_BLOCKS = frozenset(("div", "section", "table", "article"))
+
+
 def _prose_paragraphs(el: lxml.html.HtmlElement, min_len: int = 100) -> dict:
     """The paragraphs of prose in el (outside lists, mostly not links): p -> length."""
     found = {}
@@ -93,20 +97,6 @@ def _prose_paragraphs(el: lxml.html.HtmlElement, min_len: int = 100) -> dict:
             if links < 0.25 * text:
                 found[p] = text
     return found
-
-
-def _has_prose(el: lxml.html.HtmlElement, min_len: int = 100) -> bool:
-    """Holds a paragraph of prose outside lists and links (the block is an article, not a
-    list of links with a heading)."""
-    for p in el.iter("p"):
-        if next(p.iterancestors("li"), None) is not None:
-            continue
-        text = _tlen(p.text_content())
-        if text >= min_len:
-            links = sum(_tlen(a.text_content()) for a in p.iterdescendants("a"))
-            if links < 0.25 * text:
-                return True
-    return False
 
 
 def _br_separated(el: lxml.html.HtmlElement, min_breaks: int = 2, min_len: int = 140) -> bool:
@@ -244,12 +234,17 @@ class FastDocument(Document):
         if total_prose >= 100:
             # the block that holds most of the article's prose is no side box, however many
             # links follow the prose in it (a gallery, a list of related posts)
-            for el in [best, *self.tags(best, "div", "section", "table", "article")]:
-                inside = sum(n for p, n in prose.items() if el in set(p.iterancestors()))
-                if inside * 2 >= total_prose:
+            inside: dict = defaultdict(int)
+            for p, n in prose.items():
+                for el in p.iterancestors():
+                    inside[el] += n
+                    if el is best:
+                        break
+            for el, n in inside.items():
+                if n * 2 >= total_prose and (el is best or el.tag in _PROSE_BLOCKS):
                     allowed[el] = True
         saying = [el for el in lists if _items_say_more_than_links(el)]
-        if saying and sum(_text_share(el, total) for el in saying) >= 1 / 3 and _has_prose(best):
+        if saying and sum(_text_share(el, total) for el in saying) >= 1 / 3 and prose:
             for el in saying:
                 allowed[el] = True
         return allowed
