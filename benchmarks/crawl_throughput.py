@@ -1,15 +1,18 @@
-"""Crawl throughput: bare Scrapy vs Scrapy + extractor inline vs the full newswatch crawl.
+"""Crawl throughput: bare Scrapy vs Scrapy + an extractor inline vs the full newswatch crawl.
 
 Serves N real pages (the shared bench's English pages, cycled; without them it says so in one
 line and exits 2) from a loopback server in its own process, then times, each in a fresh child process (Twisted's reactor is one per process):
 
-  bare      Scrapy fetching the listing pages and every article, doing nothing with them
-  inline    the same, calling newswatch's extractor in the callback (one core)
-  full      ``newswatch crawl`` of the same site into a new SQLite file
-  recrawl   the full crawl again on the unchanged site (conditional requests -> 304s)
+  bare         Scrapy fetching the listing pages and every article, doing nothing with them
+  readability  the same, calling readability-lxml's Document(response.text).summary() in the
+               callback (one core): the baseline the issue names
+  inline       the same, calling newswatch's extractor in the callback (one core)
+  full         ``newswatch crawl`` of the same site into a new SQLite file
+  recrawl      the full crawl again on the unchanged site (conditional requests -> 304s)
 
-Prints pages/s for each and the ratios. Targets: full >= 100 pages/s and >= 0.9x inline;
-recrawl <= 10% of the first full crawl's time.
+Prints pages/s for each and the ratios. Targets: full >= 100 pages/s, >= 1.7x Scrapy +
+readability inline and >= 0.9x Scrapy + our extractor inline; recrawl <= 10% of the first full
+crawl's time. Prints the load average beside the figures (the machine may be shared).
 
     python benchmarks/crawl_throughput.py            # N=1000
     python benchmarks/crawl_throughput.py --pages 200
@@ -70,16 +73,29 @@ def serve(n: int, port_file: str) -> None:
 # --------------------------------------------------------------------------- the contenders
 
 
-def run_scrapy(base: str, n: int, inline: bool) -> dict:
+def _readability_summary(response) -> None:
+    from readability import Document
+
+    Document(response.text).summary()
+
+
+def _newswatch_extract(response) -> None:
+    from newswatch.extraction import extract_article
+
+    extract_article(response.body, response.url, None)
+
+
+INLINE = {"bare": None, "readability": _readability_summary, "inline": _newswatch_extract}
+
+
+def run_scrapy(base: str, n: int, mode: str) -> dict:
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
     from newswatch.config import Config
     from newswatch.crawler.settings import scrapy_settings
 
-    extract = None
-    if inline:
-        from newswatch.extraction import extract_article as extract
+    extract = INLINE[mode]
     counted = {"pages": 0}
 
     class Bench(scrapy.Spider):
@@ -95,7 +111,7 @@ def run_scrapy(base: str, n: int, inline: bool) -> dict:
 
         def parse_article(self, response):
             if extract is not None:
-                extract(response.body, response.url, None)
+                extract(response)
             counted["pages"] += 1
 
     settings = scrapy_settings(Config())
@@ -130,7 +146,7 @@ def child(args: argparse.Namespace) -> None:
     if args.mode == "full":
         result = run_full(args.base, args.pages, args.database)
     else:
-        result = run_scrapy(args.base, args.pages, inline=args.mode == "inline")
+        result = run_scrapy(args.base, args.pages, args.mode)
     print("RESULT " + json.dumps(result))
 
 
@@ -177,6 +193,7 @@ def main() -> None:
             database = f"sqlite:///{tmp}/bench.db"
             results = {
                 "bare Scrapy": measure("bare", base, args.pages),
+                "Scrapy + readability inline": measure("readability", base, args.pages),
                 "Scrapy + extractor inline": measure("inline", base, args.pages),
                 "newswatch crawl (full)": measure("full", base, args.pages, database),
                 "newswatch recrawl (unchanged)": measure("full", base, args.pages, database),
@@ -185,15 +202,19 @@ def main() -> None:
             server.terminate()
             server.wait()
 
-    print(f"\ncrawl throughput, {args.pages} pages, {os.cpu_count()} cores\n")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\ncrawl throughput, {args.pages} pages, {os.cpu_count()} cores, "
+          f"load average {load}\n")
     print(f"{'run':34} {'pages':>6} {'seconds':>8} {'pages/s':>8}")
     for name, r in results.items():
         print(f"{name:34} {r['pages']:>6} {r['seconds']:>8.2f} {r['pages'] / r['seconds']:>8.1f}")
     rate = {k: v["pages"] / v["seconds"] for k, v in results.items()}
     full, inline = rate["newswatch crawl (full)"], rate["Scrapy + extractor inline"]
+    readability = rate["Scrapy + readability inline"]
     first = results["newswatch crawl (full)"]["seconds"]
     second = results["newswatch recrawl (unchanged)"]
     print()
+    print(f"full / readability inline   {full / readability:6.2f}x  (target >= 1.7x)")
     print(f"full / inline               {full / inline:6.2f}x  (target >= 0.9x)")
     print(f"full / bare                 {full / rate['bare Scrapy']:6.2f}x")
     print(f"full pages/s                {full:6.1f}   (target >= 100)")

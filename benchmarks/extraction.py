@@ -9,9 +9,11 @@ Prints per folder: F1, precision, recall and ms/page for each extractor, the mea
 the pages where ours is below 0.5 while a baseline gets 0.9 or more ("lost"), and metadata
 accuracy (title, publication date, author) against the truth where the bench's meta.jsonl has
 it (fields title / published / author; --meta-truth adds such records from a JSONL file of
-{"name", "title"?, "published"?, "author"?}). The bench folder is $NEWSWATCH_BENCH_DIR, else
-<repo>/../shared/bench; without it the benchmark says so in one line and exits 2
-(benchmarks/benchdata.py). Issue 11 targets: F1 >= 0.95 on every folder (or a clear margin over the
+{"name", "title"?, "published"?, "author"?}). Then a timing pass that runs newswatch and
+readability page by page in turn (wall and CPU ms/page: on a shared machine the CPU figures
+and the ratio are the ones to compare), with the load average before and after. The bench
+folder is $NEWSWATCH_BENCH_DIR, else <repo>/../shared/bench; without it the benchmark says so in
+one line and exits 2 (benchmarks/benchdata.py). Issue 11 targets: F1 >= 0.95 on every folder (or a clear margin over the
 better baseline), <= 15 ms/page, no lost page.
 """
 
@@ -21,6 +23,7 @@ import argparse
 import csv
 import importlib.util
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -40,6 +43,9 @@ FOLDERS = ("zh", "en", "zh-dev", "en-dev")
 CHINA_TZ = timezone(timedelta(hours=8))
 BASELINES = {"readability": "readability", "trafilatura": "trafilatura"}
 OPTIONAL = {"gne": "gne", "alltext": "lxml"}
+META_TRUTH = REPO / "benchmarks" / "data" / "zh_meta_truth.jsonl"
+"""Publication date and author of the zh folder's CWCED pages (MIT licence), from the dataset's
+eval/date_ground.json and author_ground.json: the bench's meta.jsonl does not carry them."""
 
 
 def _metas(folder: Path, limit: int | None) -> list[dict]:
@@ -99,6 +105,42 @@ def metadata_accuracy(folder: Path, limit: int | None,
     return {k: (v[0], v[1]) for k, v in scores.items()}
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def interleaved_timing(bench: Path, folders: list[str], limit: int | None) -> None:
+    """newswatch and readability (score.py's own adapter) on the same pages, alternately:
+    both see the same load."""
+    spec = importlib.util.spec_from_file_location("bench_score", bench / "score.py")
+    score = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score)
+    spec = importlib.util.spec_from_file_location("nw_adapter", ADAPTER)
+    adapter = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(adapter)
+    contenders = {"newswatch": adapter.extract, "readability": score.ext_readability}
+    wall: dict[str, float] = defaultdict(float)
+    cpu: dict[str, float] = defaultdict(float)
+    pages = [(bench / f / "pages" / f"{m['name']}.html").read_bytes()
+             for f in folders for m in _metas(bench / f, limit)]
+    for fn in contenders.values():  # imports and lazy set-up are not timed
+        fn(pages[0], None)
+    for body in pages:
+        for name, fn in contenders.items():
+            w, c = time.perf_counter(), time.process_time()
+            try:
+                fn(body, None)
+            except Exception:  # a baseline that fails on a page still took the time
+                pass
+            wall[name] += time.perf_counter() - w
+            cpu[name] += time.process_time() - c
+    print(f"timing, page by page in turn over {len(pages)} pages (load average {_load()}):")
+    for name in contenders:
+        print(f"  {name:<12} wall {wall[name] / len(pages) * 1000:6.1f} ms/page   "
+              f"CPU {cpu[name] / len(pages) * 1000:6.1f} ms/page")
+    print(f"  newswatch / readability CPU time: {cpu['newswatch'] / cpu['readability']:.2f}")
+
+
 def lost_pages(out: Path, folder: str) -> list[str]:
     """Pages ours extracts below 0.5 F1 while readability or trafilatura gets >= 0.9."""
     by_page: dict[str, dict[str, float]] = defaultdict(dict)
@@ -119,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra", nargs="*", default=[], choices=sorted(OPTIONAL),
                     help="more baselines from score.py")
     ap.add_argument("--out", help="where score.py writes outputs (default: a temp dir)")
-    ap.add_argument("--meta-truth", type=Path,
+    ap.add_argument("--meta-truth", type=Path, default=META_TRUTH,
                     help="JSONL of {name, title?, published?, author?} added to meta.jsonl")
     args = ap.parse_args(argv)
     if args.small and not args.limit:
@@ -148,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         cmd += ["--limit", str(args.limit)]
     started = time.perf_counter()
+    load_before = _load()
     done = subprocess.run(cmd, cwd=bench, capture_output=True, text=True)
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
@@ -158,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"extraction benchmark: {', '.join(folders)}"
           f"{f' (first {args.limit} pages each)' if args.limit else ''}; score.py in "
-          f"{time.perf_counter() - started:.0f} s")
+          f"{time.perf_counter() - started:.0f} s; load average {load_before} before, "
+          f"{_load()} after")
     print(f"{'folder':<7} {'extractor':<12} {'pages':>5} {'P':>6} {'R':>6} {'F1':>6} "
           f"{'ms/page':>8} {'lost':>5}")
     means: dict[str, list[float]] = defaultdict(list)
@@ -183,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{statistics.mean(means[label]):>6.3f} {statistics.mean(times[label]):>8.1f}")
 
     extra: dict[str, dict] = {}
-    if args.meta_truth:
+    if args.meta_truth and args.meta_truth.is_file():
         for line in args.meta_truth.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 rec = json.loads(line)
@@ -194,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         parts = [f"{field} {ok}/{n} = {ok / n:.3f}" if n else f"{field} n/a (no truth)"
                  for field, (ok, n) in acc.items()]
         print(f"  {folder:<7} " + "; ".join(parts))
+    if importlib.util.find_spec("readability") is not None:
+        interleaved_timing(bench, folders, args.limit)
     print(f"outputs and per-page scores: {out}")
     return 0
 

@@ -7,6 +7,8 @@ chosen subtree instead of serialised HTML.
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +17,7 @@ from readability import Document
 
 from newswatch.text import nfkc
 
-from .htmltree import clean_tree, node_text
+from .htmltree import COMMENTS_MARK, clean_tree, drop_from, node_text
 
 # readability's divToPElementsRe matches "<" + one of these at the start of any descendant tag
 _BLOCKISH_PREFIXES = ("blockquote", "dl", "div", "img", "ol", "p", "pre", "table", "ul")
@@ -58,6 +60,45 @@ def _too_many_images(el: lxml.html.HtmlElement) -> bool:
     return bool(paragraphs) and sum(1 for _ in el.iter("img")) > 1 + paragraphs * 1.3
 
 
+_WORD = re.compile(r"[^\W\d_\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]{2,}")
+
+
+def _own_words(el: lxml.html.HtmlElement) -> int:
+    """Words (of an alphabetic script) of an element's text outside its links. Chinese text
+    is not measured here: no page on the bench has a Chinese list of this kind, and the
+    comment streams of Chinese forums (name, time, counts) look like one."""
+    words = len(_WORD.findall(el.text_content() or ""))
+    return words - sum(len(_WORD.findall(a.text_content() or ""))
+                       for a in el.iterdescendants("a"))
+
+
+def _items_say_more_than_links(lst: lxml.html.HtmlElement, min_words: int = 4) -> bool:
+    """Most items of a list carry words of their own besides a link: a list that is part of
+    the text (deals with their prices, links each with a comment), not a list of headlines."""
+    items = [li for li in lst if li.tag == "li"]
+    if not items:
+        return False
+    saying = sum(1 for li in items if _own_words(li) >= min_words)
+    return saying * 2 >= len(items)
+
+
+_PROSE_BLOCKS = frozenset(("div", "section", "table", "article"))
+
+
+def _prose_paragraphs(el: lxml.html.HtmlElement, min_len: int = 100) -> dict:
+    """The paragraphs of prose in el (outside lists, mostly not links): p -> length."""
+    found = {}
+    for p in el.iter("p"):
+        if next(p.iterancestors("li"), None) is not None:
+            continue
+        text = _tlen(p.text_content())
+        if text >= min_len:
+            links = sum(_tlen(a.text_content()) for a in p.iterdescendants("a"))
+            if links < 0.25 * text:
+                found[p] = text
+    return found
+
+
 def _br_separated(el: lxml.html.HtmlElement, min_breaks: int = 2, min_len: int = 140) -> bool:
     """Text broken into lines by at least min_breaks direct <br> children, long enough to be
     a body rather than an address block."""
@@ -95,6 +136,24 @@ def _split_into_paragraphs(elem: lxml.html.HtmlElement) -> None:
             elem.insert(pos + 1, p)
         if child.tag == "br":
             child.drop_tree()
+
+
+def _cut_at_comments(root: lxml.html.HtmlElement, min_before: int = 200) -> None:
+    """Drop a comments marker and everything after it, once the text before it is long
+    enough to be the article (a marker next to the byline is no end)."""
+    if next(root.iter(COMMENTS_MARK), None) is None:
+        return
+    seen = 0
+    for el in root.iter():
+        if el.tag == COMMENTS_MARK:
+            if seen < min_before:
+                continue
+            drop_from(el, root)
+            return
+        if isinstance(el.tag, str):
+            seen += _tlen(el.text)
+        if el is not root:
+            seen += _tlen(el.tail)
 
 
 class FastDocument(Document):
@@ -150,23 +209,43 @@ class FastDocument(Document):
 
     def get_preserved_elements(self, node):
         """Also never drop, in readability's clean-up, the block that holds most of the article
-        for having more images than paragraphs (an illustrated post), nor a list that the text
-        leads into with a colon."""
+        for having more images than paragraphs (an illustrated post), nor a list that is part
+        of the text: one the text leads into with a colon, or, when lists are much of the
+        article (a round-up of links or deals), lists whose items say more than their links."""
         allowed = super().get_preserved_elements(node)
         best = self._best
-        if best is None or self.get_link_density(best) >= 0.25:
+        if best is None:
             return allowed
         total = _tlen(best.text_content())
         if total < 200:
             return allowed
-        for el in [best, *self.tags(best, "div", "section", "table")]:
-            if (_too_many_images(el) and _text_share(el, total) >= 0.4
-                    and self.get_link_density(el) < 0.25):
-                allowed[el] = True
-        for el in self.tags(best, "ul", "ol"):
-            # a list the text leads into ("Top deals:", "要点如下：") is part of the text
-            lead = el.getprevious()
-            if lead is not None and (lead.text_content() or "").strip().endswith((":", "：")):
+        lists = list(self.tags(best, "ul", "ol"))
+        if self.get_link_density(best) < 0.25:
+            for el in [best, *self.tags(best, "div", "section", "table")]:
+                if (_too_many_images(el) and _text_share(el, total) >= 0.4
+                        and self.get_link_density(el) < 0.25):
+                    allowed[el] = True
+            for el in lists:
+                lead = el.getprevious()
+                if lead is not None and (lead.text_content() or "").strip().endswith((":", "：")):
+                    allowed[el] = True  # "Top deals:", "要点如下："
+        prose = _prose_paragraphs(best)
+        total_prose = sum(prose.values())
+        if total_prose >= 100:
+            # the block that holds most of the article's prose is no side box, however many
+            # links follow the prose in it (a gallery, a list of related posts)
+            inside: dict = defaultdict(int)
+            for p, n in prose.items():
+                for el in p.iterancestors():
+                    inside[el] += n
+                    if el is best:
+                        break
+            for el, n in inside.items():
+                if n * 2 >= total_prose and (el is best or el.tag in _PROSE_BLOCKS):
+                    allowed[el] = True
+        saying = [el for el in lists if _items_say_more_than_links(el)]
+        if saying and sum(_text_share(el, total) for el in saying) >= 1 / 3 and prose:
+            for el in saying:
                 allowed[el] = True
         return allowed
 
@@ -192,7 +271,18 @@ class FastDocument(Document):
         for elem in list(self.html.iter("div")):
             _split_into_paragraphs(elem)
 
+    def get_article(self, candidates, best_candidate, html_partial=False):
+        """readability's article, without the siblings that follow a comments marker."""
+        best = best_candidate["elem"]
+        for sibling in best.itersiblings():
+            if sibling.tag == COMMENTS_MARK:
+                for later in list(sibling.itersiblings()):
+                    later.getparent().remove(later)
+                break
+        return super().get_article(candidates, best_candidate, html_partial)
+
     def get_clean_html(self):
+        _cut_at_comments(self.html)
         self.link_texts = frozenset(
             " ".join(nfkc(a.text_content()).split())
             for a in self.html.iter("a"))

@@ -26,6 +26,9 @@ _TAIL_HEADING = re.compile(
     r"^(?:相关阅读|相关文章|相关新闻|相关链接|推荐阅读|延伸阅读|热门推荐|猜你喜欢|热点推荐|热门文章|热门新闻"
     r"|精彩推荐|大家都在看|排行榜|网友评论|最新评论|发表评论|友情链接|Related(?: articles| stories| posts)?"
     r"|More from|Recommended|You may also like|Read next|Comments)\s*[:：>》]?\s*$", re.I)
+# a blog's filing line after the post: categories, tags, labels ("Posted in News | Tagged ai")
+_FILED = re.compile(r"^(?:Posted in|Filed (?:under|in)|Labels|Tagged(?: with| as)?|Categories|Category"
+                    r"|Archived (?:under|in)|This entry was posted)\b", re.I)
 _SHORT_LINE = 36
 _PINYIN = re.compile(r"(?<=[\u4e00-\u9fff])[(（](?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}[)）]")
 
@@ -118,7 +121,7 @@ def filter_lines(text: str, titles: Iterable[str] = (), links: Iterable[str] = (
             if all(len(k) <= _SHORT_LINE * (1 if _is_cjk_heavy(k) else 2.5) for k, _ in rest[:12]):
                 break  # a link list follows: cut the tail here
             continue
-        if _boilerplate(key):
+        if _boilerplate(key) or (i >= n // 2 and _FILED.match(key)):
             continue
         out.append(line)
     return "\n".join(out)

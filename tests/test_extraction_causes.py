@@ -6,6 +6,8 @@ inline ad labels, and a page libxml2 keeps inside <head>."""
 from __future__ import annotations
 
 from newswatch.extraction import extract_article
+from newswatch.extraction.core import main_text
+from newswatch.extraction.htmltree import parse_html
 
 ZH_PARA = ("国内多家人工智能公司本周发布了新一代大模型，研究人员表示，新模型在推理和编程测试中"
            "的表现明显好于上一代产品。业内人士认为，这意味着大模型正在从技术竞赛走向应用落地。")
@@ -171,3 +173,137 @@ def test_a_list_the_text_leads_into_is_kept():
     art = extract_article(page(body), "https://example.com/deals")
     assert "Laptop model 0 with a 14-inch screen" in art.text
     assert "Laptop model 4" in art.text and "Section 3" not in art.text
+
+
+def test_a_box_about_the_author_is_no_body():
+    # a long biography in a box named for the author outscores a short post; the post's own
+    # container may carry the author's name as a class word (WordPress: author-jane)
+    bio = ("Jane Doe is a chemist who writes about laboratories, instruments and the people "
+           "who build them, and she has covered science policy for a decade. ") * 3
+    body = (nav() + "<div class='post hentry author-jane'><h1>Lab releases model</h1>"
+            f"<div class='entry'><p>{EN_PARA}</p><p>The lab will publish its data.</p></div>"
+            f"<div class='post-author'><h3>About the author</h3><p>{bio}</p></div></div>")
+    art = extract_article(page(body), "https://example.com/bio")
+    assert "a third of the cost" in art.text and "publish its data" in art.text
+    assert "Jane Doe is a chemist" not in art.text
+    # a name that says text ("author-article-body") is the post, not a box about its author
+    body = body.replace("<div class='entry'>", "<div class='author-article-body'>")
+    art = extract_article(page(body), "https://example.com/bio2")
+    assert "a third of the cost" in art.text and "Jane Doe is a chemist" not in art.text
+
+
+def test_a_list_that_is_the_body_of_a_roundup_is_kept():
+    # a post that is mostly a list of links, each with the writer's own words after it
+    items = "".join(f"<li><a href='https://news.example/{i}'>Story number {i} about robots"
+                    f"</a> – worth reading for the part about batteries and {i} motors.</li>"
+                    for i in range(6))
+    related = "".join(f"<li><a href='/r/{i}'>Another headline number {i} on this site</a></li>"
+                      for i in range(5))
+    body = (nav() + f"<div class='post'><h1>Quick links</h1><p>{EN_PARA}</p><ul>{items}</ul>"
+            "</div>")
+    art = extract_article(page(body), "https://example.com/roundup")
+    assert "a third of the cost" in art.text
+    assert all(f"worth reading for the part about batteries and {i}" in art.text
+               for i in range(6))
+    # a list of headlines after a long article is still no part of it
+    body = (nav() + f"<div class='post'><h1>Lab</h1>{en_paras(6)}<p>More stories:</p>"
+            f"<ul>{related}</ul></div>")
+    art = extract_article(page(body), "https://example.com/related")
+    assert art.text.count("a third of the cost") == 6
+    assert "Another headline number" not in art.text
+
+
+def test_a_title_never_closed_does_not_swallow_the_page():
+    # mangled markup: libxml2 reads everything after an unclosed <title> as its text
+    html = ("<html><head><title>Lab releases model\n<script>var ad = 1;</script></head>"
+            "<div class='story'><h1>Lab releases model</h1>" + en_paras(4) + "</div></html>")
+    art = extract_article(html.encode(), "https://example.com/title")
+    assert art.skip_reason is None and art.text.count("a third of the cost") == 4
+    assert art.title == "Lab releases model"
+
+
+def test_the_comments_after_the_article_are_cut():
+    # a blog layout: the comments are siblings of the post's paragraphs, after a heading
+    comments = "".join(
+        f"<div id='c{i}'><p>Reader {i} here: I have used these models at work for a year, "
+        f"and the cost was never the problem for us, the answers were, as everyone knows."
+        f"</p></div><p class='posted'>Posted by: reader{i} at May 3, 2025 9:0{i} AM</p>"
+        for i in range(8))
+    body = (nav() + "<div class='content'><h1>Lab releases model</h1>"
+            "<p><a href='#comments'>8 Comments</a></p>" + en_paras(3)
+            + "<h3>Some thoughts on the cost</h3><p>Part 4. " + EN_PARA + "</p>"
+            + "<p class='posted'>Posted by Jane at May 3, 2025 8:00 AM</p>"
+            "<h2 id='comments'>Comments</h2>" + comments + "</div>")
+    art = extract_article(page(body), "https://example.com/blog")
+    assert art.text.count("a third of the cost") == 4
+    assert "Some thoughts on the cost" in art.text
+    assert "Reader 0 here" not in art.text and "Reader 7 here" not in art.text
+    # a heading that says "N comments" marks the start too
+    body = body.replace("<h2 id='comments'>Comments</h2>", "<h3>8 Responses to “Lab”</h3>")
+    art = extract_article(page(body), "https://example.com/blog2")
+    assert art.text.count("a third of the cost") == 4 and "Reader 3 here" not in art.text
+    # the heading inside a container that goes as boilerplate still marks the start, and
+    # comment bodies whose class reads like content ("commentbody") are cut with the rest
+    body = body.replace("<h3>8 Responses to “Lab”</h3>",
+                        "<div class='commentform'><h2 id='comments'>Comments</h2></div>")
+    body = body.replace("<div id='c", "<div class='commentbody' id='x")
+    art = extract_article(page(body), "https://example.com/blog3")
+    assert art.text.count("a third of the cost") == 4 and "Reader 5 here" not in art.text
+
+
+def test_comments_longer_than_a_short_post_are_not_chosen():
+    comments = "".join(
+        f"<div class='reply-body'><p>Reader {i} here: I have used these models at work for a "
+        f"year, and the cost was never the problem for us, the answers were, as everyone "
+        f"knows, and I wrote about it at length, twice, in {i} places.</p></div>"
+        for i in range(10))
+    body = (nav() + "<div class='main'><h1>Lab releases model</h1>" + en_paras(1)
+            + "<p>More soon.</p></div><div id='comments'><h3>10 Comments</h3></div>"
+            + f"<div class='thread'>{comments}</div>")
+    art = extract_article(page(body), "https://example.com/short")
+    assert "a third of the cost" in art.text
+    assert "Reader 1 here" not in art.text
+
+
+def test_the_block_that_holds_the_prose_survives_its_own_links():
+    # a short post: one paragraph, then linked pictures and related posts, all in the chosen
+    # block; readability's clean-up dropped the block for its links, and the post with it
+    gallery = "".join(f"<p><a href='https://photos.example/{i}'><img src='/p{i}.jpg'>Sample "
+                      f"picture number {i} of the lens</a></p>" for i in range(12))
+    related = "".join(f"<li><a href='/post/{i}'>Another post about lenses number {i}</a></li>"
+                      for i in range(6))
+    body = (nav() + "<div class='post' id='post-1'><h2>More sample pictures</h2>"
+            "<p>By admin | Published: May 3, 2025</p><div class='entry-content'>"
+            f"<p>{EN_PARA}Here are a few more of them, found on a photo sharing site:</p>"
+            f"{gallery}<p>Related posts:</p><ul>{related}</ul></div></div>")
+    art = extract_article(page(body), "https://example.com/gallery")
+    assert "a third of the cost" in art.text and "photo sharing site" in art.text
+    # the readability-based candidate itself keeps it (not only trafilatura, asked when ours
+    # comes out short)
+    html = page(body).decode()
+    text, _ = main_text(parse_html(html), lambda: parse_html(html))
+    assert "a third of the cost" in text
+
+
+def test_a_blogs_filing_line_after_the_post_goes():
+    body = (nav() + "<div class='post'><h1>Lab releases model</h1>"
+            "<p>Posted in a hurry, this note says what we know so far about the model, the "
+            "lab and the price, and what we will ask the lab next week.</p>" + en_paras(3)
+            + "<p>Posted in Artificial intelligence, Chips, Research labs, Models and "
+            "releases | Tagged models, chips, labs, prices, research</p></div>")
+    art = extract_article(page(body), "https://example.com/filed")
+    assert "Posted in a hurry" in art.text and art.text.count("a third of the cost") == 3
+    assert "Tagged models" not in art.text
+
+
+def test_a_heading_that_links_to_the_comments_is_no_end():
+    body = (nav() + "<div class='story'><h1>Lab releases model</h1><p class='dek'>A long "
+            "standfirst paragraph above the comment count, saying what the story is about "
+            "and why it matters to the people who read it.</p>"
+            "<h4><a href='#comments'>12 Comments</a></h4>" + en_paras(4) + "</div>")
+    art = extract_article(page(body), "https://example.com/count")
+    assert art.text.count("a third of the cost") == 4
+    body = body.replace("<h4><a href='#comments'>12 Comments</a></h4>",
+                        "<p><a id='comments' href='#respond'>12 Comments</a></p>")
+    art = extract_article(page(body), "https://example.com/count2")
+    assert art.text.count("a third of the cost") == 4

@@ -40,8 +40,14 @@ READABILITY_DOCUMENT = [
     ("tags", ["node", "tag_names"], False),
     ("_html", ["force"], False),
     ("score_node", ["elem"], False),
+    ("get_preserved_elements", ["node"], False),
+    ("select_best_candidate", ["candidates"], False),
+    ("get_article", ["candidates", "best_candidate", "html_partial"], False),
+    ("sanitize", ["node", "candidates"], False),
 ]
-READABILITY_ATTRIBUTES = ["self.html", "self.min_text_length", "self.retry_length"]
+# sanitize asks get_preserved_elements what to keep; summary builds the article with get_article
+READABILITY_ATTRIBUTES = ["self.html", "self.min_text_length", "self.retry_length",
+                          "self.get_preserved_elements(", "self.get_article("]
 
 
 def _check(cls: type, methods: list, attributes: list[str], package: str) -> list[str]:
