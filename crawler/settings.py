@@ -84,7 +84,10 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any
             "newswatch.crawler.pipelines.StorePipeline": 400,
         },
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        # no listening socket of our own: the telnet console and Scrapy 2.19's remote-control
+        # server (arbitrary Python over HTTP, its token in a job file under ~/.local/state)
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": log_level,
         "LOG_INSTALL_ROOT_HANDLER": False,
         "LOGSTATS_INTERVAL": 0,
