@@ -1,5 +1,8 @@
 """Secrets in the notify config: ``${VAR}`` expansion and redaction for logs and JSON output.
 
+The registry of secrets and ``redact`` itself are the kernel's (``newswatch/secrets.py``, so the
+crawler and the command line mask with the same list); this module adds what channels need.
+
 ``expand_env`` is what the config loader calls on raw YAML values; ``redact`` is what every
 error message, log record and ``--json`` field coming out of ``alerts`` passes through, so a
 webhook secret, an SMTP password or an Apprise token never leaves the process in clear.
@@ -10,24 +13,20 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, unquote
 
-MASK = "***"
-MIN_SECRET_LEN = 4  # shorter strings are not registered globally (they would mangle any text)
+from newswatch.secrets import MASK, MIN_SECRET_LEN, RedactingFilter, redact, register_secret
+
+__all__ = ["LOGGERS", "MASK", "MIN_SECRET_LEN", "RedactingFilter", "expand_env",
+           "install_log_redaction", "one_line", "redact", "redact_url", "register_secret",
+           "register_url_tokens"]
+
 LOGGERS = ("apprise", "urllib3.connectionpool", "newswatch.alerts.channels", "newswatch.alerts.sender", "newswatch.alerts.planner")
 """Loggers whose records may carry channel URLs (filters do not apply to propagated records)."""
 TOKEN_MIN_LEN = 8  # URL path pieces are guessed to be tokens from this length on
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{([^}]*)\}?")
-# scheme://user:password@host  ->  scheme://user:***@host
-_USERINFO = re.compile(r"(?P<pre>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)(?P<pw>[^@\s/]+)(?=@)")
-
-_lock = threading.Lock()
-_secrets: set[str] = set()
-_pattern: re.Pattern[str] | None = None
 
 
 def expand_env(value: Any, key_path: str, environ: Mapping[str, str] | None = None,
@@ -66,42 +65,11 @@ def expand_env(value: Any, key_path: str, environ: Mapping[str, str] | None = No
     return _VAR.sub(sub, value)
 
 
-def register_secret(*values: str | None) -> None:
-    """Remember strings that ``redact`` must mask from now on (also their %-encoded forms)."""
-    global _pattern
-    added = False
-    with _lock:
-        for v in values:
-            if not v or len(v) < MIN_SECRET_LEN:
-                continue
-            for form in {v, unquote(v), quote(v, safe="")}:
-                if len(form) >= MIN_SECRET_LEN and form not in _secrets:
-                    _secrets.add(form)
-                    added = True
-        if added:
-            ordered = sorted(_secrets, key=len, reverse=True)
-            _pattern = re.compile("|".join(re.escape(s) for s in ordered))
-
-
 def register_url_tokens(path: str, min_len: int = TOKEN_MIN_LEN) -> None:
     """Register token-like pieces of a URL path: segments (and their ``:`` parts) of at least
     ``min_len`` characters that are not host names (no dot) or plain numbers."""
     pieces = {p for seg in path.split("/") for p in (seg, *seg.split(":"))}
     register_secret(*(p for p in pieces if len(p) >= min_len and "." not in p and not p.isdigit()))
-
-
-def redact(text: str, extra: Iterable[str | None] = ()) -> str:
-    """Mask registered secrets, ``extra`` strings and URL passwords (``user:***@``) in ``text``."""
-    if not text:
-        return text
-    text = _USERINFO.sub(lambda m: m.group("pre") + MASK, text)
-    pattern = _pattern
-    if pattern is not None:
-        text = pattern.sub(MASK, text)
-    for s in extra:
-        if s:
-            text = text.replace(s, MASK)
-    return text
 
 
 def one_line(text: str, limit: int = 500) -> str:
@@ -126,20 +94,6 @@ def redact_url(url: str) -> str:
         host = f"[{host}]"
     tail = "/" + MASK if (parts.path.strip("/") or parts.query) else ""
     return f"{parts.scheme}://{host}{port}{tail}"
-
-
-class RedactingFilter(logging.Filter):
-    """Logging filter that redacts the formatted message of every record passing through."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            msg = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken record is still logged as-is
-            return True
-        clean = redact(msg)
-        if clean != msg:
-            record.msg, record.args = clean, None
-        return True
 
 
 def install_log_redaction(*logger_names: str) -> None:

@@ -7,7 +7,8 @@ message`` when piped), at one of three verbosities.
 * ``verbose`` (``-v``): every newswatch INFO line (every page: fetched, 304, new, changed,
   unchanged, duplicate, skipped and why) and other libraries' tracebacks.
 
-Other libraries' (Scrapy, Twisted) warnings and errors always show, in one line each unless
+Every line is masked (``newswatch/secrets.py``): no expanded ``${VAR}`` value of the config
+shows, whichever library logs it. Other libraries' (Scrapy, Twisted) warnings and errors always show, in one line each unless
 verbose; Scrapy's robots.txt and retry middlewares giving up on a request are left to the
 spider, which says it once per unreachable host (verbose shows them all).
 """
@@ -21,6 +22,7 @@ from typing import Literal
 from rich.console import Console
 
 from newswatch.errors import first_line
+from newswatch.secrets import RedactingFilter
 
 Verbosity = Literal["quiet", "normal", "verbose"]
 
@@ -79,6 +81,7 @@ def setup_logging(level: Verbosity, console: Console, info_from: tuple[str, ...]
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
                                                "%Y-%m-%d %H:%M:%S"))
     handler.addFilter(LogFilter(level, info_from))
+    handler.addFilter(RedactingFilter())  # every record, whichever logger: ${VAR} values masked
     root = logging.getLogger()
     root.handlers[:] = [handler]
     logging.getLogger("newswatch").setLevel(logging.INFO)

@@ -22,6 +22,7 @@ from newswatch.cli.helptext import Command, Group
 from newswatch.cli.logs import Verbosity, setup_logging, verbosity
 from newswatch.cli.tables import alerts_view, stories_view, summary_view, watch_matches_view
 from newswatch.config import Config, ConfigError, load_config, parse_config
+from newswatch.secrets import redact
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, cls=Group,
                   help="newswatch: scrape AI news outlets, store each story once, watch for changes.")
@@ -72,7 +73,7 @@ QuietOption = Annotated[bool, typer.Option(
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {redact(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -163,6 +164,14 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+def write_json_lines(rows: list[dict[str, Any]]) -> None:
+    """``--json``: one object a line, masked (a story URL may carry an outlet's ``${VAR}``
+    value, e.g. the links of a keyed feed)."""
+    for row in rows:
+        line = json.dumps({k: _iso(v) for k, v in row.items()}, ensure_ascii=False)
+        sys.stdout.write(redact(line) + "\n")
+
+
 @app.command(cls=Command)
 def stories(
     config: ConfigOption = None,
@@ -189,8 +198,7 @@ def stories(
             known_outlet(cfg, store, outlet)
         rows = store.list_stories(outlet=outlet, since=since_dt)
     if as_json:
-        for row in rows:
-            sys.stdout.write(json.dumps({k: _iso(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
+        write_json_lines(rows)
         return
     out.print(stories_view(rows))
 
@@ -332,8 +340,7 @@ def alerts(
                 err.print(f"alerts: {report}")
         rows = store.list_alerts(status=status)
     if as_json:
-        for row in rows:
-            sys.stdout.write(json.dumps({k: _iso(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
+        write_json_lines(rows)
         return
     out.print(alerts_view(rows))
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from newswatch.secrets import redact
+
 OUTCOMES = ("new", "changed", "unchanged", "duplicate", "skipped")
 
 COUNTS: tuple[tuple[str, str], ...] = (
@@ -68,16 +70,19 @@ class CrawlSummary:
 def summarize(outlet: str, stats: dict[str, Any], error_lines: list[str] | None = None,
               ) -> OutletSummary:
     """An outlet's summary from its crawler's stats; ``error_lines``: the spider's errors, one
-    line each (a host that could not be reached is one line however many URLs failed)."""
+    line each (a host that could not be reached is one line however many URLs failed).
+    Reasons and error lines are masked (``${VAR}`` values in outlet URLs): the summary is what
+    the table shows and what the crawl run stores."""
     prefix = "newswatch/skipped/"
-    lines = list(error_lines or [])
+    lines = [redact(line) for line in error_lines or []]
     summary = OutletSummary(
         outlet=outlet,
         fetched=int(stats.get("downloader/response_count", 0)),
         not_modified=int(stats.get("newswatch/not_modified", 0)),
         rendered=int(stats.get("newswatch/rendered", 0)),
         errors=int(stats.get("newswatch/errors", 0)) or len(lines),
-        skip_reasons={k[len(prefix):]: int(v) for k, v in stats.items() if k.startswith(prefix)},
+        skip_reasons={redact(k[len(prefix):]): int(v) for k, v in stats.items()
+                      if k.startswith(prefix)},
         error_samples=lines[:20],
     )
     for outcome in OUTCOMES:

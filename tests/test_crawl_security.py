@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.localsite import LocalSite
-from tests.pages import EN_PARAGRAPHS, article_html, listing_html
+from tests.localsite import LocalSite, Page
+from tests.pages import EN_PARAGRAPHS, ZH_PARAGRAPHS, article_html, listing_html
 
 ARTICLE_RE = r"/news/\d{4}/"
 
@@ -108,3 +108,46 @@ def test_a_crawl_opens_no_listening_socket_and_writes_no_job_file(tmp_path, site
     assert job_files == []
     assert [str(p) for p in [*home.rglob("*"), *state.rglob("*")] if p.is_file()] == []
     assert "new 1" in stdout.replace("│", " ") or " 1 " in stdout
+
+
+SECRET = "sk-feed-7f3a9c21e5"
+
+
+def test_a_secret_in_an_outlet_url_is_masked_everywhere(tmp_path, site: LocalSite, write_config,
+                                                        cli):
+    """``api_key=${FEED_KEY}`` in a start URL, a feed that fails and an article link that
+    carries the key: the value shows nowhere (output, -v log, stored run figures, --json)."""
+    import sqlite3
+
+    site.set(f"/ai/?api_key={SECRET}", listing_html(
+        ["/news/2026/a.html", f"/news/2026/b.html?api_key={SECRET}"]))
+    site.set("/news/2026/a.html", article_html("Keyed listing", EN_PARAGRAPHS, lang="en",
+                                               meta_charset="utf-8"))
+    site.set(f"/news/2026/b.html?api_key={SECRET}", article_html(
+        "Keyed link", ZH_PARAGRAPHS, meta_charset="utf-8"))
+    site.set(f"/feed.xml?key={SECRET}", Page(body=b"down", status=500, content_type="text/plain"))
+    site.set(f"/news/2026/gone.html?api_key={SECRET}", Page(body=b"gone", status=404))
+    site.set("/extra/", listing_html([f"/news/2026/gone.html?api_key={SECRET}"]))
+    config = write_config({
+        "outlets": [{"name": "local", "article_url": ARTICLE_RE, "render": "never",
+                     "start_urls": [site.url + "/ai/?api_key=${FEED_KEY}", site.url + "/extra/"],
+                     "feeds": [site.url + "/feed.xml?key=${FEED_KEY}"]}],
+        "politeness": {"retries": 0}})
+    env = {"FEED_KEY": SECRET, "COLUMNS": "200"}
+    outputs = []
+    for args in (("crawl", "--config", str(config), "-v"), ("crawl", "--config", str(config)),
+                 ("stories", "--config", str(config), "--json"),
+                 ("stories", "--config", str(config))):
+        result = cli(*args, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        outputs.append(result.stdout + result.stderr)
+    first, second, as_json, table = outputs
+    assert len(site.requests_for(f"/feed.xml?key={SECRET}")) == 2  # the key was really sent
+    assert "***" in first  # the failed feed and the 404 are reported, masked
+    assert "feed.xml?key=***" in first and "HTTP 500" in first
+    with sqlite3.connect(tmp_path / "nw.db") as db:
+        stats = [row[0] for row in db.execute("SELECT stats FROM crawl_runs")]
+    assert len(stats) == 2 and all("***" in s for s in stats)
+    assert "Keyed link" in as_json and "Keyed link" in table
+    for text in (*outputs, *stats):
+        assert SECRET not in text
