@@ -8,8 +8,9 @@ outlet needs special handling (see ``spiders/__init__.py``).
 
 from __future__ import annotations
 
-import gzip
 import logging
+import struct
+import zlib
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -19,10 +20,12 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from newswatch.config import Outlet
+from newswatch.errors import first_line
 from newswatch.spiders.failures import describe
 from newswatch.spiders.page import ARTICLE, ROLE, BrowserUnavailable, PageItem
 
@@ -80,7 +83,8 @@ class OutletSpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> Iterable[scrapy.Request]:
         parsed = feedparser.parse(response.body)
         if parsed.bozo and not parsed.entries:
-            self.note_error(response.url, f"not a readable feed: {parsed.bozo_exception}")
+            problem = parsed.get("bozo_exception") or "no entries"
+            self.note_error(response.url, f"not a readable feed: {first_line(problem)}")
             return
         links = []
         for entry in parsed.entries:
@@ -92,10 +96,8 @@ class OutletSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
         body = response.body
         if body[:2] == b"\x1f\x8b":
-            try:
-                body = gzip.decompress(body)
-            except OSError as exc:
-                self.note_error(response.url, f"bad gzip sitemap: {exc}")
+            body = self.gunzipped(response)
+            if body is None:
                 return
         if response.url.endswith("/robots.txt"):
             urls = list(sitemap_urls_from_robots(response.text, base_url=response.url))
@@ -105,7 +107,8 @@ class OutletSpider(scrapy.Spider):
         try:
             sitemap = Sitemap(body)
         except Exception as exc:  # lxml raises several kinds on garbage
-            self.note_error(response.url, f"not a readable sitemap: {exc}")
+            problem = first_line(str(exc)) or f"no XML document ({type(exc).__name__})"
+            self.note_error(response.url, f"not a readable sitemap: {problem}")
             return
         locs = [urljoin(response.url, entry["loc"]) for entry in sitemap if entry.get("loc")]
         if sitemap.type == "sitemapindex":
@@ -113,6 +116,20 @@ class OutletSpider(scrapy.Spider):
                 yield self._discovery_request(url, "sitemap", self.parse_sitemap)
         else:
             yield from self.discovered(response, self.article_requests(locs))
+
+    def gunzipped(self, response: Response) -> bytes | None:
+        """A ``.xml.gz`` sitemap's body decompressed, at most the page-size limit
+        (``DOWNLOAD_MAXSIZE``: ``politeness.max_page_bytes``); None (and an error saying why)
+        when it is larger or not gzip."""
+        limit = int(response.meta.get("download_maxsize")
+                    or (self.crawler.settings.getint("DOWNLOAD_MAXSIZE") if self.crawler else 0))
+        try:
+            return gunzip(response.body, max_size=limit)
+        except ValueError:  # scrapy's _DecompressionMaxSizeExceeded: stopped at the limit
+            self.note_error(response.url, f"sitemap larger than {limit} bytes when decompressed")
+        except (OSError, EOFError, struct.error, zlib.error) as exc:
+            self.note_error(response.url, f"bad gzip sitemap: {first_line(exc)}")
+        return None
 
     def discovered(self, response: Response, requests: Iterable[scrapy.Request]
                    ) -> list[scrapy.Request]:
