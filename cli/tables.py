@@ -85,9 +85,11 @@ def counts_table(outlets: list[OutletSummary], title: str) -> Fitted:
 
 
 def summary_notes(summary: CrawlSummary) -> list[Text]:
-    """Skip reasons and errors under the summary: one item a line, wrapped under its label."""
+    """Caps reached, skip reasons and errors under the summary: one item a line, wrapped
+    under its label."""
     notes = []
     for label, items in (
+        ("capped", [f"{s.outlet}: {s.capped_text()}" for s in summary.outlets if s.capped]),
         ("skipped", [f"{s.outlet}: {reason} x{n}" for s in summary.outlets
                      for reason, n in s.skip_reasons.items()]),
         ("errors", [f"{s.outlet}: {e}" for s in summary.outlets for e in s.error_samples[:3]]),

@@ -168,6 +168,12 @@ class Checker:
             raise self.error(key, f"must be at least {minimum}")
         return kind(value)
 
+    def integer(self, value: Any, key: str, minimum: int = 0) -> int:
+        """A whole number (``1000``, not ``1e3`` or ``12.5``) of at least ``minimum``."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"expected a whole number, got {value!r}")
+        return int(self.number(value, key, int, minimum))
+
     def boolean(self, value: Any, key: str) -> bool:
         if not isinstance(value, bool):
             raise self.error(key, f"expected true or false, got {value!r}")

@@ -18,6 +18,7 @@ from newswatch.config.database import DEFAULT_DATABASE
 DEFAULT_INTERVAL = "30m"
 RENDER_MODES = ("auto", "never", "always")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
+DEFAULT_MAX_NEW_ARTICLES = 1000
 
 
 def check(kind: str, *, yaml: str | None = None, **options: Any) -> dict[str, Any]:
@@ -38,6 +39,9 @@ class Outlet:
     spider: str | None = field(default=None, metadata=check("optional"))
     alert_on_first_crawl: bool = False
     allowed_domains: tuple[str, ...] = field(default=(), metadata=check("hosts"))
+    # new article URLs (not yet stored) fetched per crawl; the rest wait for later crawls
+    max_new_articles: int = field(default=DEFAULT_MAX_NEW_ARTICLES,
+                                  metadata=check("integer", minimum=1))
 
     @property
     def article_pattern(self) -> re.Pattern[str]:

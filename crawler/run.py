@@ -62,7 +62,7 @@ def run_crawl(
         crawler = process.create_crawler(spider_class(outlet.spider))
         crawlers.append((outlet, crawler))
         process.crawl(crawler, outlet=outlet, context=context,
-                      validators=validators[outlet.name])
+                      validators=validators[outlet.name], known=store.known_urls(outlet.name))
 
     if on_progress is not None:
         _report_progress_every(0.25, lambda: on_progress(_live_stats(crawlers)))

@@ -36,6 +36,15 @@ class OutletSummary:
     errors: int = 0
     skip_reasons: dict[str, int] = field(default_factory=dict)
     error_samples: list[str] = field(default_factory=list)
+    new_link_cap: int = 0  # the outlet's max_new_articles, when this crawl reached it
+    capped: int = 0  # new article links left for later crawls (past the cap)
+
+    def capped_text(self) -> str | None:
+        """``"50 new article links (4950 more left for later crawls)"`` when the cap was hit."""
+        if not self.capped:
+            return None
+        return (f"{self.new_link_cap} new article links ({self.capped} more left for later "
+                "crawls)")
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -84,6 +93,8 @@ def summarize(outlet: str, stats: dict[str, Any], error_lines: list[str] | None 
         skip_reasons={redact(k[len(prefix):]): int(v) for k, v in stats.items()
                       if k.startswith(prefix)},
         error_samples=lines[:20],
+        new_link_cap=int(stats.get("newswatch/new_link_cap", 0)),
+        capped=int(stats.get("newswatch/capped", 0)),
     )
     for outcome in OUTCOMES:
         setattr(summary, outcome, int(stats.get(f"newswatch/{outcome}", 0)))

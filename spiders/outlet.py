@@ -45,12 +45,16 @@ class OutletSpider(scrapy.Spider):
         outlet: Outlet,
         context: Any = None,
         validators: dict[str, tuple[str | None, str | None]] | None = None,
+        known: set[str] | None = None,
         **kwargs: Any,
     ):
         super().__init__(name=f"outlet:{outlet.name}", **kwargs)
         self.outlet = outlet
         self.context = context  # crawler.context.CrawlContext shared with the pipelines
         self.validators = validators or {}  # url -> (etag, last_modified)
+        self.known = set(known or ()) | set(self.validators)  # story URLs already stored
+        self.new_urls: set[str] = set()  # new article URLs requested in this crawl
+        self.capped: set[str] = set()  # new article URLs past max_new_articles: not requested
         self.article_pattern = outlet.article_pattern
         self.allowed_hosts = {d.lower() for d in outlet.allowed_domains}
         self.errors: list[str] = []  # "url: reason" of each failed page of a reachable host
@@ -149,13 +153,31 @@ class OutletSpider(scrapy.Spider):
         return bool(self.article_pattern.search(url))
 
     def article_requests(self, urls: Iterable[str]) -> Iterable[scrapy.Request]:
+        """Requests for the article links among ``urls``; new ones (not stored yet) only up to
+        the outlet's ``max_new_articles`` in this crawl, the others are counted as capped."""
         seen: set[str] = set()
         for raw in urls:
             url = urldefrag(raw)[0]
             if url in seen or not self.is_article_url(url):
                 continue
             seen.add(url)
+            if url not in self.known and url not in self.new_urls:
+                if len(self.new_urls) >= self.outlet.max_new_articles:
+                    self.note_capped(url)
+                    continue
+                self.new_urls.add(url)
             yield self.article_request(url)
+
+    def note_capped(self, url: str) -> None:
+        """A new article link past the cap: counted once (the summary says so), left for a
+        later crawl."""
+        if not self.capped:
+            log.info("%s: %d new article links reached: the others wait for a later crawl",
+                     self.outlet.name, self.outlet.max_new_articles)
+        self.capped.add(url)
+        if self.crawler:
+            self.crawler.stats.set_value("newswatch/new_link_cap", self.outlet.max_new_articles)
+            self.crawler.stats.set_value("newswatch/capped", len(self.capped))
 
     def article_request(self, url: str, **meta: Any) -> scrapy.Request:
         return scrapy.Request(

@@ -246,6 +246,13 @@ class Store:
             )
             return {url: (etag, last_modified) for url, etag, last_modified in rows}
 
+    def known_urls(self, outlet: str) -> set[str]:
+        """Every story URL stored for the outlet (a crawl's "new" links are the others)."""
+        with self.reading() as session:
+            return set(session.scalars(
+                select(StoryUrl.url).join(Outlet, Outlet.id == StoryUrl.outlet_id)
+                .where(Outlet.name == outlet)))
+
     def save_validators(self, url: str, etag: str | None, last_modified: str | None, *,
                         fetched_at: datetime | None = None) -> None:
         """Remember a story URL's ETag / Last-Modified and mark it fetched now (or at

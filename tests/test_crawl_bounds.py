@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 from tests.localsite import LocalSite, Page
-from tests.pages import EN_PARAGRAPHS, article_html
+from tests.pages import EN_PARAGRAPHS, ZH_PARAGRAPHS, article_html, listing_html
 
 ARTICLE_RE = r"/news/\d{4}/"
 GIB = 1 << 30
@@ -85,3 +85,38 @@ def test_a_gzip_bomb_sitemap_is_cut_at_the_page_size_limit(tmp_path, site: Local
 def test_gzip_bomb_builder_is_streamed():
     data = gzip_bomb(4 << 20)
     assert len(zlib.decompress(data, wbits=31)) > 4 << 20
+
+
+def test_new_article_links_are_capped_per_outlet_and_crawl(tmp_path, site: LocalSite,
+                                                           write_config, cli):
+    links = [f"/news/2026/{i}.html" for i in range(5000)]
+    site.set("/ai/", listing_html(links))
+    page = article_html("One of many", ZH_PARAGRAPHS, meta_charset="utf-8").encode()
+    for path in links:
+        site.set(path, page)
+    config = write_config({"outlets": [{"name": "local", "start_urls": [site.url + "/ai/"],
+                                        "article_url": ARTICLE_RE, "render": "never",
+                                        "max_new_articles": 50}],
+                           "politeness": {"retries": 0}})
+    env = {"COLUMNS": "200"}
+    first = cli("crawl", "--config", str(config), env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    fetched = [h.path for h in site.hits if h.path.startswith("/news/")]
+    assert sorted(fetched) == sorted(links[:50])  # the first 50 links of the listing
+    assert "capped: local: 50 new article links (4950 more left for later crawls)" in first.stdout
+    # the next crawl asks again for the 50 it knows (304) and takes the next 50 new ones
+    site.hits.clear()
+    second = cli("crawl", "--config", str(config), env=env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    again = [h for h in site.hits if h.path.startswith("/news/")]
+    assert sorted(h.path for h in again if h.status == 304) == sorted(links[:50])
+    assert sorted(h.path for h in again if h.status == 200) == sorted(links[50:100])
+    assert "4900 more left" in second.stdout
+
+
+def test_the_cap_is_a_positive_number(write_config, cli):
+    config = write_config({"outlets": [{"name": "local", "start_urls": ["http://127.0.0.1:9/"],
+                                        "max_new_articles": 0}]})
+    result = cli("crawl", "--config", str(config))
+    assert result.returncode == 2
+    assert "outlets[0].max_new_articles" in result.stderr and "at least 1" in result.stderr
