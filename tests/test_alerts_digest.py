@@ -332,3 +332,51 @@ def test_the_clock_variable_is_checked_in_one_line(cli, tmp_path) -> None:
     assert result.stderr.strip().splitlines() == [
         "error: NEWSWATCH_NOW: expected an ISO 8601 time with a UTC offset, e.g. "
         "2026-01-05T08:00:00+08:00 or 2026-01-05T00:00:00Z, got 'tomorrow'"]
+
+
+def test_the_daemon_sends_a_day_of_demo_changes_as_one_digest(write_config, cli):
+    """The real daemon (`daemon --once`, its crawls in child processes) over the demo outlet,
+    at three times of one Shanghai day and the next morning: the webhook gets each alert as it
+    happens, the digest mailbox one email at 08:00 with every story once."""
+    from newswatch.demo import demo_config, serve_demo
+
+    with serve_demo() as site, WebhookReceiver() as hook, SmtpSink() as smtp:
+        raw = demo_config(site.url)
+        for watch in raw["watches"]:
+            watch["notify"] = []  # every channel
+        raw["watches"].append({"name": "on-device", "terms": ["端侧大模型"]})
+        for outlet in raw["outlets"]:
+            outlet["alert_on_first_crawl"] = True
+        raw["notify"] = {
+            "hook": {"webhook": hook.url},
+            "mail": {"email": ["desk@example.com"], "smtp": f"smtp://127.0.0.1:{smtp.port}",
+                     "from": "newswatch@example.com",
+                     "digest": {"every": "daily", "at": "08:00", "tz": SHANGHAI}},
+        }
+        path = write_config(raw)
+
+        def daemon_once(now: str) -> None:
+            result = cli("daemon", "--once", "--config", str(path), env={clock.ENV: now})
+            assert result.returncode == 0, result.stderr
+
+        daemon_once("2026-01-05T09:00:00+08:00")  # version 1: new stories
+        first = len(hook.received)
+        assert first >= 2 and smtp.mails == []
+        site.set_version(2)  # an edit that adds 通义千问 and a new story
+        daemon_once("2026-01-05T20:00:00+08:00")
+        events = [(r.json["event"], r.json["watch"]) for r in hook.received[first:]]
+        assert ("updated", "qwen") in events and ("new", "on-device") in events
+        assert smtp.mails == []
+
+        daemon_once("2026-01-06T08:00:05+08:00")  # the boundary: one digest
+        assert len(smtp.mails) == 1
+        text = smtp.mails[0].message.get_body(("plain",)).get_content()
+        stories = {r.json["story"]["id"]: r.json["story"] for r in hook.received}
+        assert f"{len(stories)} stories" in smtp.mails[0].message["Subject"]
+        for story in stories.values():  # every alerted story once, under its latest URL
+            assert text.count(f"\n   {story['url']}\n") == 1, story["url"]
+        [edited] = [r.json["story"] for r in hook.received if r.json["event"] == "updated"]
+        assert f"{edited['title']}\n   {edited['url']}\n   " in text  # its latest title
+
+        daemon_once("2026-01-06T12:00:00+08:00")  # same period, a restart: nothing more
+        assert len(smtp.mails) == 1
