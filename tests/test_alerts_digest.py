@@ -6,7 +6,9 @@ other channels are unchanged. Time is moved with ``$NEWSWATCH_NOW`` (newswatch.c
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -14,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from newswatch import clock
@@ -167,6 +170,26 @@ def test_a_digest_webhook_lists_each_story_once_with_its_watches(store, monkeypa
         assert len(story["alert_ids"]) == len(body["alert_ids"]) >= 3
         key = digest_key("digest-hook", "daily 2026-01-06T08:00+08:00")
         assert dhook.received[0].headers["Idempotency-Key"] == body["idempotency_key"] == key
+        documented = json.loads(doc_blocks("json")[0])  # docs/alerts.md shows this very shape
+        assert documented.keys() == body.keys()
+        assert documented["digest"].keys() == body["digest"].keys()
+        assert documented["stories"][0].keys() == story.keys()
+
+
+def doc_blocks(language: str) -> list[str]:
+    """The fenced ``language`` blocks of docs/alerts.md's "Digests" section."""
+    text = (ROOT / "docs" / "alerts.md").read_text(encoding="utf-8")
+    part = text.split("\n## Digests\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{language}\n(.*?)```", part, flags=re.S)
+
+
+def test_the_documented_digest_config_loads(monkeypatch):
+    monkeypatch.setenv("SMTP_PASS", "pw")
+    [block] = doc_blocks("yaml")
+    cfg = parse_config(yaml.safe_load(block), source="docs/alerts.md")
+    daily, weekly = (cfg.channels[n].digest for n in ("morning-mail", "weekly-hook"))
+    assert (daily.every, daily.at, daily.tz) == ("daily", "08:00", "Asia/Shanghai")
+    assert (weekly.every, weekly.weekday, weekly.at) == ("weekly", "monday", "07:30")
 
 
 class StallingReceiver(WebhookReceiver):
