@@ -24,6 +24,8 @@ def deliver_digests_once(store: Any, channels: Mapping[str, Any]) -> int:
     except Exception as exc:  # noqa: BLE001 - the next pass retries
         log.warning("digest delivery pass failed: %s: %s", type(exc).__name__, first_line(exc))
         return 0
+    if report.attempted:
+        log.info("digests: %s", report)
     return report.sent
 
 

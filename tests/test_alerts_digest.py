@@ -378,9 +378,10 @@ def test_the_daemon_sends_a_day_of_demo_changes_as_one_digest(write_config, cli)
         }
         path = write_config(raw)
 
-        def daemon_once(now: str) -> None:
+        def daemon_once(now: str) -> str:
             result = cli("daemon", "--once", "--config", str(path), env={clock.ENV: now})
             assert result.returncode == 0, result.stderr
+            return result.stderr
 
         daemon_once("2026-01-05T09:00:00+08:00")  # version 1: new stories
         first = len(hook.received)
@@ -391,8 +392,9 @@ def test_the_daemon_sends_a_day_of_demo_changes_as_one_digest(write_config, cli)
         assert ("updated", "qwen") in events and ("new", "on-device") in events
         assert smtp.mails == []
 
-        daemon_once("2026-01-06T08:00:05+08:00")  # the boundary: one digest
+        log = daemon_once("2026-01-06T08:00:05+08:00")  # the boundary: one digest
         assert len(smtp.mails) == 1
+        assert "newswatch.scheduler: digests: 1 sent, 0 failed (will retry)" in log, log
         text = smtp.mails[0].message.get_body(("plain",)).get_content()
         stories = {r.json["story"]["id"]: r.json["story"] for r in hook.received}
         assert f"{len(stories)} stories" in smtp.mails[0].message["Subject"]
@@ -401,5 +403,5 @@ def test_the_daemon_sends_a_day_of_demo_changes_as_one_digest(write_config, cli)
         [edited] = [r.json["story"] for r in hook.received if r.json["event"] == "updated"]
         assert f"{edited['title']}\n   {edited['url']}\n   " in text  # its latest title
 
-        daemon_once("2026-01-06T12:00:00+08:00")  # same period, a restart: nothing more
-        assert len(smtp.mails) == 1
+        log = daemon_once("2026-01-06T12:00:00+08:00")  # same period, a restart: nothing more
+        assert len(smtp.mails) == 1 and "digests:" not in log
