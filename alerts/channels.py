@@ -37,6 +37,7 @@ log = logging.getLogger("newswatch.alerts.channels")
 
 SIGNATURE_HEADER = "X-Newswatch-Signature"
 ALERT_ID_HEADER = "X-Newswatch-Alert-Id"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 USER_AGENT = "newswatch-alerts/0.1"
 
 
@@ -55,6 +56,9 @@ class Channel:
 
     kind: ClassVar[str] = ""
     options: ClassVar[frozenset[str]] = frozenset()  # allowed keys besides ``kind``
+    # ``config.Digest`` when the config gives this channel a ``digest:``: its alerts wait for
+    # the period's digest (alerts/digest.py) instead of going out one by one
+    digest: Any = None
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -181,6 +185,8 @@ class WebhookChannel(Channel):
         headers = {"Content-Type": "application/json"}
         if payload.get("alert_id") is not None:
             headers[ALERT_ID_HEADER] = str(payload["alert_id"])
+        if payload.get("idempotency_key"):  # a digest's stable id (alerts/digest.py)
+            headers[IDEMPOTENCY_HEADER] = str(payload["idempotency_key"])
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(body, self.secret)
         try:
@@ -277,7 +283,9 @@ class EmailChannel(Channel):
         msg["To"] = ", ".join(self.to)
         msg["Date"] = formatdate(localtime=False, usegmt=True)
         domain = parseaddr(self.sender)[1].rpartition("@")[2] or None
-        msg["Message-ID"] = make_msgid("newswatch", domain=domain)
+        key = payload.get("idempotency_key")  # a digest's stable id: the same on every retry
+        msg["Message-ID"] = f"<{key}@{domain or 'newswatch'}>" if key else make_msgid(
+            "newswatch", domain=domain)
         if payload.get("alert_id") is not None:
             msg[ALERT_ID_HEADER] = str(payload["alert_id"])
         msg.set_content(render_text(payload), subtype="plain", charset="utf-8")

@@ -98,7 +98,12 @@ def build_payload(
 
 
 def subject(payload: dict[str, Any]) -> str:
-    """``[newswatch] <watch>: <title>`` (one line, title cut to a sane length)."""
+    """``[newswatch] <watch>: <title>`` (one line, title cut to a sane length); a digest's:
+    ``[newswatch] daily digest: 3 stories (2026-01-05)``."""
+    if payload.get("event") == "digest":
+        d, n = payload["digest"], len(payload.get("stories") or [])
+        day = str(d.get("period") or "").partition(" ")[2][:10]
+        return f"[newswatch] {d.get('every')} digest: {n} stor{'y' if n == 1 else 'ies'} ({day})"
     title = " ".join(str(payload["story"].get("title") or "").split()) or "(untitled)"
     if len(title) > SUBJECT_TITLE_CHARS:
         title = title[: SUBJECT_TITLE_CHARS - 1] + "…"
@@ -117,8 +122,74 @@ def _diff_lines(diff: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _local(when: str | None, tz: str) -> str:
+    """An ISO UTC time as ``2026-01-05 08:00`` in the time zone ``tz``."""
+    from zoneinfo import ZoneInfo
+
+    if not when:
+        return ""
+    moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def _digest_heading(payload: dict[str, Any]) -> str:
+    d, n = payload["digest"], len(payload.get("stories") or [])
+    tz = d.get("tz") or "UTC"
+    return (f"newswatch {d.get('every')} digest for channel '{d.get('channel')}': {n} "
+            f"stor{'y' if n == 1 else 'ies'}, {_local(d.get('from'), tz)} to "
+            f"{_local(d.get('until'), tz)} ({tz})")
+
+
+def _story_facts(s: dict[str, Any]) -> list[str]:
+    """A digest story's one-line facts: what happened, its watches and terms, its outlets."""
+    what = " and ".join("new" if e == "new" else "updated" for e in s.get("events") or [])
+    facts = [what.capitalize(), f"watches: {', '.join(s.get('watches') or [])}"]
+    if s.get("terms"):
+        facts.append(f"terms: {', '.join(s['terms'])}")
+    if s.get("outlets"):
+        facts.append(f"outlets: {', '.join(s['outlets'])}")
+    return [f for f in facts if f]
+
+
+def render_digest_text(payload: dict[str, Any]) -> str:
+    """Plain-text body of a digest: each story once."""
+    lines = [_digest_heading(payload)]
+    for i, s in enumerate(payload.get("stories") or [], 1):
+        lines += ["", f"{i}. {s.get('title') or '(untitled)'}", f"   {s.get('url') or ''}",
+                  f"   {' · '.join(_story_facts(s))}"]
+        if s.get("excerpt"):
+            lines.append(f"   {s['excerpt']}")
+        others = [u for u in s.get("urls") or [] if u != s.get("url")]
+        lines += [f"   also at {u}" for u in others]
+    lines += ["", f"digest {payload['digest'].get('id')}"]
+    return "\n".join(lines) + "\n"
+
+
+def render_digest_html(payload: dict[str, Any]) -> str:
+    """HTML body of a digest (every value escaped)."""
+    e = html.escape
+    items = []
+    for s in payload.get("stories") or []:
+        url = s.get("url") or ""
+        item = [f'<li><a href="{e(url, quote=True)}">{e(s.get("title") or "(untitled)")}</a>',
+                f"<br><small>{e(' · '.join(_story_facts(s)))}</small>"]
+        if s.get("excerpt"):
+            item.append(f"<br>{e(s['excerpt'])}")
+        item.append("</li>")
+        items.append("".join(item))
+    return "\n".join([
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>',
+        f"<p>{e(_digest_heading(payload))}</p>",
+        f"<ol>{''.join(items)}</ol>",
+        f"<p><small>digest {e(str(payload['digest'].get('id')))}</small></p>",
+        "</body></html>",
+    ])
+
+
 def render_text(payload: dict[str, Any]) -> str:
     """Plain-text body for email and chat channels."""
+    if payload.get("event") == "digest":
+        return render_digest_text(payload)
     s = payload["story"]
     what = "Story updated" if payload.get("event") == "updated" else "New story"
     lines = [
@@ -145,6 +216,8 @@ def render_text(payload: dict[str, Any]) -> str:
 
 def render_html(payload: dict[str, Any]) -> str:
     """HTML body for email (every value escaped)."""
+    if payload.get("event") == "digest":
+        return render_digest_html(payload)
     e = html.escape
     s = payload["story"]
     what = "Story updated" if payload.get("event") == "updated" else "New story"

@@ -99,6 +99,13 @@ def _due(now: datetime) -> Any:
     )
 
 
+def not_deferred(channels: Mapping[str, Any]) -> list[Any]:
+    """Conditions leaving out the alerts a digest sends (alerts/digest.py): those of a channel
+    with a ``digest:``, and those already put in a digest."""
+    held = [name for name, ch in channels.items() if getattr(ch, "digest", None) is not None]
+    return [Alert.digest_id.is_(None), *([Alert.channel.not_in(held)] if held else [])]
+
+
 def story_locations(session: Session, story_id: int) -> tuple[list[str], list[str]]:
     """(urls, outlet names) of a story as the database knows them now, first-seen first."""
     rows = session.execute(
@@ -157,18 +164,25 @@ def deliver_pending(
         last_id, channel, payload = claimed
         if channel is None:  # unknown channel: left pending
             continue
-        error: str | None = None
-        try:
-            channel.send(payload)
-        except DeliveryError as exc:
-            error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a channel bug is a failed attempt, not a crash
-            error = one_line(f"{type(exc).__name__}: {exc}")
-            log.warning("alert %s: unexpected error from its channel: %s", last_id, error)
+        error = attempt(channel, payload, f"alert {last_id}")
         _record(factory, last_id, error, clock, report, rng, max_attempts)
     if report.attempted or report.unknown_channel:
         log.info("alerts: %s", report)
     return report
+
+
+def attempt(channel: Channel, payload: dict[str, Any], what: str) -> str | None:
+    """Send ``payload`` through ``channel``: None when it was accepted, else the one-line error
+    (a channel bug is a failed attempt too, logged with ``what``, not a crash)."""
+    try:
+        channel.send(payload)
+    except DeliveryError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - a channel bug is a failed attempt, not a crash
+        error = one_line(f"{type(exc).__name__}: {exc}")
+        log.warning("%s: unexpected error from its channel: %s", what, error)
+        return error
+    return None
 
 
 def _claim_next(factory: Callable[[], Session], channels: Mapping[str, Channel],
@@ -178,7 +192,8 @@ def _claim_next(factory: Callable[[], Session], channels: Mapping[str, Channel],
     with factory() as session:
         session.connection(execution_options={SQLITE_IMMEDIATE: True})
         now = clock()
-        stmt = select(Alert).where(_due(now), Alert.id > after_id).order_by(Alert.id).limit(1)
+        stmt = (select(Alert).where(_due(now), Alert.id > after_id, *not_deferred(channels))
+                .order_by(Alert.id).limit(1))
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         alert = session.scalars(stmt).first()

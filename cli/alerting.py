@@ -1,6 +1,6 @@
 """Glue between a crawl and the alerts package: the planner for the config's watches and
 channels (checked when the config was loaded), the per-outlet alert hook for storage, and
-delivery of the ledger's pending alerts."""
+delivery of the ledger's pending alerts and of the digests that are due."""
 
 from __future__ import annotations
 
@@ -49,10 +49,26 @@ def alert_hooks(alerting: Alerting | None, config: Config, store: Any,
     return lambda outlet: hooks.get(outlet.name)
 
 
-def deliver(alerting: Alerting | None, store: Any) -> Any:
-    """Send what the ledger has pending and due; returns the sender's report (or None)."""
+@dataclass
+class Delivered:
+    """What ``deliver`` did: the sender's report and the digests' (printed as one line)."""
+
+    alerts: Any
+    digests: Any
+
+    def __str__(self) -> str:
+        if not self.digests.attempted:
+            return str(self.alerts)
+        return f"{self.alerts}; digests: {self.digests}"
+
+
+def deliver(alerting: Alerting | None, store: Any) -> Delivered | None:
+    """Send what the ledger has pending and due, and the digests that are due; None when no
+    watch or no channel is configured."""
     if alerting is None or not alerting.channels:
         return None
+    from newswatch.alerts.digest import deliver_digests
     from newswatch.alerts.sender import deliver_pending
 
-    return deliver_pending(store, alerting.channels)
+    return Delivered(deliver_pending(store, alerting.channels),
+                     deliver_digests(store, alerting.channels))

@@ -78,6 +78,12 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def open_config(path: Path | None) -> Config:
+    from newswatch import clock
+
+    try:
+        clock.check_env()  # $NEWSWATCH_NOW, when set, must be a time
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     try:
         return load_config(path)
     except ConfigError as exc:

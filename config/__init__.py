@@ -34,11 +34,12 @@ from newswatch.config.model import (
     RENDER_MODES,
     Browser,
     Config,
+    Digest,
     Outlet,
     Politeness,
     Serve,
 )
 
 __all__ = ["DATABASE_ENV", "DEFAULT_CHROMIUM", "DEFAULT_DATABASE", "DEFAULT_INTERVAL", "RENDER_MODES",
-           "Browser", "Config", "ConfigError", "Outlet", "Politeness", "Serve", "database_from_env",
+           "Browser", "Config", "ConfigError", "Digest", "Outlet", "Politeness", "Serve", "database_from_env",
            "database_url", "find_config_path", "load_config", "parse_config", "parse_duration"]

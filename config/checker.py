@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_TIME = re.compile(r"^\s*(\d{1,2}):([0-5]\d)\s*$")
 _PARENT = re.compile(r"(?:\.[^.\[]*|\[\d+\])$")
 
 
@@ -178,6 +179,29 @@ class Checker:
         if not isinstance(value, bool):
             raise self.error(key, f"expected true or false, got {value!r}")
         return value
+
+    def time_of_day(self, value: Any, key: str) -> str:
+        """``"HH:MM"`` (24 h), returned as written with two-digit hours."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise self.error(key, f"write the time quoted, e.g. \"18:30\" (unquoted, YAML reads "
+                                  f"it as the number {value})")
+        match = _TIME.match(value) if isinstance(value, str) else None
+        if not match or int(match.group(1)) > 23:
+            raise self.error(key, f"expected a time of day like \"08:00\" (HH:MM, 24 h), got "
+                                  f"{value!r}")
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    def timezone(self, value: Any, key: str) -> str:
+        """An IANA time zone name (``Asia/Shanghai``, ``Europe/Berlin``, ``UTC``)."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        name = self.string(value, key).strip()
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise self.error(key, f"unknown time zone {name!r} (use an IANA name such as "
+                                  "Asia/Shanghai, Europe/Berlin or UTC)") from None
+        return name
 
     def duration(self, value: Any, key: str) -> int:
         """Whole seconds from a duration (see :func:`parse_duration`)."""

@@ -14,7 +14,7 @@ import yaml
 
 from newswatch.config.checker import Checker, ConfigError
 from newswatch.config.database import DEFAULT_DATABASE, database_from_env, database_url
-from newswatch.config.model import SECTIONS, Config, Outlet
+from newswatch.config.model import SECTIONS, Config, Digest, Outlet
 from newswatch.errors import first_line
 
 _TOP_KEYS = {"database", "outlets", "watches", "notify", *SECTIONS}
@@ -142,6 +142,18 @@ def _outlets(raw: Any, check: Checker) -> list[Outlet]:
     return outlets
 
 
+def _digest(raw: Any, key: str, check: Checker) -> Digest:
+    """A channel's ``digest:`` mapping; ``weekly`` needs a ``weekday``, ``daily`` takes none."""
+    if not isinstance(raw, dict):
+        raise check.error(key, 'expected a mapping like {every: daily, at: "08:00", tz: UTC}')
+    digest: Digest = check.section(raw, key, Digest)
+    if digest.every == "weekly" and digest.weekday is None:
+        raise check.error(key, "a weekly digest needs a weekday (e.g. weekday: monday)")
+    if digest.every == "daily" and digest.weekday is not None:
+        raise check.error(f"{key}.weekday", "only a weekly digest takes a weekday")
+    return digest
+
+
 def _watches_and_channels(config: Config, watches: Any, notify: Any, check: Checker) -> None:
     """``watches:`` and ``notify:`` checked by their owners (matching.parse_watches,
     alerts.channels.parse_channels), and every channel a watch names must be configured."""
@@ -154,11 +166,17 @@ def _watches_and_channels(config: Config, watches: Any, notify: Any, check: Chec
     notify = notify or {}
     if not isinstance(notify, dict):
         raise check.error("notify", "expected a mapping of channel name to channel")
+    digests = {name: _digest(entry["digest"], f"notify.{name}.digest", check)
+               for name, entry in notify.items() if isinstance(entry, dict) and "digest" in entry}
     try:
         rules = parse_watches(watches)
-        channels = parse_channels(notify)
+        channels = parse_channels({name: {k: v for k, v in entry.items() if k != "digest"}
+                                   if name in digests else entry
+                                   for name, entry in notify.items()})
     except ValueError as exc:
         raise check.owner_error(exc) from None
+    for name, digest in digests.items():
+        channels[name].digest = digest
     for i, rule in enumerate(rules):
         for j, name in enumerate(rule.notify):
             if name not in channels:

@@ -80,6 +80,26 @@ class Serve:
     token: str | None = field(default=None, repr=False, metadata=check("secret"))
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A channel's ``digest:`` (``notify.NAME.digest``): its alerts wait and go out together,
+    one message per period, at ``at`` (``"HH:MM"``, 24 h) in the time zone ``tz`` (IANA name),
+    every day or, for ``weekly``, on ``weekday``. Scheduled by ``alerts/digest.py``."""
+
+    every: str = field(metadata=check("choice", choices=("daily", "weekly")))
+    at: str = field(default="08:00", metadata=check("time_of_day"))
+    tz: str = field(default="UTC", metadata=check("timezone"))
+    weekday: str | None = field(default=None, metadata=check("choice", choices=WEEKDAYS))
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.at.split(":")
+        return int(hour), int(minute)
+
+
 SECTIONS: dict[str, type] = {"politeness": Politeness, "browser": Browser, "serve": Serve}
 """Top-level mapping sections parsed field by field (``Config`` has a field of each name)."""
 

@@ -1,4 +1,5 @@
-"""The daemon's alert delivery pass: send the outbox's due rows through the configured channels."""
+"""The daemon's alert delivery pass: send the outbox's due rows through the configured channels,
+and the digests that are due."""
 
 from __future__ import annotations
 
@@ -13,6 +14,21 @@ log = logging.getLogger("newswatch.scheduler")
 MAX_BATCH = 100
 
 
+def deliver_digests_once(store: Any, channels: Mapping[str, Any]) -> int:
+    """Assemble and send the digests that are due (alerts/digest.py); returns how many were
+    sent. Never raises, like ``deliver_once``."""
+    from newswatch.alerts.digest import deliver_digests
+
+    try:
+        report = deliver_digests(store, channels)
+    except Exception as exc:  # noqa: BLE001 - the next pass retries
+        log.warning("digest delivery pass failed: %s: %s", type(exc).__name__, first_line(exc))
+        return 0
+    if report.attempted:
+        log.info("digests: %s", report)
+    return report.sent
+
+
 def deliver_once(store: Any, channels: Mapping[str, Any],
                  keep_going: Callable[[], bool] = lambda: True) -> int:
     """Deliver due alerts (batch after batch while full and ``keep_going()``); returns sent count.
@@ -22,6 +38,7 @@ def deliver_once(store: Any, channels: Mapping[str, Any],
     """
     from newswatch.alerts.sender import deliver_pending
 
+    deliver_digests_once(store, channels)
     sent = 0
     while True:
         try:

@@ -163,7 +163,19 @@ ALERT_STATUSES = ("pending", "sent", "failed")
 """An alert row's ``status``: waiting to go out (again), delivered, given up on."""
 
 
-class Alert(Base):
+class DeliveryState:
+    """The delivery columns of an outbox row and of a digest: ``pending`` until its channel
+    accepts it (``sent``), ``failed`` with back-off (``next_attempt_at``) and the last error."""
+
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Alert(DeliveryState, Base):
     """Outbox row: one (revision, watch, channel) notification and its delivery state."""
 
     __tablename__ = "alerts"
@@ -184,12 +196,28 @@ class Alert(Base):
     channel: Mapped[str] = mapped_column(String(200))
     event: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None]
+    # the digest this alert goes out in (a digest channel's alerts; alerts/digest.py)
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"), index=True)
+
+
+class Digest(DeliveryState, Base):
+    """One digest: a digest channel's alerts of one period, sent as one message (exactly once
+    per (channel, period); ``key`` is its stable id, the Idempotency-Key / Message-ID)."""
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        UniqueConstraint("channel", "period", name="uq_digests_channel_period"),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in ALERT_STATUSES)})",
+                        name="status"),
+        Index("ix_digests_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str] = mapped_column(String(64))  # "daily 2026-01-05T08:00+08:00"
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]  # the boundary it was due at
+    key: Mapped[str] = mapped_column(String(80), unique=True)
 
 
 class SchedulerStateRow(Base):

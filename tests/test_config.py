@@ -262,3 +262,52 @@ def test_an_smtp_password_to_percent_encode_is_one_line_naming_key_and_line(
     config = load_config(write(tmp_path, GOOD + mail.format(
         "smtp://nw:${NW_T_SMTP}@mail.example.com:587")))
     assert config.channels["mail"].password == "p@ss:w/rd#1"
+
+
+DIGEST = GOOD + """\
+notify:
+  desk:
+    webhook: 'http://127.0.0.1:9/x'
+    digest:
+      every: weekly
+      weekday: monday
+      at: "07:30"
+      tz: Asia/Shanghai
+"""
+
+
+def test_a_digest_channel_is_checked_and_given_to_its_channel(tmp_path):
+    config = load_config(write(tmp_path, DIGEST))
+    digest = config.channels["desk"].digest
+    assert (digest.every, digest.weekday, digest.at, digest.tz) == (
+        "weekly", "monday", "07:30", "Asia/Shanghai")
+    assert digest.hour_minute == (7, 30)
+    daily = load_config(write(tmp_path, DIGEST.replace("      weekday: monday\n", "").replace(
+        "weekly", "daily").replace('"07:30"', '"7:05"')))
+    assert (daily.channels["desk"].digest.every, daily.channels["desk"].digest.at) == (
+        "daily", "07:05")
+    assert load_config(write(tmp_path, GOOD)).channels == {}
+
+
+@pytest.mark.parametrize(("edit", "line", "key", "problem"), [
+    (("      weekday: monday\n", ""), 11, "notify.desk.digest",
+     "a weekly digest needs a weekday (e.g. weekday: monday)"),
+    (("weekly", "daily"), 13, "notify.desk.digest.weekday", "only a weekly digest takes a weekday"),
+    (("every: weekly", "every: hourly"), 12, "notify.desk.digest.every",
+     "expected one of daily, weekly, got 'hourly'"),
+    (("monday", "mon"), 13, "notify.desk.digest.weekday", "expected one of monday, tuesday"),
+    (('"07:30"', '"7h30"'), 14, "notify.desk.digest.at", 'expected a time of day like "08:00"'),
+    (('"07:30"', "7:30"), 14, "notify.desk.digest.at",
+     'write the time quoted, e.g. "18:30" (unquoted, YAML reads it as the number 450)'),
+    (('"07:30"', '"25:00"'), 14, "notify.desk.digest.at", "expected a time of day"),
+    (("Asia/Shanghai", "Asia/Shangai"), 15, "notify.desk.digest.tz",
+     "unknown time zone 'Asia/Shangai' (use an IANA name"),
+    (("      tz: Asia/Shanghai\n", "      colour: blue\n"), 15, "notify.desk.digest.colour",
+     "unknown key (allowed: at, every, tz, weekday)"),
+    (("    digest:\n      every: weekly\n      weekday: monday\n      at: \"07:30\"\n"
+      "      tz: Asia/Shanghai\n", "    digest: daily\n"), 11, "notify.desk.digest",
+     'expected a mapping like {every: daily, at: "08:00", tz: UTC}'),
+])
+def test_digest_errors_name_key_and_line(tmp_path, edit, line, key, problem):
+    message = error_of(tmp_path, DIGEST.replace(*edit))
+    assert f":{line}: {key}: {problem}" in message, message

@@ -38,6 +38,8 @@ def test_the_config_reference_loads_verbatim(reference):
     assert config.politeness.user_agent is None  # `user_agent: null` as shown
     assert [w.name for w in config.watch_rules] == ["qwen"]
     assert set(config.channels) == {"team-hook", "team-mail", "team-chat"}
+    digest = config.channels["team-mail"].digest  # the digest example
+    assert (digest.every, digest.at, digest.tz) == ("daily", "08:00", "Asia/Shanghai")
 
 
 def test_the_config_reference_names_every_key_with_its_default(reference):
