@@ -177,9 +177,31 @@ def _headline_like(v: str) -> bool:
     return bool(v) and "<" not in v and len(v) <= 300
 
 
+# a heading that names the site rather than the story: the logo link, the page header
+_SITE_BOX = re.compile(r"logo|masthead|banner|brand|header|site-?name|site-?title", re.I)
+
+
+def _bare(s: str) -> str:
+    return "".join(ch for ch in s.casefold() if ch.isalnum())
+
+
+def _site_heading(h: lxml.html.HtmlElement) -> bool:
+    """The heading is the site's name: a link to the home page, or inside a logo/header box."""
+    links = h.findall(".//a")
+    if len(links) == 1 and (links[0].get("href") or "").strip() in ("/", "./", "index.html"):
+        return True
+    for el in (h, *h.iterancestors()):
+        if el.tag in ("article", "main", "body"):
+            break
+        if _SITE_BOX.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
+            return True
+    return False
+
+
 def title_of(root: lxml.html.HtmlElement, meta: dict[str, str]) -> str:
-    """og:title, else the <h1> that matches <title>, else <title> without the site suffix,
-    else the first <h1>/<h2>. Markup leaked into a title is no title."""
+    """og:title, else the <h1>-<h3> that <title> holds (not the site's name in a logo or page
+    header), else the only <h1>, else <title> without the site suffix, else the first
+    <h1>/<h2>. Markup leaked into a title is no title."""
     for key in _TITLE_KEYS:
         v = _clean(meta.get(key))
         if _headline_like(v):
@@ -188,11 +210,18 @@ def title_of(root: lxml.html.HtmlElement, meta: dict[str, str]) -> str:
     title = _clean(t.text_content()) if t is not None else ""
     if not _headline_like(title):
         title = ""
-    for h in root.iter("h1"):
-        ht = _clean(h.text_content())
-        if ht and (not title or ht in title or len(root.xpath("//h1")) == 1):
+    h1s = root.xpath("//h1")
+    if title:
+        bare_title = _bare(title)
+        for tag in ("h1", "h2", "h3"):
+            for h in list(root.iter(tag))[:12]:
+                ht = _clean(h.text_content())
+                if len(_bare(ht)) >= 4 and _bare(ht) in bare_title and not _site_heading(h):
+                    return ht
+    if len(h1s) == 1:
+        ht = _clean(h1s[0].text_content())
+        if ht and not _site_heading(h1s[0]):
             return ht
-        break
     if title:
         parts = [p for p in _TITLE_SPLIT.split(title) if p.strip()]
         if len(parts) > 1:
