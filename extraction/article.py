@@ -101,7 +101,7 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     tz = metadata.CHINA_TZ if lang == "zh" else UTC
     published = metadata.published_from_tree(root, meta, html, tz)
     if published is None:
-        published = metadata.date_from_text(page_text[:5000], tz)
+        published = metadata.date_of_page(page_text, title, tz)
 
     evidence = select.PageEvidence.of(body_el, page_text, title)
     plainly_article = published is not None and bool(title) and _article_markup(root, meta, html)

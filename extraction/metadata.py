@@ -29,9 +29,13 @@ _TITLE_KEYS = ("og:title", "twitter:title", "headline")
 _JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{6,40})"')
 _JSONLD_AUTHOR = re.compile(r'"author"\s*:\s*\[?\s*(?:\{[^{}]*?"name"\s*:\s*"([^"]{1,80})"|"([^"]{1,80})")')
 
+# "2005年3月21日 01:20", "2005-03-21 01:20:44", "2005/3/21": one separator throughout, so an
+# archive's "12/01/2004 - 01/01/2005" is no date "2004-01-01"
 _ZH_DATE = re.compile(
-    r"((?:19|20)\d{2})\s*[年/\-.]\s*(\d{1,2})\s*[月/\-.]\s*(\d{1,2})\s*日?"
-    r"(?:\s*(?:[T ]|\s)\s*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?)?")
+    r"(?P<y>(?:19|20)\d{2})\s*(?:年\s*(?P<m1>\d{1,2})\s*月\s*(?P<d1>\d{1,2})\s*日?"
+    r"|(?P<sep>[/\-.])\s*(?P<m2>\d{1,2})\s*(?P=sep)\s*(?P<d2>\d{1,2})(?!\d))"
+    r"(?:\s*(?:[T ]|\s)\s*(?P<h>\d{1,2})\s*[:：时]\s*(?P<mi>\d{1,2})"
+    r"(?:\s*[:：分]\s*(?P<s>\d{1,2}))?)?")
 _EN_DATE = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? (?:19|20)\d{2}\b"
     r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]* (?:19|20)\d{2}\b")
@@ -98,7 +102,10 @@ def date_from_text(text: str, default_tz: timezone = CHINA_TZ) -> datetime | Non
     """First 'YYYY年M月D日 HH:MM' / 'YYYY-MM-DD HH:MM' (or an English date) in text."""
     m = _ZH_DATE.search(text)
     if m:
-        y, mo, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+        g = m.groupdict()
+        y, mo, d, h, mi, s = (int(g[k] or 0) for k in ("y", "m1", "d1", "h", "mi", "s"))
+        if g["sep"]:
+            mo, d = int(g["m2"]), int(g["d2"])
         try:
             dt = datetime(y, mo, d, h, mi, s, tzinfo=default_tz).astimezone(UTC)
         except ValueError:
@@ -109,6 +116,28 @@ def date_from_text(text: str, default_tz: timezone = CHINA_TZ) -> datetime | Non
     if m:
         return to_utc(m.group(0), UTC)
     return None
+
+
+# a date the page labels as its publication: "发布时间：2015-11-05", "时间：", "Posted on"
+_DATE_LABEL = re.compile(
+    r"(?:发布时间|发布日期|发表时间|发表日期|发布于|发表于|时间|日期|Published(?: on)?|Posted(?: on)?)"
+    r"\s*[:：]?\s*(?=(?:19|20)\d{2}\s*[年/\-.]|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec))")
+
+
+def date_of_page(page_text: str, title: str, default_tz: timezone = CHINA_TZ) -> datetime | None:
+    """The first date right after the headline, else one the text labels as the
+    publication's, else the first date at the top of the page."""
+    at = page_text.find(title) if len(title) >= 4 else -1
+    if at >= 0:
+        end = at + len(title)
+        dt = date_from_text(page_text[end:end + 600], default_tz)
+        if dt:
+            return dt
+    for m in _DATE_LABEL.finditer(page_text):
+        dt = date_from_text(page_text[m.end():m.end() + 40], default_tz)
+        if dt:
+            return dt
+    return date_from_text(page_text[:5000], default_tz)
 
 
 def published_from_tree(root: lxml.html.HtmlElement, meta: dict[str, str], raw_html: str,
