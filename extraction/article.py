@@ -112,7 +112,7 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     text = filter_lines(tidy_text(fix_mojibake(raw)), titles, links)
     text = _best_candidate(text, html, evidence, titles, jsonld)
     if author is None:
-        author = metadata.author_from_text(page_text[:3000], text)
+        author = metadata.author_from_text(page_text, text)
 
     reason = skip_reason(text, plainly_article and text.endswith(_SENTENCE_ENDS))
     if reason in ("empty", "too short") and is_loading_notice(normalize_text(page_text[:2000])):

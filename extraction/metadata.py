@@ -39,9 +39,26 @@ _ZH_DATE = re.compile(
 _EN_DATE = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? (?:19|20)\d{2}\b"
     r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]* (?:19|20)\d{2}\b")
+# one or more Chinese names, space-separated ("王建宏 张文攀"); a place before 报道 is no name
+_NAMES = (r"[\u4e00-\u9fff·]{2,4}(?:[ \u3000]+(?![\u4e00-\u9fff]{2,8}报道)"
+          r"[\u4e00-\u9fff·]{2,4}(?![\u4e00-\u9fff·])){0,5}")
 _ZH_AUTHOR = re.compile(
-    r"(?:作者|撰文|撰稿|记者)\s*[:：|丨]\s*([\u4e00-\u9fff·]{2,10}|[A-Za-z][A-Za-z .'\-]{1,30}[A-Za-z])(?=$|[\s,，。;；()（）\[\]【】|丨/])"
+    r"(?:作者|撰文|撰稿|记者|(?<![\u4e00-\u9fff])文)\s*[:：|丨]\s*"
+    r"((?:[\u4e00-\u9fff·]{2,10}|[A-Za-z][A-Za-z .'\-]{1,30}[A-Za-z])"
+    r"(?:[ \u3000]+[\u4e00-\u9fff·]{2,4}(?![\u4e00-\u9fff·])){0,5})"
+    r"(?=$|[\s,，。;；()（）\[\]【】|丨/])"
     r"|(?:^|\s)(?:本报记者|记者)\s+([\u4e00-\u9fff]{2,4})(?=\s|$)")
+# a line that starts with the reporters: "光明日报记者 王建宏 张文攀", "□ 本报记者 葛灵丹",
+# "新京报记者 彭冲 山东冠县报道", "河南商报记者马俊峰/文"
+_ZH_REPORTER_LINE = re.compile(
+    r"^(?:[^\S\n]|[□■●·])*[\u4e00-\u9fff·]{0,10}记者(?:[ \u3000]+(" + _NAMES + r")"
+    r"(?=[ \u3000]*(?:$|/文|/摄|发自|[ \u3000][\u4e00-\u9fff]{2,8}报道))"
+    r"|(" + _NAMES + r")(?=/文|/摄|发自))", re.M)
+# the article's last line is its reporters' names in brackets: "（袁源）", "（常书香 马丹阳 ）"
+_ZH_NAMES_AT_END = re.compile(r"[(（][ \u3000]*(" + _NAMES + r")[ \u3000]*[)）]\s*$")
+_NOT_A_NAME_END = tuple("社网报台部局委院会办处所厅站完图摄组稿")
+# the editor, when nothing names an author: "责任编辑：刘林源", "编辑:刘欢"
+_ZH_EDITOR = re.compile(r"编辑[ \t\u3000]*[:：][ \t\u3000]*([\u4e00-\u9fff]{2,4})(?![\u4e00-\u9fff])")
 # bylines inside or after the text: "（总台记者 张倩）", "本报记者罗科苏盈发自北京", "（姚峰 上海报道）"
 _ZH_BYLINE = re.compile(
     r"[(（]\s*(?:[\u4e00-\u9fff]{0,6}记者|通讯员)\s*([\u4e00-\u9fff]{2,4})\s*[)）]"
@@ -49,7 +66,10 @@ _ZH_BYLINE = re.compile(
     r"|[(（]\s*([\u4e00-\u9fff]{2,4})\s+[\u4e00-\u9fff]{2,4}报道\s*[)）]")
 # what a meta "author" holds when it is the site or its software, not a person
 _PUBLISHER_LIKE = re.compile(
-    r"www\.|\.(?:com|cn|net|org)\b|[,，].*[,，]|(?:网|报|社|集团|公司|出版社|Team|Inc\.?|Ltd\.?)$", re.I)
+    r"www\.|\.(?:com|cn|net|org)\b|[,，].*[,，]|(?:网|网络|传媒|媒体|报|社|集团|公司|出版社|Team|Inc\.?|Ltd\.?)$",
+    re.I)
+# a user id, not a name: "L_104485"
+_CODE_LIKE = re.compile(r"\d|_")
 _EN_AUTHOR = re.compile(r"^\s*By\s+([A-Z][\w.'\-]+(?:\s+(?:[A-Z][\w.'\-]+|and|de|van|von)){0,4})", re.M)
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _KANA_RE = re.compile(r"[\u3040-\u30ff]")
@@ -162,7 +182,7 @@ def published_from_tree(root: lxml.html.HtmlElement, meta: dict[str, str], raw_h
 
 def _person(v: str) -> bool:
     return (bool(v) and not v.startswith(("http://", "https://", "@")) and len(v) <= 80
-            and not _PUBLISHER_LIKE.search(v))
+            and not _PUBLISHER_LIKE.search(v) and not _CODE_LIKE.search(v))
 
 
 def _unescape_json(v: str) -> str:
@@ -189,16 +209,38 @@ def author_from_meta(meta: dict[str, str], raw_html: str) -> str | None:
     return None
 
 
-def author_from_text(text: str, article_text: str = "") -> str | None:
-    """A byline in the page's text (its top first), or at the end of the article's text."""
-    m = _ZH_AUTHOR.search(text, 0, 3000)
+def _spaced(names: str) -> str:
+    return " ".join(names.split())
+
+
+def author_from_text(page_text: str, article_text: str = "") -> str | None:
+    """A byline in the page's text down to the article's start (a labelled author, then a
+    line of reporters), or inside / at the end of the article's text; the editor when
+    nothing else names anyone."""
+    probe = article_text.lstrip().split("\n", 1)[0][:15]
+    start = page_text.find(probe) if probe else -1
+    head = page_text[:max(3000, min(start + 300, 20000))]
+    m = _ZH_AUTHOR.search(head)
     if m:
-        return m.group(1) or m.group(2)
-    for source in (text[:3000], article_text[-300:], article_text[:300]):
+        return _spaced(m.group(1) or m.group(2))
+    m = _ZH_REPORTER_LINE.search(head) or _ZH_REPORTER_LINE.search(article_text[-300:])
+    if m:
+        return _spaced(m.group(1) or m.group(2))
+    for source in (head, article_text[-300:], article_text[:300]):
         m = _ZH_BYLINE.search(source)
         if m:
             return next(g for g in m.groups() if g)
-    m = _EN_AUTHOR.search(text)
+    m = _ZH_NAMES_AT_END.search(article_text[-60:])
+    if m and not any(n.endswith(_NOT_A_NAME_END) for n in m.group(1).split()):
+        return _spaced(m.group(1))
+    m = _EN_AUTHOR.search(head)
+    if m:
+        return m.group(1)
+    end = start + len(article_text) + 1000  # a credit line right after the text
+    m = _ZH_AUTHOR.search(page_text, len(head), end) if start >= 0 else None
+    if m:
+        return _spaced(m.group(1) or m.group(2))
+    m = _ZH_EDITOR.search(article_text[-300:]) or _ZH_EDITOR.search(page_text)
     return m.group(1) if m else None
 
 
