@@ -9,7 +9,9 @@ Prints per folder: F1, precision, recall and ms/page for each extractor, the mea
 the pages where ours is below 0.5 while a baseline gets 0.9 or more ("lost"), and metadata
 accuracy (title, publication date, author) against the truth where the bench's meta.jsonl has
 it (fields title / published / author; --meta-truth adds such records from a JSONL file of
-{"name", "title"?, "published"?, "author"?}). Then a timing pass that runs newswatch and
+{"name", "title"?, "published"?, "author"?}) for newswatch, readability-lxml (title) and
+trafilatura's extract_metadata, per half of the pages: A (metadata rules are tuned on it) and
+B (checked on it), split by a hash of the page's name (--meta-only prints only this). Then a timing pass that runs newswatch and
 readability page by page in turn (wall and CPU ms/page: on a shared machine the CPU figures
 and the ratio are the ones to compare), with the load average before and after. The bench
 folder is $NEWSWATCH_BENCH_DIR, else <repo>/../shared/bench; without it the benchmark says so in
@@ -31,6 +33,7 @@ import sys
 import tempfile
 import time
 import unicodedata
+import zlib
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -80,29 +83,102 @@ def _same_date(got: datetime | None, want: str, language: str) -> bool:
     return [got.year, got.month, got.day][:len(parts)] == parts
 
 
-def metadata_accuracy(folder: Path, limit: int | None,
-                      extra: dict[str, dict]) -> dict[str, tuple[int, int]]:
-    """field -> (correct, pages with truth) for title, published, author."""
+def half_of(name: str) -> str:
+    """The page's metadata half: "A" (rules are tuned on it) or "B" (checked on it), fixed by
+    a hash of the page's name so that every run splits the same way."""
+    return "AB"[zlib.crc32(name.encode()) % 2]
+
+
+def _load_score(bench: Path):
+    spec = importlib.util.spec_from_file_location("bench_score", bench / "score.py")
+    score = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score)
+    return score
+
+
+def _baseline_metadata(score, body: bytes) -> dict[str, dict[str, object]]:
+    """title / published / author as readability-lxml (title only) and trafilatura's
+    extract_metadata read them from the same page."""
+    out: dict[str, dict[str, object]] = {}
+    html, _ = score.decode_html(body)
+    html = score.strip_xml_decl(html)
+    if importlib.util.find_spec("readability") is not None:
+        from readability import Document
+
+        try:
+            out["readability"] = {"title": Document(html).short_title()}
+        except Exception:  # a baseline failing on a page scores nothing there
+            out["readability"] = {"title": None}
+    if importlib.util.find_spec("trafilatura") is not None:
+        from trafilatura import extract_metadata
+
+        try:
+            doc = extract_metadata(html)
+        except Exception:
+            doc = None
+        if doc is not None:
+            date = None
+            if doc.date:
+                try:
+                    date = datetime.fromisoformat(doc.date).replace(tzinfo=CHINA_TZ)
+                except ValueError:
+                    date = None
+            out["trafilatura"] = {"title": doc.title, "published": date, "author": doc.author}
+        else:
+            out["trafilatura"] = {"title": None, "published": None, "author": None}
+    return out
+
+
+MetaScores = dict[tuple[str, str, str], list[int]]
+"""(field, half, extractor) -> [correct, pages with truth]"""
+
+
+def metadata_accuracy(folder: Path, limit: int | None, extra: dict[str, dict],
+                      score=None) -> MetaScores:
+    """Title, publication date and author against the truth, per half of the pages (see
+    half_of), for newswatch and (with score.py's module) readability and trafilatura."""
     from newswatch.extraction import extract_article
 
-    scores: dict[str, list[int]] = {"title": [0, 0], "published": [0, 0], "author": [0, 0]}
+    scores: MetaScores = defaultdict(lambda: [0, 0])
     for m in _metas(folder, limit):
         m = {**m, **extra.get(m["name"], {})}
-        wanted = {k: m.get(k) for k in scores if m.get(k)}
+        wanted = {k: m.get(k) for k in ("title", "published", "author") if m.get(k)}
         if not wanted:
             continue
-        art = extract_article((folder / "pages" / f"{m['name']}.html").read_bytes(),
-                              m.get("url") or "")
+        body = (folder / "pages" / f"{m['name']}.html").read_bytes()
+        art = extract_article(body, m.get("url") or "")
+        got = {"newswatch": {"title": art.title, "published": art.published,
+                             "author": art.author}}
+        if score is not None:
+            got.update(_baseline_metadata(score, body))
+        half = half_of(m["name"])
         for field, want in wanted.items():
-            scores[field][1] += 1
-            if field == "title":
-                ok = _same_title(art.title, want)
-            elif field == "published":
-                ok = _same_date(art.published, want, m.get("language", "en"))
-            else:
-                ok = _fold(art.author) == _fold(want)
-            scores[field][0] += ok
-    return {k: (v[0], v[1]) for k, v in scores.items()}
+            for who, fields in got.items():
+                if field not in fields:  # readability reads no date or author
+                    continue
+                value = fields[field]
+                if field == "title":
+                    ok = _same_title(value or "", want)
+                elif field == "published":
+                    ok = _same_date(value, want, m.get("language", "en"))
+                else:
+                    ok = bool(value) and _fold(value) == _fold(want)
+                for h in (half, "all"):
+                    scores[(field, h, who)][0] += ok
+                    scores[(field, h, who)][1] += 1
+    return scores
+
+
+def print_metadata(folder: str, scores: MetaScores) -> None:
+    who = sorted({k[2] for k in scores}, key=lambda w: (w != "newswatch", w))
+    for field in ("title", "published", "author"):
+        for half in ("A", "B", "all"):
+            cells = []
+            for w in who:
+                ok, n = scores.get((field, half, w), (0, 0))
+                cells.append(f"{w} {ok}/{n} {ok / n:.3f}" if n else "")
+            if any(cells):
+                print(f"  {folder:<7} {field:<9} {half:<3} " + "   ".join(c for c in cells if c))
 
 
 def _load() -> str:
@@ -112,9 +188,7 @@ def _load() -> str:
 def interleaved_timing(bench: Path, folders: list[str], limit: int | None) -> None:
     """newswatch and readability (score.py's own adapter) on the same pages, alternately:
     both see the same load."""
-    spec = importlib.util.spec_from_file_location("bench_score", bench / "score.py")
-    score = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(score)
+    score = _load_score(bench)
     spec = importlib.util.spec_from_file_location("nw_adapter", ADAPTER)
     adapter = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(adapter)
@@ -152,31 +226,9 @@ def lost_pages(out: Path, folder: str) -> list[str]:
                   and max(f1.get(b, 0) for b in BASELINES) >= 0.9)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--limit", type=int, help="only the first N pages of each folder")
-    ap.add_argument("--small", action="store_true", help="15 pages a folder, for CI")
-    ap.add_argument("--folders", nargs="+", default=list(FOLDERS))
-    ap.add_argument("--extra", nargs="*", default=[], choices=sorted(OPTIONAL),
-                    help="more baselines from score.py")
-    ap.add_argument("--out", help="where score.py writes outputs (default: a temp dir)")
-    ap.add_argument("--meta-truth", type=Path, default=META_TRUTH,
-                    help="JSONL of {name, title?, published?, author?} added to meta.jsonl")
-    args = ap.parse_args(argv)
-    if args.small and not args.limit:
-        args.limit = 15
-
-    bench = bench_dir()
+def _score_folders(args: argparse.Namespace, bench: Path, folders: list[str]) -> Path | None:
+    """score.py on the folders for newswatch and the baselines; prints the F1 table."""
     score = bench / "score.py"
-    if not score.is_file():
-        skip("the shared bench's score.py and pages")
-    folders = [f for f in args.folders if (bench / f / "meta.jsonl").is_file()]
-    missing = sorted(set(args.folders) - set(folders))
-    if missing:
-        print(f"folders not in {bench}: {' '.join(missing)}")
-    if not folders:
-        return 0
     extractors = [f"newswatch={ADAPTER}:extract"]
     for name, module in {**BASELINES, **{k: OPTIONAL[k] for k in args.extra}}.items():
         if importlib.util.find_spec(module) is None:
@@ -195,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
         print(f"score.py failed with exit code {done.returncode}")
-        return 1
+        return None
     results = json.loads((out / "summary.json").read_text(encoding="utf-8"))["results"]
     labels = [e.split("=", 1)[0] for e in extractors]
 
@@ -226,18 +278,53 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'mean':<7} {label:<12} {'':>5} {'':>6} {'':>6} "
                   f"{statistics.mean(means[label]):>6.3f} {statistics.mean(times[label]):>8.1f}")
 
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--limit", type=int, help="only the first N pages of each folder")
+    ap.add_argument("--small", action="store_true", help="15 pages a folder, for CI")
+    ap.add_argument("--folders", nargs="+", default=list(FOLDERS))
+    ap.add_argument("--extra", nargs="*", default=[], choices=sorted(OPTIONAL),
+                    help="more baselines from score.py")
+    ap.add_argument("--out", help="where score.py writes outputs (default: a temp dir)")
+    ap.add_argument("--meta-truth", type=Path, default=META_TRUTH,
+                    help="JSONL of {name, title?, published?, author?} added to meta.jsonl")
+    ap.add_argument("--meta-only", action="store_true",
+                    help="only the metadata accuracy (no score.py run, no timing pass)")
+    args = ap.parse_args(argv)
+    if args.small and not args.limit:
+        args.limit = 15
+
+    bench = bench_dir()
+    score = bench / "score.py"
+    if not score.is_file():
+        skip("the shared bench's score.py and pages")
+    folders = [f for f in args.folders if (bench / f / "meta.jsonl").is_file()]
+    missing = sorted(set(args.folders) - set(folders))
+    if missing:
+        print(f"folders not in {bench}: {' '.join(missing)}")
+    if not folders:
+        return 0
+    out = None if args.meta_only else _score_folders(args, bench, folders)
+    if out is None and not args.meta_only:
+        return 1
     extra: dict[str, dict] = {}
     if args.meta_truth and args.meta_truth.is_file():
         for line in args.meta_truth.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 rec = json.loads(line)
                 extra[rec.pop("name")] = rec
-    print("metadata accuracy (newswatch; only where meta.jsonl has the truth):")
+    print("metadata accuracy where the truth has the field (half A: rules tuned on it, "
+          "B: checked on it; split by a hash of the page name):")
+    score_module = _load_score(bench)
     for folder in folders:
-        acc = metadata_accuracy(bench / folder, args.limit, extra)
-        parts = [f"{field} {ok}/{n} = {ok / n:.3f}" if n else f"{field} n/a (no truth)"
-                 for field, (ok, n) in acc.items()]
-        print(f"  {folder:<7} " + "; ".join(parts))
+        print_metadata(folder, metadata_accuracy(bench / folder, args.limit, extra,
+                                                 score_module))
+    if args.meta_only:
+        return 0
     if importlib.util.find_spec("readability") is not None:
         interleaved_timing(bench, folders, args.limit)
     print(f"outputs and per-page scores: {out}")

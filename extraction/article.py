@@ -101,7 +101,7 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     tz = metadata.CHINA_TZ if lang == "zh" else UTC
     published = metadata.published_from_tree(root, meta, html, tz)
     if published is None:
-        published = metadata.date_from_text(page_text[:5000], tz)
+        published = metadata.date_of_page(page_text, title, tz)
 
     evidence = select.PageEvidence.of(body_el, page_text, title)
     plainly_article = published is not None and bool(title) and _article_markup(root, meta, html)
@@ -112,7 +112,7 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     text = filter_lines(tidy_text(fix_mojibake(raw)), titles, links)
     text = _best_candidate(text, html, evidence, titles, jsonld)
     if author is None:
-        author = metadata.author_from_text(page_text[:3000], text)
+        author = metadata.author_from_text(page_text, text)
 
     reason = skip_reason(text, plainly_article and text.endswith(_SENTENCE_ENDS))
     if reason in ("empty", "too short") and is_loading_notice(normalize_text(page_text[:2000])):

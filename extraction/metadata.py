@@ -29,15 +29,36 @@ _TITLE_KEYS = ("og:title", "twitter:title", "headline")
 _JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{6,40})"')
 _JSONLD_AUTHOR = re.compile(r'"author"\s*:\s*\[?\s*(?:\{[^{}]*?"name"\s*:\s*"([^"]{1,80})"|"([^"]{1,80})")')
 
+# "2005年3月21日 01:20", "2005-03-21 01:20:44", "2005/3/21": one separator throughout, so an
+# archive's "12/01/2004 - 01/01/2005" is no date "2004-01-01"
 _ZH_DATE = re.compile(
-    r"((?:19|20)\d{2})\s*[年/\-.]\s*(\d{1,2})\s*[月/\-.]\s*(\d{1,2})\s*日?"
-    r"(?:\s*(?:[T ]|\s)\s*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?)?")
+    r"(?P<y>(?:19|20)\d{2})\s*(?:年\s*(?P<m1>\d{1,2})\s*月\s*(?P<d1>\d{1,2})\s*日?"
+    r"|(?P<sep>[/\-.])\s*(?P<m2>\d{1,2})\s*(?P=sep)\s*(?P<d2>\d{1,2})(?!\d))"
+    r"(?:\s*(?:[T ]|\s)\s*(?P<h>\d{1,2})\s*[:：时]\s*(?P<mi>\d{1,2})"
+    r"(?:\s*[:：分]\s*(?P<s>\d{1,2}))?)?")
 _EN_DATE = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? (?:19|20)\d{2}\b"
     r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]* (?:19|20)\d{2}\b")
+# one or more Chinese names, space-separated ("王建宏 张文攀"); a place before 报道 is no name
+_NAMES = (r"[\u4e00-\u9fff·]{2,4}(?:[ \u3000]+(?![\u4e00-\u9fff]{2,8}报道)"
+          r"[\u4e00-\u9fff·]{2,4}(?![\u4e00-\u9fff·])){0,5}")
 _ZH_AUTHOR = re.compile(
-    r"(?:作者|撰文|撰稿|记者)\s*[:：|丨]\s*([\u4e00-\u9fff·]{2,10}|[A-Za-z][A-Za-z .'\-]{1,30}[A-Za-z])(?=$|[\s,，。;；()（）\[\]【】|丨/])"
+    r"(?:作者|撰文|撰稿|记者|(?<![\u4e00-\u9fff])文)\s*[:：|丨]\s*"
+    r"((?:[\u4e00-\u9fff·]{2,10}|[A-Za-z][A-Za-z .'\-]{1,30}[A-Za-z])"
+    r"(?:[ \u3000]+[\u4e00-\u9fff·]{2,4}(?![\u4e00-\u9fff·])){0,5})"
+    r"(?=$|[\s,，。;；()（）\[\]【】|丨/])"
     r"|(?:^|\s)(?:本报记者|记者)\s+([\u4e00-\u9fff]{2,4})(?=\s|$)")
+# a line that starts with the reporters: "光明日报记者 王建宏 张文攀", "□ 本报记者 葛灵丹",
+# "新京报记者 彭冲 山东冠县报道", "河南商报记者马俊峰/文"
+_ZH_REPORTER_LINE = re.compile(
+    r"^(?:[^\S\n]|[□■●·])*[\u4e00-\u9fff·]{0,10}记者(?:[ \u3000]+(" + _NAMES + r")"
+    r"(?=[ \u3000]*(?:$|/文|/摄|发自|[ \u3000][\u4e00-\u9fff]{2,8}报道))"
+    r"|(" + _NAMES + r")(?=/文|/摄|发自))", re.M)
+# the article's last line is its reporters' names in brackets: "（袁源）", "（常书香 马丹阳 ）"
+_ZH_NAMES_AT_END = re.compile(r"[(（][ \u3000]*(" + _NAMES + r")[ \u3000]*[)）]\s*$")
+_NOT_A_NAME_END = tuple("社网报台部局委院会办处所厅站完图摄组稿")
+# the editor, when nothing names an author: "责任编辑：刘林源", "编辑:刘欢"
+_ZH_EDITOR = re.compile(r"编辑[ \t\u3000]*[:：][ \t\u3000]*([\u4e00-\u9fff]{2,4})(?![\u4e00-\u9fff])")
 # bylines inside or after the text: "（总台记者 张倩）", "本报记者罗科苏盈发自北京", "（姚峰 上海报道）"
 _ZH_BYLINE = re.compile(
     r"[(（]\s*(?:[\u4e00-\u9fff]{0,6}记者|通讯员)\s*([\u4e00-\u9fff]{2,4})\s*[)）]"
@@ -45,7 +66,10 @@ _ZH_BYLINE = re.compile(
     r"|[(（]\s*([\u4e00-\u9fff]{2,4})\s+[\u4e00-\u9fff]{2,4}报道\s*[)）]")
 # what a meta "author" holds when it is the site or its software, not a person
 _PUBLISHER_LIKE = re.compile(
-    r"www\.|\.(?:com|cn|net|org)\b|[,，].*[,，]|(?:网|报|社|集团|公司|出版社|Team|Inc\.?|Ltd\.?)$", re.I)
+    r"www\.|\.(?:com|cn|net|org)\b|[,，].*[,，]|(?:网|网络|传媒|媒体|报|社|集团|公司|出版社|Team|Inc\.?|Ltd\.?)$",
+    re.I)
+# a user id, not a name: "L_104485"
+_CODE_LIKE = re.compile(r"\d|_")
 _EN_AUTHOR = re.compile(r"^\s*By\s+([A-Z][\w.'\-]+(?:\s+(?:[A-Z][\w.'\-]+|and|de|van|von)){0,4})", re.M)
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _KANA_RE = re.compile(r"[\u3040-\u30ff]")
@@ -98,7 +122,10 @@ def date_from_text(text: str, default_tz: timezone = CHINA_TZ) -> datetime | Non
     """First 'YYYY年M月D日 HH:MM' / 'YYYY-MM-DD HH:MM' (or an English date) in text."""
     m = _ZH_DATE.search(text)
     if m:
-        y, mo, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+        g = m.groupdict()
+        y, mo, d, h, mi, s = (int(g[k] or 0) for k in ("y", "m1", "d1", "h", "mi", "s"))
+        if g["sep"]:
+            mo, d = int(g["m2"]), int(g["d2"])
         try:
             dt = datetime(y, mo, d, h, mi, s, tzinfo=default_tz).astimezone(UTC)
         except ValueError:
@@ -109,6 +136,28 @@ def date_from_text(text: str, default_tz: timezone = CHINA_TZ) -> datetime | Non
     if m:
         return to_utc(m.group(0), UTC)
     return None
+
+
+# a date the page labels as its publication: "发布时间：2015-11-05", "时间：", "Posted on"
+_DATE_LABEL = re.compile(
+    r"(?:发布时间|发布日期|发表时间|发表日期|发布于|发表于|时间|日期|Published(?: on)?|Posted(?: on)?)"
+    r"\s*[:：]?\s*(?=(?:19|20)\d{2}\s*[年/\-.]|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec))")
+
+
+def date_of_page(page_text: str, title: str, default_tz: timezone = CHINA_TZ) -> datetime | None:
+    """The first date right after the headline, else one the text labels as the
+    publication's, else the first date at the top of the page."""
+    at = page_text.find(title) if len(title) >= 4 else -1
+    if at >= 0:
+        end = at + len(title)
+        dt = date_from_text(page_text[end:end + 600], default_tz)
+        if dt:
+            return dt
+    for m in _DATE_LABEL.finditer(page_text):
+        dt = date_from_text(page_text[m.end():m.end() + 40], default_tz)
+        if dt:
+            return dt
+    return date_from_text(page_text[:5000], default_tz)
 
 
 def published_from_tree(root: lxml.html.HtmlElement, meta: dict[str, str], raw_html: str,
@@ -133,7 +182,7 @@ def published_from_tree(root: lxml.html.HtmlElement, meta: dict[str, str], raw_h
 
 def _person(v: str) -> bool:
     return (bool(v) and not v.startswith(("http://", "https://", "@")) and len(v) <= 80
-            and not _PUBLISHER_LIKE.search(v))
+            and not _PUBLISHER_LIKE.search(v) and not _CODE_LIKE.search(v))
 
 
 def _unescape_json(v: str) -> str:
@@ -160,16 +209,38 @@ def author_from_meta(meta: dict[str, str], raw_html: str) -> str | None:
     return None
 
 
-def author_from_text(text: str, article_text: str = "") -> str | None:
-    """A byline in the page's text (its top first), or at the end of the article's text."""
-    m = _ZH_AUTHOR.search(text, 0, 3000)
+def _spaced(names: str) -> str:
+    return " ".join(names.split())
+
+
+def author_from_text(page_text: str, article_text: str = "") -> str | None:
+    """A byline in the page's text down to the article's start (a labelled author, then a
+    line of reporters), or inside / at the end of the article's text; the editor when
+    nothing else names anyone."""
+    probe = article_text.lstrip().split("\n", 1)[0][:15]
+    start = page_text.find(probe) if probe else -1
+    head = page_text[:max(3000, min(start + 300, 20000))]
+    m = _ZH_AUTHOR.search(head)
     if m:
-        return m.group(1) or m.group(2)
-    for source in (text[:3000], article_text[-300:], article_text[:300]):
+        return _spaced(m.group(1) or m.group(2))
+    m = _ZH_REPORTER_LINE.search(head) or _ZH_REPORTER_LINE.search(article_text[-300:])
+    if m:
+        return _spaced(m.group(1) or m.group(2))
+    for source in (head, article_text[-300:], article_text[:300]):
         m = _ZH_BYLINE.search(source)
         if m:
             return next(g for g in m.groups() if g)
-    m = _EN_AUTHOR.search(text)
+    m = _ZH_NAMES_AT_END.search(article_text[-60:])
+    if m and not any(n.endswith(_NOT_A_NAME_END) for n in m.group(1).split()):
+        return _spaced(m.group(1))
+    m = _EN_AUTHOR.search(head)
+    if m:
+        return m.group(1)
+    end = start + len(article_text) + 1000  # a credit line right after the text
+    m = _ZH_AUTHOR.search(page_text, len(head), end) if start >= 0 else None
+    if m:
+        return _spaced(m.group(1) or m.group(2))
+    m = _ZH_EDITOR.search(article_text[-300:]) or _ZH_EDITOR.search(page_text)
     return m.group(1) if m else None
 
 
@@ -177,9 +248,31 @@ def _headline_like(v: str) -> bool:
     return bool(v) and "<" not in v and len(v) <= 300
 
 
+# a heading that names the site rather than the story: the logo link, the page header
+_SITE_BOX = re.compile(r"logo|masthead|banner|brand|header|site-?name|site-?title", re.I)
+
+
+def _bare(s: str) -> str:
+    return "".join(ch for ch in s.casefold() if ch.isalnum())
+
+
+def _site_heading(h: lxml.html.HtmlElement) -> bool:
+    """The heading is the site's name: a link to the home page, or inside a logo/header box."""
+    links = h.findall(".//a")
+    if len(links) == 1 and (links[0].get("href") or "").strip() in ("/", "./", "index.html"):
+        return True
+    for el in (h, *h.iterancestors()):
+        if el.tag in ("article", "main", "body"):
+            break
+        if _SITE_BOX.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
+            return True
+    return False
+
+
 def title_of(root: lxml.html.HtmlElement, meta: dict[str, str]) -> str:
-    """og:title, else the <h1> that matches <title>, else <title> without the site suffix,
-    else the first <h1>/<h2>. Markup leaked into a title is no title."""
+    """og:title, else the <h1>-<h3> that <title> holds (not the site's name in a logo or page
+    header), else the only <h1>, else <title> without the site suffix, else the first
+    <h1>/<h2>. Markup leaked into a title is no title."""
     for key in _TITLE_KEYS:
         v = _clean(meta.get(key))
         if _headline_like(v):
@@ -188,11 +281,18 @@ def title_of(root: lxml.html.HtmlElement, meta: dict[str, str]) -> str:
     title = _clean(t.text_content()) if t is not None else ""
     if not _headline_like(title):
         title = ""
-    for h in root.iter("h1"):
-        ht = _clean(h.text_content())
-        if ht and (not title or ht in title or len(root.xpath("//h1")) == 1):
+    h1s = root.xpath("//h1")
+    if title:
+        bare_title = _bare(title)
+        for tag in ("h1", "h2", "h3"):
+            for h in list(root.iter(tag))[:12]:
+                ht = _clean(h.text_content())
+                if len(_bare(ht)) >= 4 and _bare(ht) in bare_title and not _site_heading(h):
+                    return ht
+    if len(h1s) == 1:
+        ht = _clean(h1s[0].text_content())
+        if ht and not _site_heading(h1s[0]):
             return ht
-        break
     if title:
         parts = [p for p in _TITLE_SPLIT.split(title) if p.strip()]
         if len(parts) > 1:
