@@ -38,7 +38,8 @@ MAX_RUN_ERRORS = 50
 
 
 def worker_settings(config: Config, redis_url: str, log_level: str = "WARNING") -> dict[str, Any]:
-    """``newswatch crawl``'s settings on the shared frontier."""
+    """``newswatch crawl``'s settings on the shared frontier, with politeness held in Redis
+    (crawler/hosts.py)."""
     settings = scrapy_settings(config, log_level=log_level)
     frontier = config.frontier
     settings.update({
@@ -49,6 +50,12 @@ def worker_settings(config: Config, redis_url: str, log_level: str = "WARNING") 
         "NEWSWATCH_ROBOTS_TTL": frontier.robots_ttl_seconds,
         "SPIDER_MIDDLEWARES": {"newswatch.crawler.worker.RunMiddleware": 1000},
     })
+    settings["DOWNLOADER_MIDDLEWARES"] = {
+        **settings["DOWNLOADER_MIDDLEWARES"],
+        "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+        "newswatch.crawler.hosts.SharedRobotsTxtMiddleware": 100,
+        "newswatch.crawler.hosts.HostSlotMiddleware": 950,  # last before the download
+    }
     settings["EXTENSIONS"] = {**settings["EXTENSIONS"],
                               "newswatch.crawler.worker.WorkerExtension": 600}
     return settings
