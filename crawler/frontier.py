@@ -73,6 +73,9 @@ class Keys:
     def run_errors(self, run: Any) -> str:
         return f"{self.prefix}:run:{run}:errors"
 
+    def workers(self) -> str:
+        return f"{self.prefix}:workers"
+
     def open_runs(self) -> str:
         return f"{self.prefix}:runs"
 

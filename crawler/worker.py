@@ -173,7 +173,8 @@ class WorkerExtension:
                                 (self.item_done, signals.item_dropped),
                                 (self.item_done, signals.item_error),
                                 (self.spider_error, signals.spider_error),
-                                (self.idle, signals.spider_idle)):
+                                (self.idle, signals.spider_idle),
+                                (self.opened, signals.spider_opened)):
             crawler.signals.connect(handler, signal=signal)
 
     @classmethod
@@ -186,6 +187,18 @@ class WorkerExtension:
 
     def spider_error(self, failure: Any, response: Any, **_: Any) -> None:
         _ack(self.crawler, response.request)
+
+    def opened(self, spider: Any) -> None:
+        """Say this worker is up (``<prefix>:workers``: host:pid -> start time, for operators
+        and the scale-out benchmark)."""
+        import os
+        import socket
+        import time
+
+        scheduler = scheduler_of(self.crawler)
+        if scheduler is not None:
+            scheduler.server.hset(Keys(self.crawler.settings["NEWSWATCH_REDIS_PREFIX"]).workers(),
+                                  f"{socket.gethostname()}:{os.getpid()}", int(time.time()))
 
     def idle(self, spider: Any) -> None:
         raise DontCloseSpider("waiting for the shared frontier")

@@ -50,13 +50,15 @@ class CountingOutlet:
     """``pages`` articles at /a/N.html, linked from /index.html (and half of them again from
     /more.html: the same link seen by two listings); every fetch counted per path, the peak
     number of requests answered at once recorded. ``delay``: seconds each article takes.
-    ``marker_every``: every Nth article mentions ``MARKER`` (a watch term)."""
+    ``marker_every``: every Nth article mentions ``MARKER`` (a watch term). ``first``: the
+    number of the first article (outlets on several hosts serve different articles)."""
 
     MARKER = "zorblatix"
 
     def __init__(self, pages: int, *, host: str = "127.0.0.1", delay: float = 0.0,
-                 marker_every: int = 10) -> None:
-        self.pages, self.delay, self.marker_every = pages, delay, marker_every
+                 marker_every: int = 10, first: int = 0) -> None:
+        self.pages, self.delay, self.marker_every, self.first = pages, delay, marker_every, first
+        self.first_article: float | None = None  # time.monotonic() of the first article asked
         self.hits: Counter[str] = Counter()
         self.active = self.peak = 0
         self._lock = threading.Lock()
@@ -64,10 +66,11 @@ class CountingOutlet:
         self.url = f"http://{host}:{self.server.port}"
 
     def article_paths(self) -> list[str]:
-        return [f"/a/{i}.html" for i in range(self.pages)]
+        return [f"/a/{i}.html" for i in range(self.first, self.first + self.pages)]
 
     def marked(self) -> int:
-        return len(range(0, self.pages, self.marker_every))
+        return sum(1 for i in range(self.first, self.first + self.pages)
+                   if i % self.marker_every == 0)
 
     def _serve(self, request: Request) -> Reply:
         with self._lock:
@@ -91,7 +94,9 @@ class CountingOutlet:
             return Reply(200, f"<html><body><ul>{links}</ul></body></html>".encode(), html)
         if path.startswith("/a/") and path.endswith(".html"):
             i = int(path[3:-5])
-            if 0 <= i < self.pages:
+            if self.first_article is None:
+                self.first_article = time.monotonic()
+            if self.first <= i < self.first + self.pages:
                 if self.delay:
                     time.sleep(self.delay)
                 marker = self.MARKER if i % self.marker_every == 0 else None
@@ -156,15 +161,18 @@ def outlet_config(db_url: str, redis: str, prefix: str, outlet: CountingOutlet, 
 
 
 def newswatch_process(*args: str, env: dict[str, str] | None = None,
-                      stderr: int | None = subprocess.PIPE) -> subprocess.Popen[bytes]:
-    """``newswatch ARGS`` in a child that dies with this process (PR_SET_PDEATHSIG)."""
+                      stderr: int | None = subprocess.PIPE, taskset: str | None = None
+                      ) -> subprocess.Popen[bytes]:
+    """``newswatch ARGS`` in a child that dies with this process (PR_SET_PDEATHSIG);
+    ``taskset``: the CPU list to pin it (and its extraction pool) to."""
     guard = ROOT / "scheduler" / "guard.py"
     full_env = {k: v for k, v in os.environ.items()
                 if k not in ("NEWSWATCH_DATABASE_URL", "NEWSWATCH_REDIS_URL")}
     full_env.update(env or {})
+    pin = ["taskset", "-c", taskset] if taskset else []
     return subprocess.Popen(
-        [sys.executable, str(guard), str(os.getpid()), sys.executable, "-m", "newswatch.cli",
-         *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+        [sys.executable, str(guard), str(os.getpid()), *pin, sys.executable, "-m",
+         "newswatch.cli", *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
         env=full_env, cwd=ROOT)
 
 

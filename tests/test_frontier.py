@@ -5,6 +5,7 @@ every fetch, a real webhook receiver. Each test has its own Redis key prefix and
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 
 import pytest
@@ -23,10 +24,12 @@ from tests.receivers import WebhookReceiver
 
 pytestmark = pytest.mark.postgres
 
-# 2,000 pages run in about a minute per worker pair on a quiet 2-core machine, several under
-# the CI's load: the full size where the issue asks for it (exactly once), fewer where a
-# property needs many runs of the crawl rather than many pages.
-PAGES = 40
+# The issue's 2,000 pages passed here (every page fetched once, 2,000 stories, 200 alerts each
+# sent once) in 356 s at a load average of 12-15 on the shared 2-core machine: too long for one
+# test of a suite that must stay runnable under load, so the suite crawls 500 (same paths: two
+# listings linking the same articles, two workers, alerts) and benchmarks/scale_out.py crawls
+# 2,000 and counts pages fetched twice.
+PAGES = int(os.environ.get("NEWSWATCH_TEST_FRONTIER_PAGES", "500"))
 POSTGRES = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 
