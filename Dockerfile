@@ -16,7 +16,8 @@ RUN apt-get update \
 
 WORKDIR /src
 COPY . .
-RUN pip install . && rm -rf /src
+# .[redis]: scrapy-redis for `newswatch worker` and the daemon with redis: set
+RUN pip install .[redis] && rm -rf /src
 
 RUN useradd --create-home --uid 10001 newswatch
 USER newswatch

@@ -49,6 +49,15 @@ def alert_hooks(alerting: Alerting | None, config: Config, store: Any,
     return lambda outlet: hooks.get(outlet.name)
 
 
+def run_hook_factory(alerting: Alerting | None) -> Callable[[Outlet, bool], Any] | None:
+    """``(outlet, first_crawl) -> plan_alerts hook`` for a worker, whose runs each carry the
+    first-crawl state the daemon decided when it queued them."""
+    if alerting is None:
+        return None
+    return lambda outlet, first: alerting.planner.for_outlet(
+        outlet.name, first_crawl=first, alert_on_first_crawl=outlet.alert_on_first_crawl)
+
+
 @dataclass
 class Delivered:
     """What ``deliver`` did: the sender's report and the digests' (printed as one line)."""

@@ -378,6 +378,40 @@ def daemon(
                                 options=DaemonOptions(crawl_flags=crawl_flags)))
 
 
+@app.command(cls=Command)
+def worker(
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Crawl from the shared Redis frontier (redis: in the config) until stopped: the runs
+    `newswatch daemon` queues, into the shared database. Start as many as you like."""
+    from newswatch.cli.alerting import run_hook_factory
+    from newswatch.crawler.frontier import connect
+    from newswatch.crawler.worker import run_worker
+    from newswatch.storage.db import mask_url
+
+    level = verbosity(verbose, quiet)
+    setup_logging(level, err)
+    cfg = open_config(config)
+    if not cfg.redis:
+        raise fail(f"{cfg.path}: redis: not set (the worker takes its requests from Redis; "
+                   "e.g. redis: redis://127.0.0.1:6379/0 or $NEWSWATCH_REDIS_URL)")
+    if not cfg.outlets:
+        raise fail(f"{cfg.path}: outlets: no outlet configured")
+    try:
+        connect(cfg.redis).ping()
+    except Exception as exc:  # noqa: BLE001 - any redis-py error: one line
+        raise fail(f"redis {mask_url(cfg.redis)}: {exc}", code=1) from None
+    if level != "quiet":
+        err.print(f"worker: {len(cfg.outlets)} outlet(s), frontier {mask_url(cfg.redis)} "
+                  f"(prefix {cfg.frontier.key_prefix}), database {mask_url(cfg.database)}",
+                  highlight=False, soft_wrap=True)
+    with open_store(cfg) as store:
+        run_worker(cfg, cfg.redis, store=store, hook_for_run=run_hook_factory(open_alerting(cfg)),
+                   log_level="INFO" if level == "verbose" else "WARNING")
+
+
 # --------------------------------------------------------------------------- dashboard
 
 

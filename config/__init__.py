@@ -5,6 +5,7 @@
     config.database                     # the URL to open (see config/database.py)
     config.outlets, config.politeness, config.browser, config.serve, config.watch_rules,
     config.channels
+    config.redis, config.frontier           # the shared frontier (config/frontier.py), or None
 
 Every problem is one :class:`ConfigError` line naming the key and its YAML line; nothing runs
 from a config that does not validate. ``${VAR}`` in any string is expanded from the environment.
@@ -27,6 +28,7 @@ from newswatch.config.database import (
     database_from_env,
     database_url,
 )
+from newswatch.config.frontier import REDIS_ENV
 from newswatch.config.load import find_config_path, load_config, parse_config
 from newswatch.config.model import (
     DEFAULT_CHROMIUM,
@@ -35,11 +37,12 @@ from newswatch.config.model import (
     Browser,
     Config,
     Digest,
+    Frontier,
     Outlet,
     Politeness,
     Serve,
 )
 
 __all__ = ["DATABASE_ENV", "DEFAULT_CHROMIUM", "DEFAULT_DATABASE", "DEFAULT_INTERVAL", "RENDER_MODES",
-           "Browser", "Config", "ConfigError", "Digest", "Outlet", "Politeness", "Serve", "database_from_env",
+           "REDIS_ENV", "Browser", "Config", "ConfigError", "Digest", "Frontier", "Outlet", "Politeness", "Serve", "database_from_env",
            "database_url", "find_config_path", "load_config", "parse_config", "parse_duration"]

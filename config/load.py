@@ -14,10 +14,11 @@ import yaml
 
 from newswatch.config.checker import Checker, ConfigError
 from newswatch.config.database import DEFAULT_DATABASE, database_from_env, database_url
+from newswatch.config.frontier import redis_url
 from newswatch.config.model import SECTIONS, Config, Digest, Outlet
 from newswatch.errors import first_line
 
-_TOP_KEYS = {"database", "outlets", "watches", "notify", *SECTIONS}
+_TOP_KEYS = {"database", "redis", "outlets", "watches", "notify", *SECTIONS}
 
 
 def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -94,7 +95,8 @@ def parse_config(
             raise check.error("database", f"bad database URL {written!r} (e.g. {DEFAULT_DATABASE})")
         database = database_url(written, folder)
 
-    config = Config(database=database, outlets=_outlets(data.get("outlets"), check),
+    config = Config(database=database, redis=redis_url(data.get("redis"), check),
+                    outlets=_outlets(data.get("outlets"), check),
                     **{name: check.section(data.get(name), name, cls)
                        for name, cls in SECTIONS.items()})
     _watches_and_channels(config, data.get("watches"), data.get("notify"), check)

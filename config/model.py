@@ -100,7 +100,21 @@ class Digest:
         return int(hour), int(minute)
 
 
-SECTIONS: dict[str, type] = {"politeness": Politeness, "browser": Browser, "serve": Serve}
+@dataclass(frozen=True)
+class Frontier:
+    """The shared Redis frontier (``redis:`` set): what ``newswatch worker`` and the daemon
+    agree on. ``key_prefix`` separates deployments (and tests) sharing one Redis; ``lease``: how
+    long a worker may hold a request without renewing it before another worker gets it;
+    ``robots_ttl``: how long a host's robots.txt is shared by all workers before it is fetched
+    again."""
+
+    key_prefix: str = field(default="newswatch", metadata=check("name"))
+    lease_seconds: int = field(default=300, metadata=check("duration", yaml="lease"))
+    robots_ttl_seconds: int = field(default=86400, metadata=check("duration", yaml="robots_ttl"))
+
+
+SECTIONS: dict[str, type] = {"politeness": Politeness, "browser": Browser, "serve": Serve,
+                             "frontier": Frontier}
 """Top-level mapping sections parsed field by field (``Config`` has a field of each name)."""
 
 
@@ -111,6 +125,9 @@ class Config:
     politeness: Politeness = field(default_factory=Politeness)
     browser: Browser = field(default_factory=Browser)
     serve: Serve = field(default_factory=Serve)
+    frontier: Frontier = field(default_factory=Frontier)
+    # the shared frontier's Redis URL (config/frontier.py): None = crawl in this process
+    redis: str | None = field(default=None, repr=False)
     watches: list[dict[str, Any]] = field(default_factory=list)  # as written (validated)
     notify: dict[str, Any] = field(default_factory=dict)  # as written, ${VAR} expanded
     path: Path | None = None

@@ -15,3 +15,7 @@ class CrawlContext:
     store: Any  # storage Store
     # plan_alerts_for(outlet) -> storage's plan_alerts hook for that outlet, or None (no alerts)
     plan_alerts_for: Callable[[Outlet], Any] | None = None
+
+    def plan_for(self, outlet: Outlet, item: Any) -> Any:
+        """Storage's ``plan_alerts`` hook for ``item`` of ``outlet`` (None: no alerts)."""
+        return self.plan_alerts_for(outlet) if self.plan_alerts_for else None

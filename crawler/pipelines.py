@@ -89,7 +89,7 @@ class StorePipeline(_Pipeline):
         if article is None or article.skip_reason:
             return self.skip(item, article.skip_reason if article else "no article")
         context = self.spider.context
-        plan = context.plan_alerts_for(self.spider.outlet) if context.plan_alerts_for else None
+        plan = context.plan_for(self.spider.outlet, item)
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(

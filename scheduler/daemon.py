@@ -90,6 +90,11 @@ class Daemon:
         self.runner = ChildRunner(grace=options.grace, stderr_sink=options.stderr_sink)
         self.timeout_override = (options.crawl_timeout if options.crawl_timeout is not None
                                  else timing.timeout_from_env())
+        self.frontier = None  # redis: set: runs go to the workers (scheduler/frontier.py)
+        if config.redis:
+            from newswatch.scheduler.frontier import FrontierRuns
+
+            self.frontier = FrontierRuns(config, store, self.state, self.timeout)
 
     def interval(self, outlet: Any) -> float:
         return float(self.options.interval_override or outlet.interval_seconds)
@@ -105,10 +110,13 @@ class Daemon:
     # -- jobs -------------------------------------------------------------------------------
 
     def crawl(self, outlet: Any) -> ChildResult:
-        """One crawl of ``outlet`` in a child process; logs one line at start and one at end."""
+        """One crawl of ``outlet`` in a child process; logs one line at start and one at end.
+        With ``redis:`` set, the run is queued for the workers instead (:meth:`enqueue`)."""
         name, timeout = outlet.name, self.timeout(outlet)
         if self.runner.closed:
             return ChildResult(None, 0.0, not_started="daemon is stopping")
+        if self.frontier is not None:
+            return self.enqueue(outlet)
         started = _now()
         self.state.started(name, started)
         log.info("crawl %s: start (timeout %gs)", name, timeout)
@@ -121,6 +129,28 @@ class Daemon:
         log.log(level, "crawl %s: end after %.1fs: %s%s", name, result.duration,
                 "ok" if result.ok else status, f": {counts}" if counts else "")
         return result
+
+    def enqueue(self, outlet: Any) -> ChildResult:
+        """Queue a run of ``outlet`` on the shared frontier (the workers crawl it; ``collect``
+        finishes it). The daemon's leader alone should call this."""
+        assert self.frontier is not None
+        try:
+            queued = self.frontier.dispatch(outlet)
+        except Exception as exc:  # noqa: BLE001 - Redis or the database away: next run retries
+            log.warning("crawl %s: not queued: %s", outlet.name, first_line(exc))
+            return ChildResult(None, 0.0, not_started=first_line(exc))
+        return ChildResult(0, 0.0) if queued else ChildResult(
+            None, 0.0, not_started="previous run still running")
+
+    def collect(self) -> int:
+        """Finish the frontier's finished runs; how many are still open (0 without Redis)."""
+        if self.frontier is None:
+            return 0
+        try:
+            return self.frontier.collect()
+        except Exception as exc:  # noqa: BLE001 - Redis or the database away for a moment
+            log.warning("frontier: runs not collected: %s", first_line(exc))
+            return -1
 
     def counts(self, outlet: str, since: datetime) -> str:
         """What the child's crawl run recorded for ``outlet``, in words ("" when unknown)."""
@@ -148,6 +178,8 @@ class Daemon:
         def work() -> None:
             with Pool(max_workers=self.options.max_concurrent_crawls) as pool:
                 results.extend(pool.map(self.crawl, self.config.outlets))
+            while self.frontier is not None and not stop.is_set() and self.collect():
+                stop.wait(1.0)  # the workers crawl the queued runs
             if not self.runner.closed:
                 self.deliver()
             done.set()
@@ -173,7 +205,7 @@ class Daemon:
         scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"crawl": ThreadPoolExecutor(self.options.max_concurrent_crawls),
-                       "deliver": ThreadPoolExecutor(1)},
+                       "deliver": ThreadPoolExecutor(1), "collect": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         now = _now()
@@ -190,6 +222,9 @@ class Daemon:
             log.info("outlet %s: every %gs (+ up to %gs jitter), first run %s", outlet.name,
                      self.interval(outlet), self.jitter(outlet),
                      "now" if first <= now else f"in {(first - now).total_seconds():.1f}s")
+        if self.frontier is not None:
+            scheduler.add_job(self.collect, IntervalTrigger(seconds=2.0, timezone=UTC),
+                              id="collect", name="finish runs", executor="collect")
         if self.channels:
             scheduler.add_job(self.deliver, IntervalTrigger(seconds=self.options.delivery_interval,
                                                             timezone=UTC),
@@ -212,6 +247,11 @@ class Daemon:
         scheduler.start()
         log.info("daemon started: %d outlet(s), config %s", len(self.config.outlets),
                  self.config_path)
+        if self.frontier is not None:
+            from newswatch.storage.db import mask_url
+
+            log.info("crawls are queued on %s (prefix %s) for `newswatch worker`",
+                     mask_url(self.config.redis), self.config.frontier.key_prefix)
         try:
             while not stop.wait(0.5):
                 pass
@@ -290,10 +330,22 @@ def run_daemon(
         store.close()
         return 1
     restore = _install_signals(stop)
+    daemon = None
     try:
         daemon = Daemon(config, path, store, channels, options, command)
+        if daemon.frontier is not None:
+            daemon.frontier.dispatcher.ping()
         return daemon.run_once(stop) if once else daemon.run_forever(stop)
+    except Exception as exc:  # noqa: BLE001 - Redis unreachable at start: one line, exit 1
+        if daemon is None or daemon.frontier is None or "redis" not in type(exc).__module__:
+            raise
+        from newswatch.storage.db import mask_url
+
+        log.error("redis %s: %s", mask_url(config.redis), first_line(exc))
+        return 1
     finally:
+        if daemon is not None and daemon.frontier is not None:
+            daemon.frontier.close()
         restore()
         if dashboard is not None:
             dashboard.stop()

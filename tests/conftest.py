@@ -14,7 +14,7 @@ import yaml
 
 from tests.localsite import LocalSite
 
-pytest_plugins = ["tests.storage_fixtures", "tests.web_fixtures"]
+pytest_plugins = ["tests.storage_fixtures", "tests.web_fixtures", "tests.frontier_fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
 

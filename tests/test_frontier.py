@@ -1,0 +1,150 @@
+"""Crawl workers on a shared Redis frontier and one PostgreSQL: real ``newswatch worker``
+processes, a real ``newswatch daemon --once`` queueing the run, a real outlet server counting
+every fetch, a real webhook receiver. Each test has its own Redis key prefix and schema."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+
+import pytest
+import yaml
+
+from newswatch.storage.db import connect
+from tests.frontier_fixtures import (
+    CountingOutlet,
+    newswatch_process,
+    outlet_config,
+    processes_with,
+    stop,
+    wait_for,
+)
+from tests.receivers import WebhookReceiver
+
+pytestmark = pytest.mark.postgres
+
+# The issue's 2,000 pages passed here (every page fetched once, 2,000 stories, 200 alerts each
+# sent once) in 356 s at a load average of 12-15 on the shared 2-core machine: too long for one
+# test of a suite that must stay runnable under load, so the suite crawls 500 (same paths: two
+# listings linking the same articles, two workers, alerts) and benchmarks/scale_out.py crawls
+# 2,000 and counts pages fetched twice.
+PAGES = int(os.environ.get("NEWSWATCH_TEST_FRONTIER_PAGES", "500"))
+POSTGRES = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
+
+def write(tmp_path, config: dict) -> str:
+    path = tmp_path / "newswatch.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return str(path)
+
+
+def stories_and_urls(db_url: str) -> tuple[int, Counter[str]]:
+    with connect(db_url) as store:
+        rows = store.list_stories()
+        with store.engine.connect() as conn:
+            from sqlalchemy import text
+
+            urls = Counter(r[0] for r in conn.execute(text("SELECT url FROM story_urls")))
+    return len(rows), urls
+
+
+@POSTGRES
+def test_two_workers_fetch_store_and_alert_each_page_once(tmp_path, db_url, redis_url, prefix):
+    outlet = CountingOutlet(PAGES)
+    hook = WebhookReceiver().start()
+    path = write(tmp_path, outlet_config(db_url, redis_url, prefix, outlet, hook=hook.url))
+    workers = [newswatch_process("worker", "--config", path, "-q") for _ in range(2)]
+    try:
+        daemon = newswatch_process("daemon", "--once", "--config", path, "-q")
+        wait_for(lambda: daemon.poll() is not None, 900, "the daemon's run", workers)
+        assert daemon.returncode == 0, daemon.stderr.read().decode()
+        # every article fetched exactly once although /more.html links half of them again
+        assert sorted(outlet.hits[p] for p in outlet.article_paths()) == [1] * PAGES
+        assert outlet.fetched_twice() == []
+        count, urls = stories_and_urls(db_url)
+        assert count == PAGES and len(urls) == PAGES and set(urls.values()) == {1}
+        with connect(db_url) as store:
+            alerts = store.list_alerts(limit=PAGES)
+            run = store.last_run("many", store.get_run(1)["started_at"])
+        assert len(alerts) == outlet.marked()
+        assert {a["status"] for a in alerts} == {"sent"}
+        posted = Counter(json.loads(r.body)["story"]["id"] for r in hook.received)
+        assert len(posted) == outlet.marked() and set(posted.values()) == {1}
+        # the run's counts are the two workers' counts summed
+        stats = run["stats"]["many"]
+        assert stats["new"] == PAGES and stats["errors"] == 0
+        assert stats["fetched"] >= PAGES + 2
+    finally:
+        stop(workers)
+        hook.stop()
+        outlet.close()
+    assert processes_with(path) == []
+
+
+@POSTGRES
+def test_a_killed_worker_loses_nothing(tmp_path, db_url, redis_url, prefix):
+    import redis
+
+    pages = 300  # enough to kill a worker mid-crawl; each page takes 20 ms to answer
+    outlet = CountingOutlet(pages, delay=0.02)
+    path = write(tmp_path, outlet_config(db_url, redis_url, prefix, outlet, lease="3s",
+                                         concurrency=4))
+    doomed = newswatch_process("worker", "--config", path, "-q")
+    survivor = None
+    try:
+        daemon = newswatch_process("daemon", "--once", "--config", path, "-q")
+        wait_for(lambda: sum(outlet.hits[p] for p in outlet.article_paths()) > pages // 4,
+                 600, "a quarter of the pages", [doomed])
+        doomed.kill()  # SIGKILL, mid-crawl: what it held is leased to nobody alive
+        doomed.wait()
+        held = redis.Redis.from_url(redis_url).zcard(f"{prefix}:leases:many")
+        assert held > 0
+        survivor = newswatch_process("worker", "--config", path, "-q")
+        wait_for(lambda: daemon.poll() is not None, 900, "the daemon's run", [survivor])
+        assert daemon.returncode == 0, daemon.stderr.read().decode()
+        assert all(outlet.hits[p] >= 1 for p in outlet.article_paths())
+        count, urls = stories_and_urls(db_url)
+        assert count == pages and set(urls.values()) == {1}
+        # only what the killed worker held can have been fetched twice
+        assert len(outlet.fetched_twice()) <= held
+    finally:
+        stop([doomed, *([survivor] if survivor else [])])
+        outlet.close()
+    assert processes_with(path) == []
+
+
+@POSTGRES
+def test_per_host_limit_holds_across_workers(tmp_path, db_url, redis_url, prefix):
+    pages = 60
+    outlet = CountingOutlet(pages, delay=0.1)
+    path = write(tmp_path, outlet_config(db_url, redis_url, prefix, outlet, concurrency=2))
+    workers = [newswatch_process("worker", "--config", path, "-q") for _ in range(2)]
+    try:
+        daemon = newswatch_process("daemon", "--once", "--config", path, "-q")
+        wait_for(lambda: daemon.poll() is not None, 600, "the daemon's run", workers)
+        assert daemon.returncode == 0, daemon.stderr.read().decode()
+        assert all(outlet.hits[p] == 1 for p in outlet.article_paths())
+        assert outlet.peak <= 2  # each worker alone would allow 2: together still 2
+        assert outlet.hits["/robots.txt"] == 1  # fetched once, shared by both workers
+    finally:
+        stop(workers)
+        outlet.close()
+    assert processes_with(path) == []
+
+
+def test_worker_without_redis_is_one_line(tmp_path, cli):
+    path = tmp_path / "newswatch.yaml"
+    path.write_text("outlets:\n  - name: x\n    start_urls: [http://127.0.0.1:9/]\n")
+    result = cli("worker", "--config", str(path))
+    assert result.returncode == 2
+    assert "redis: not set" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_worker_masks_the_redis_password(tmp_path, cli):
+    path = tmp_path / "newswatch.yaml"
+    path.write_text("redis: redis://:s3cret-pass@127.0.0.1:9/0\n"
+                    "outlets:\n  - name: x\n    start_urls: [http://127.0.0.1:9/]\n")
+    result = cli("worker", "--config", str(path))
+    assert result.returncode == 1
+    assert "s3cret-pass" not in result.stderr and "***" in result.stderr
