@@ -51,9 +51,32 @@ def pool() -> ProcessPoolExecutor:
     if _pool is None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["newswatch.extraction", "newswatch.storage.fingerprint"])
+        _start_forkserver()
         _pool = ProcessPoolExecutor(max_workers=worker_count(), mp_context=context,
                                     initializer=_warm_up)
     return _pool
+
+
+def _start_forkserver() -> None:
+    """Start the fork server without the current folder on its ``sys.path``.
+
+    Python 3.11 runs it as ``python -c ...`` (the current folder first on ``sys.path``) and does
+    not give it this process's path, so run from a folder holding a ``newswatch/`` directory
+    (the repository root after ``pip install .``) it preloaded that folder as the package and
+    every worker died on ``No module named 'newswatch.cli'``. ``PYTHONSAFEPATH`` (3.11+) keeps
+    the current folder out; the workers then import the package this process runs.
+    """
+    from multiprocessing import forkserver
+
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        forkserver.ensure_running()
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
 
 
 def start_early() -> None:

@@ -81,6 +81,31 @@ def test_each_encoding_is_decoded_right(case, site, write_config, cli):
     assert "版权所有" not in story["text"] and "热门排行" not in story["text"]
 
 
+WESTERN_CASES = {  # issue 9.14: (text, charset in the HTTP header, charset in the meta tag)
+    "cp1252-header-ellipsis": ("The model shipped today\u2026 and the benchmarks followed.",
+                               "windows-1252", None),
+    "latin1-meta-ellipsis": ("The model shipped today\u2026 and the benchmarks followed.",
+                             None, "iso-8859-1"),
+    "undeclared-german": ("Vielä Grüße aus München: das Modell läuft schneller als erwartet.",
+                          None, None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WESTERN_CASES))
+def test_western_single_byte_pages_keep_their_characters(case, site, write_config, cli):
+    text, header, meta = WESTERN_CASES[case]
+    html = article_html("Western page", [*EN_PARAGRAPHS, text], lang="en", meta_charset=meta,
+                        sidebar="Most read", ad="Subscribe")
+    body = html.encode("cp1252", errors="xmlcharrefreplace")  # the Chinese boilerplate -> &#N;
+    content_type = "text/html" + (f"; charset={header}" if header else "")
+    site.set("/ai/", listing_html(["/news/2026/w.html"]))
+    site.set("/news/2026/w.html", Page(body=body, content_type=content_type))
+    config = write_config({"outlets": [outlet(site)]})
+    crawl(cli, config)
+    [story] = stories(cli, config)
+    assert text in story["text"] and "\ufffd" not in story["text"]
+
+
 # --------------------------------------------------------------------------- identity
 
 
