@@ -243,6 +243,7 @@ def test_a_kill_during_the_digest_send_sends_it_once_afterwards_with_the_same_id
     with SmtpSink() as smtp, hook, WebhookReceiver() as plain:
         raw = config(smtp.port, plain.url, hook.url, database=db_url)
         del raw["notify"]["desk"]  # the webhook digest only
+        raw["notify"]["digest-hook"]["timeout"] = 600  # the kill comes first, however slow
         cfg = parse_config(raw)
         record(store, cfg, "https://a.cn/1", Art(title="深度求索发布大模型", text=BODY_A),
                at(monkeypatch, "2026-01-05T09:00:00+08:00"))
@@ -254,7 +255,7 @@ def test_a_kill_during_the_digest_send_sends_it_once_afterwards_with_the_same_id
         try:
             assert hook.arrived.wait(120), proc.communicate(timeout=5)
             proc.kill()  # mid-send: the receiver has the request, the ledger has no answer
-            proc.wait(30)
+            proc.communicate(timeout=30)
         finally:
             hook.release.set()
             if proc.poll() is None:
