@@ -149,9 +149,8 @@ def _assemble(factory: Callable[[], Session], channel: str, rule: DigestRule,
                                                         Digest.period == period.name))
         if exists is not None:
             return False
-        ids = list(session.scalars(select(Alert.id).where(
-            _waiting(channel), Alert.created_at < period.end).order_by(Alert.id)))
-        if not ids:
+        waiting = and_(_waiting(channel), Alert.created_at < period.end)
+        if session.scalar(select(Alert.id).where(waiting).limit(1)) is None:
             return False  # an empty period: nothing to send
         row = Digest(channel=channel, period=period.name, period_start=period.start,
                      period_end=period.end, key=digest_key(channel, period.name),
@@ -162,9 +161,9 @@ def _assemble(factory: Callable[[], Session], channel: str, rule: DigestRule,
         except IntegrityError:  # another process assembled it first
             session.rollback()
             return False
-        session.execute(update(Alert).where(Alert.id.in_(ids)).values(digest_id=row.id))
+        session.execute(update(Alert).where(waiting).values(digest_id=row.id))
         session.commit()
-        log.info("digest %s for %s (%s): %d alert(s)", row.key, channel, period.name, len(ids))
+        log.info("digest %s for %s (%s) assembled", row.key, channel, period.name)
         return True
 
 

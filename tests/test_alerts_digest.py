@@ -192,6 +192,28 @@ def test_the_documented_digest_config_loads(monkeypatch):
     assert (weekly.every, weekly.weekday, weekly.at) == ("weekly", "monday", "07:30")
 
 
+def test_an_apprise_digest_is_one_notification(store, monkeypatch):
+    with WebhookReceiver() as chat, WebhookReceiver() as hook:
+        cfg = parse_config({"watches": WATCHES, "notify": {
+            "chat": {"apprise": f"json://127.0.0.1:{chat.port}/hook",
+                     "digest": {"every": "daily", "at": "08:00", "tz": SHANGHAI}},
+            "hook": {"webhook": hook.url}}})
+        record(store, cfg, "https://a.cn/1", Art(title="深度求索发布大模型", text=BODY_A),
+               at(monkeypatch, "2026-01-05T09:00:00+08:00"))
+        record(store, cfg, "https://b.cn/2", Art(title="大模型平台上线", text=BODY_B),
+               at(monkeypatch, "2026-01-05T11:00:00+08:00"))
+        assert deliver_pending(store, cfg.channels).sent == 3 == len(hook.received)
+        assert chat.received == []
+        report = deliver_digests(store, cfg.channels,
+                                 now=at(monkeypatch, "2026-01-06T08:00:00+08:00"))
+        assert report.sent == 1
+        [got] = chat.received
+        assert got.json["title"] == "[newswatch] daily digest: 2 stories (2026-01-06)"
+        message = got.json["message"]
+        assert message.count("https://a.cn/1") == 1 and message.count("https://b.cn/2") == 1
+        assert "watches: llm, deepseek" in message
+
+
 class StallingReceiver(WebhookReceiver):
     """A webhook receiver whose first POST does not answer until ``release`` is set."""
 
@@ -221,6 +243,7 @@ def test_a_kill_during_the_digest_send_sends_it_once_afterwards_with_the_same_id
     with SmtpSink() as smtp, hook, WebhookReceiver() as plain:
         raw = config(smtp.port, plain.url, hook.url, database=db_url)
         del raw["notify"]["desk"]  # the webhook digest only
+        raw["notify"]["digest-hook"]["timeout"] = 600  # the kill comes first, however slow
         cfg = parse_config(raw)
         record(store, cfg, "https://a.cn/1", Art(title="深度求索发布大模型", text=BODY_A),
                at(monkeypatch, "2026-01-05T09:00:00+08:00"))
@@ -232,7 +255,7 @@ def test_a_kill_during_the_digest_send_sends_it_once_afterwards_with_the_same_id
         try:
             assert hook.arrived.wait(120), proc.communicate(timeout=5)
             proc.kill()  # mid-send: the receiver has the request, the ledger has no answer
-            proc.wait(30)
+            proc.communicate(timeout=30)
         finally:
             hook.release.set()
             if proc.poll() is None:
