@@ -14,6 +14,8 @@ import yaml
 from newswatch.storage.db import connect
 from tests.frontier_fixtures import (
     CountingOutlet,
+    alive,
+    descendants,
     newswatch_process,
     outlet_config,
     processes_with,
@@ -96,8 +98,11 @@ def test_a_killed_worker_loses_nothing(tmp_path, db_url, redis_url, prefix):
         daemon = newswatch_process("daemon", "--once", "--config", path, "-q")
         wait_for(lambda: sum(outlet.hits[p] for p in outlet.article_paths()) > pages // 4,
                  600, "a quarter of the pages", [doomed])
+        pool = descendants(doomed.pid)  # its extraction pool and forkserver
+        assert pool
         doomed.kill()  # SIGKILL, mid-crawl: what it held is leased to nobody alive
         doomed.wait()
+        wait_for(lambda: not any(alive(p) for p in pool), 60, "the killed worker's pool")
         held = redis.Redis.from_url(redis_url).zcard(f"{prefix}:leases:many")
         assert held > 0
         survivor = newswatch_process("worker", "--config", path, "-q")
