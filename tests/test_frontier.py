@@ -153,3 +153,65 @@ def test_worker_masks_the_redis_password(tmp_path, cli):
     result = cli("worker", "--config", str(path))
     assert result.returncode == 1
     assert "s3cret-pass" not in result.stderr and "***" in result.stderr
+
+
+def _queue(redis_url: str, prefix: str, lease: float = 60.0):
+    from newswatch.config import Outlet
+    from newswatch.crawler.frontier import Keys, LeasedQueue, connect
+    from newswatch.spiders.outlet import OutletSpider
+
+    spider = OutletSpider(Outlet(name="q", start_urls=("http://127.0.0.1:9/",)))
+    server = connect(redis_url)
+    return LeasedQueue(server, spider, Keys(prefix), "q", lease), spider, server
+
+
+def test_leases_ack_release_and_expiry(redis_url, prefix):
+    """The queue's own guarantees, on the real Redis: a popped request is leased, not gone; an
+    ack ends it once; a released or expired lease puts it back at the head of the queue; the
+    run's pending count follows."""
+    import time
+
+    from newswatch.crawler.frontier import LEASE, RUN, Keys
+
+    queue, spider, server = _queue(redis_url, prefix, lease=1.0)
+    keys = Keys(prefix)
+    run = {"id": 7, "outlet": "q", "first_crawl": False}
+    for n in range(3):
+        request = spider.article_request(f"http://127.0.0.1:9/a/{n}.html")
+        request.meta[RUN] = run
+        assert queue.push(request)
+    assert len(queue) == 3 and int(server.get(keys.pending(7))) == 3
+    first, second, third = queue.pop(), queue.pop(), queue.pop()
+    assert queue.pop() is None and len(queue) == 0 and queue.leased_count() == 3
+    assert first.callback == spider.parse_article and first.meta[RUN] == run
+    assert queue.ack(first) and not queue.ack(first)  # once
+    assert int(server.get(keys.pending(7))) == 2
+    assert queue.release([second.meta[LEASE]]) == 1 and len(queue) == 1
+    again = queue.pop()
+    assert again.url == second.url and again.meta[LEASE] != second.meta[LEASE]
+    queue.renew([again.meta[LEASE]])
+    assert queue.ack(again)
+    deadline = time.monotonic() + 30
+    while queue.requeue_expired() == 0:  # the third's lease (1 s) runs out, never renewed
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert queue.pop().url == third.url
+    assert int(server.get(keys.pending(7))) == 1  # acked twice; the requeued one pending
+
+
+def test_a_retry_hands_its_lease_over_and_the_dupefilter_is_per_run(redis_url, prefix):
+    from newswatch.crawler.frontier import RUN, Keys, RunDupeFilter
+
+    queue, spider, server = _queue(redis_url, prefix)
+    request = spider.article_request("http://127.0.0.1:9/a/1.html")
+    request.meta[RUN] = {"id": 1, "outlet": "q", "first_crawl": False}
+    queue.push(request)
+    leased = queue.pop()
+    retry = leased.replace(dont_filter=True, priority=leased.priority - 1)
+    assert queue.push(retry)  # the retry is queued; the first attempt's lease is done
+    assert queue.leased_count() == 0 and int(server.get(Keys(prefix).pending(1))) == 1
+
+    seen = RunDupeFilter(server, Keys(prefix), "q")
+    other_run = request.replace(meta={**request.meta, RUN: {"id": 2, "outlet": "q"}})
+    assert not seen.request_seen(request) and seen.request_seen(request)
+    assert not seen.request_seen(other_run)  # the next run fetches it again
