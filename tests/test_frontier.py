@@ -215,3 +215,50 @@ def test_a_retry_hands_its_lease_over_and_the_dupefilter_is_per_run(redis_url, p
     other_run = request.replace(meta={**request.meta, RUN: {"id": 2, "outlet": "q"}})
     assert not seen.request_seen(request) and seen.request_seen(request)
     assert not seen.request_seen(other_run)  # the next run fetches it again
+
+
+def test_the_daemon_queues_each_run_on_its_interval_and_finishes_it(tmp_path, redis_url, prefix,
+                                                                    caplog):
+    """``newswatch daemon`` with redis: set, on its interval: it queues a run, skips the next
+    while that one is open, and records it when the workers are done (here: this test acking
+    the run's requests as a worker would)."""
+    import logging
+    import threading
+
+    from newswatch.config import load_config
+    from newswatch.crawler.frontier import Keys
+    from newswatch.crawler.frontier import connect as redis_connect
+    from newswatch.crawler.summary import OutletSummary
+    from newswatch.scheduler.daemon import DaemonOptions, run_daemon
+
+    caplog.set_level(logging.INFO, logger="newswatch.scheduler")
+    outlet = CountingOutlet(3)
+    config = outlet_config(f"sqlite:///{tmp_path}/nw.db", redis_url, prefix, outlet)
+    path = write(tmp_path, config)
+    queue, spider, server = _queue(redis_url, prefix)
+    queue.key = Keys(prefix).queue("many")  # the daemon's queue for outlet "many"
+    queue.outlet = "many"
+    stop_event = threading.Event()
+    options = DaemonOptions(interval_override=1, jitter_fraction=0, startup_stagger=0)
+    daemon = threading.Thread(target=run_daemon, args=(path,), daemon=True,
+                              kwargs={"stop_event": stop_event, "options": options})
+    daemon.start()
+    try:
+        wait_for(lambda: len(queue) == 2, 60, "the run's two start pages queued")
+        wait_for(lambda: "previous run still running" in caplog.text, 60, "a skipped run")
+        assert len(queue) == 2  # the skipped run queued nothing
+        run = redis_connect(redis_url).hget(f"{prefix}:runs", "many")
+        leased = [queue.pop(), queue.pop()]
+        for request in leased:  # a worker's ack, with the counts it adds to the run
+            queue.ack(request, before=lambda pipe: pipe.hincrby(
+                f"{prefix}:run:{int(run)}:stats", "downloader/response_count", 1))
+        wait_for(lambda: "end after" in caplog.text, 60, "the run recorded")
+    finally:
+        stop_event.set()
+        daemon.join(60)
+        outlet.close()
+    with connect(load_config(path).database) as store:
+        recorded = store.get_run(int(run))
+    assert recorded["ended_at"] is not None
+    assert OutletSummary.from_dict(recorded["stats"]["many"]).fetched == 2
+    assert "crawl many: end after" in caplog.text and ": ok: fetched 2" in caplog.text
