@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from newswatch.lifeline import descendants
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MB = 600.0
 EVERY = 50
@@ -60,20 +62,7 @@ sys.stdin.read()
 
 
 def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
+    return [root, *descendants(root)]
 
 
 def _rss_pss_kb(pid: int) -> tuple[int, int]:

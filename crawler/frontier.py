@@ -146,6 +146,20 @@ end
 return #ids
 """
 
+# KEYS leases, leased, queue; ARGV score, ids...
+_RELEASE = """
+local n = 0
+for i = 2, #ARGV do
+  local data = redis.call('HGET', KEYS[2], ARGV[i])
+  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 and data then
+    redis.call('HDEL', KEYS[2], ARGV[i])
+    redis.call('ZADD', KEYS[3], ARGV[1], data)
+    n = n + 1
+  end
+end
+return n
+"""
+
 # KEYS leases; ARGV lease ms, ids...
 _RENEW = _NOW_MS + """
 for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i]) end
@@ -168,6 +182,7 @@ class LeasedQueue(Base):
         self._ack = server.register_script(_ACK)
         self._requeue = server.register_script(_REQUEUE)
         self._renew = server.register_script(_RENEW)
+        self._release = server.register_script(_RELEASE)
 
     def __len__(self) -> int:
         return int(self.server.zcard(self.key))
@@ -210,6 +225,14 @@ class LeasedQueue(Base):
         return int(self._requeue(keys=[self.keys.leases(self.outlet),
                                        self.keys.leased(self.outlet), self.key],
                                  args=[limit, REQUEUED_SCORE]))
+
+    def release(self, leases: list[str]) -> int:
+        """Put these leased requests back at the head of the queue now (a worker stopping)."""
+        if not leases:
+            return 0
+        return int(self._release(keys=[self.keys.leases(self.outlet),
+                                       self.keys.leased(self.outlet), self.key],
+                                 args=[REQUEUED_SCORE, *leases]))
 
     def renew(self, leases: list[str]) -> None:
         if leases:
@@ -277,9 +300,16 @@ class FrontierScheduler(Scheduler):
         self._loop.start(max(0.5, self.lease_seconds / 4), now=False)
 
     def close(self, reason: str) -> None:
+        """A stopping worker gives back what it did not finish: another worker takes it now,
+        not when the lease runs out."""
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         _SCHEDULERS.pop(id(self.crawler), None)
+        try:
+            self.queue.release(list(self.held))
+        except Exception as exc:  # noqa: BLE001 - Redis away: the leases expire instead
+            self.spider.logger.warning("frontier: leases left to expire: %s", exc)
+        self.held.clear()
 
     def enqueue_request(self, request: Any) -> bool:
         if not request.dont_filter and self.df.request_seen(request):

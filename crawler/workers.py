@@ -22,6 +22,9 @@ _pool: ProcessPoolExecutor | None = None
 
 
 def _warm_up() -> None:
+    from newswatch.lifeline import die_with_parent
+
+    die_with_parent()  # a pool worker goes with its forkserver (which goes with us)
     import newswatch.extraction  # noqa: F401  (import once per worker, before the first page)
     import newswatch.storage.fingerprint  # noqa: F401
 
@@ -50,7 +53,8 @@ def pool() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["newswatch.extraction", "newswatch.storage.fingerprint"])
+        context.set_forkserver_preload(["newswatch.crawler.poolguard", "newswatch.extraction",
+                                        "newswatch.storage.fingerprint"])
         _start_forkserver()
         _pool = ProcessPoolExecutor(max_workers=worker_count(), mp_context=context,
                                     initializer=_warm_up)

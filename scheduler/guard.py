@@ -8,21 +8,16 @@ Elsewhere it simply execs CMD.
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import sys
 
-PR_SET_PDEATHSIG = 1
+from newswatch.lifeline import die_with_parent
 
 
 def main(argv: list[str]) -> None:
     parent, command = int(argv[0]), argv[1:]
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the daemon died before prctl took effect
-            sys.exit(137)
+    if not die_with_parent(parent):  # the daemon died before prctl took effect
+        sys.exit(137)
     os.execvp(command[0], command)
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from newswatch.lifeline import descendants  # noqa: F401 - the tests' leftover check
 from newswatch.localserver import LocalServer, Reply, Request
 
 REDIS_ENV = "NEWSWATCH_TEST_REDIS_URL"
@@ -203,6 +204,13 @@ def processes_with(text: str) -> list[int]:
         if text in cmdline and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def wait_for(condition, timeout: float, what: str, procs: list[subprocess.Popen[bytes]] = ()

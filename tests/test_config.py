@@ -311,3 +311,26 @@ def test_a_digest_channel_is_checked_and_given_to_its_channel(tmp_path):
 def test_digest_errors_name_key_and_line(tmp_path, edit, line, key, problem):
     message = error_of(tmp_path, DIGEST.replace(*edit))
     assert f":{line}: {key}: {problem}" in message, message
+
+
+def test_redis_default_env_override_and_frontier(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSWATCH_REDIS_URL", raising=False)
+    config = load_config(write(tmp_path, GOOD))
+    assert config.redis is None and config.frontier.key_prefix == "newswatch"
+    assert config.frontier.lease_seconds == 300 and config.frontier.robots_ttl_seconds == 86400
+    text = ("redis: redis://10.0.0.5:6379/0\nfrontier:\n  key_prefix: desk-a\n  lease: 90s\n"
+            "  robots_ttl: 2h\n" + GOOD)
+    config = load_config(write(tmp_path, text))
+    assert config.redis == "redis://10.0.0.5:6379/0"
+    assert (config.frontier.key_prefix, config.frontier.lease_seconds,
+            config.frontier.robots_ttl_seconds) == ("desk-a", 90, 7200)
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", "rediss://cache.example:6380/1")
+    assert load_config(write(tmp_path, text)).redis == "rediss://cache.example:6380/1"
+
+
+def test_bad_redis_url_names_key_and_line_never_the_password(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSWATCH_REDIS_URL", raising=False)
+    message = error_of(tmp_path, "redis: http://:hunter2-secret@x:6379/0\n" + GOOD)
+    assert "redis" in message and ":1" in message and "hunter2" not in message
+    message = error_of(tmp_path, "frontier:\n  lease: soon\n" + GOOD)
+    assert "frontier.lease" in message and ":2" in message

@@ -14,6 +14,8 @@ import yaml
 from newswatch.storage.db import connect
 from tests.frontier_fixtures import (
     CountingOutlet,
+    alive,
+    descendants,
     newswatch_process,
     outlet_config,
     processes_with,
@@ -96,8 +98,11 @@ def test_a_killed_worker_loses_nothing(tmp_path, db_url, redis_url, prefix):
         daemon = newswatch_process("daemon", "--once", "--config", path, "-q")
         wait_for(lambda: sum(outlet.hits[p] for p in outlet.article_paths()) > pages // 4,
                  600, "a quarter of the pages", [doomed])
+        pool = descendants(doomed.pid)  # its extraction pool and forkserver
+        assert pool
         doomed.kill()  # SIGKILL, mid-crawl: what it held is leased to nobody alive
         doomed.wait()
+        wait_for(lambda: not any(alive(p) for p in pool), 60, "the killed worker's pool")
         held = redis.Redis.from_url(redis_url).zcard(f"{prefix}:leases:many")
         assert held > 0
         survivor = newswatch_process("worker", "--config", path, "-q")
@@ -148,3 +153,112 @@ def test_worker_masks_the_redis_password(tmp_path, cli):
     result = cli("worker", "--config", str(path))
     assert result.returncode == 1
     assert "s3cret-pass" not in result.stderr and "***" in result.stderr
+
+
+def _queue(redis_url: str, prefix: str, lease: float = 60.0):
+    from newswatch.config import Outlet
+    from newswatch.crawler.frontier import Keys, LeasedQueue, connect
+    from newswatch.spiders.outlet import OutletSpider
+
+    spider = OutletSpider(Outlet(name="q", start_urls=("http://127.0.0.1:9/",)))
+    server = connect(redis_url)
+    return LeasedQueue(server, spider, Keys(prefix), "q", lease), spider, server
+
+
+def test_leases_ack_release_and_expiry(redis_url, prefix):
+    """The queue's own guarantees, on the real Redis: a popped request is leased, not gone; an
+    ack ends it once; a released or expired lease puts it back at the head of the queue; the
+    run's pending count follows."""
+    import time
+
+    from newswatch.crawler.frontier import LEASE, RUN, Keys
+
+    queue, spider, server = _queue(redis_url, prefix, lease=1.0)
+    keys = Keys(prefix)
+    run = {"id": 7, "outlet": "q", "first_crawl": False}
+    for n in range(3):
+        request = spider.article_request(f"http://127.0.0.1:9/a/{n}.html")
+        request.meta[RUN] = run
+        assert queue.push(request)
+    assert len(queue) == 3 and int(server.get(keys.pending(7))) == 3
+    first, second, third = queue.pop(), queue.pop(), queue.pop()
+    assert queue.pop() is None and len(queue) == 0 and queue.leased_count() == 3
+    assert first.callback == spider.parse_article and first.meta[RUN] == run
+    assert queue.ack(first) and not queue.ack(first)  # once
+    assert int(server.get(keys.pending(7))) == 2
+    assert queue.release([second.meta[LEASE]]) == 1 and len(queue) == 1
+    again = queue.pop()
+    assert again.url == second.url and again.meta[LEASE] != second.meta[LEASE]
+    queue.renew([again.meta[LEASE]])
+    assert queue.ack(again)
+    deadline = time.monotonic() + 30
+    while queue.requeue_expired() == 0:  # the third's lease (1 s) runs out, never renewed
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert queue.pop().url == third.url
+    assert int(server.get(keys.pending(7))) == 1  # acked twice; the requeued one pending
+
+
+def test_a_retry_hands_its_lease_over_and_the_dupefilter_is_per_run(redis_url, prefix):
+    from newswatch.crawler.frontier import RUN, Keys, RunDupeFilter
+
+    queue, spider, server = _queue(redis_url, prefix)
+    request = spider.article_request("http://127.0.0.1:9/a/1.html")
+    request.meta[RUN] = {"id": 1, "outlet": "q", "first_crawl": False}
+    queue.push(request)
+    leased = queue.pop()
+    retry = leased.replace(dont_filter=True, priority=leased.priority - 1)
+    assert queue.push(retry)  # the retry is queued; the first attempt's lease is done
+    assert queue.leased_count() == 0 and int(server.get(Keys(prefix).pending(1))) == 1
+
+    seen = RunDupeFilter(server, Keys(prefix), "q")
+    other_run = request.replace(meta={**request.meta, RUN: {"id": 2, "outlet": "q"}})
+    assert not seen.request_seen(request) and seen.request_seen(request)
+    assert not seen.request_seen(other_run)  # the next run fetches it again
+
+
+def test_the_daemon_queues_each_run_on_its_interval_and_finishes_it(tmp_path, redis_url, prefix,
+                                                                    caplog):
+    """``newswatch daemon`` with redis: set, on its interval: it queues a run, skips the next
+    while that one is open, and records it when the workers are done (here: this test acking
+    the run's requests as a worker would)."""
+    import logging
+    import threading
+
+    from newswatch.config import load_config
+    from newswatch.crawler.frontier import Keys
+    from newswatch.crawler.frontier import connect as redis_connect
+    from newswatch.crawler.summary import OutletSummary
+    from newswatch.scheduler.daemon import DaemonOptions, run_daemon
+
+    caplog.set_level(logging.INFO, logger="newswatch.scheduler")
+    outlet = CountingOutlet(3)
+    config = outlet_config(f"sqlite:///{tmp_path}/nw.db", redis_url, prefix, outlet)
+    path = write(tmp_path, config)
+    queue, spider, server = _queue(redis_url, prefix)
+    queue.key = Keys(prefix).queue("many")  # the daemon's queue for outlet "many"
+    queue.outlet = "many"
+    stop_event = threading.Event()
+    options = DaemonOptions(interval_override=1, jitter_fraction=0, startup_stagger=0)
+    daemon = threading.Thread(target=run_daemon, args=(path,), daemon=True,
+                              kwargs={"stop_event": stop_event, "options": options})
+    daemon.start()
+    try:
+        wait_for(lambda: len(queue) == 2, 60, "the run's two start pages queued")
+        wait_for(lambda: "previous run still running" in caplog.text, 60, "a skipped run")
+        assert len(queue) == 2  # the skipped run queued nothing
+        run = redis_connect(redis_url).hget(f"{prefix}:runs", "many")
+        leased = [queue.pop(), queue.pop()]
+        for request in leased:  # a worker's ack, with the counts it adds to the run
+            queue.ack(request, before=lambda pipe: pipe.hincrby(
+                f"{prefix}:run:{int(run)}:stats", "downloader/response_count", 1))
+        wait_for(lambda: "end after" in caplog.text, 60, "the run recorded")
+    finally:
+        stop_event.set()
+        daemon.join(60)
+        outlet.close()
+    with connect(load_config(path).database) as store:
+        recorded = store.get_run(int(run))
+    assert recorded["ended_at"] is not None
+    assert OutletSummary.from_dict(recorded["stats"]["many"]).fetched == 2
+    assert "crawl many: end after" in caplog.text and ": ok: fetched 2" in caplog.text
