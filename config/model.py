@@ -14,6 +14,7 @@ from typing import Any
 
 from newswatch.config.checker import ConfigError
 from newswatch.config.database import DEFAULT_DATABASE
+from newswatch.revisit import RevisitPolicy
 
 DEFAULT_INTERVAL = "30m"
 RENDER_MODES = ("auto", "never", "always")
@@ -38,6 +39,8 @@ class Outlet:
     spider: str | None = field(default=None, metadata=check("optional"))
     alert_on_first_crawl: bool = False
     allowed_domains: tuple[str, ...] = field(default=(), metadata=check("hosts"))
+    # when stored articles are fetched again (newswatch/revisit.py); ``revisit: always``: every crawl
+    revisit: RevisitPolicy = field(default=RevisitPolicy(), metadata=check("revisit"))
 
     @property
     def article_pattern(self) -> re.Pattern[str]:

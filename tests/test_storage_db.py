@@ -28,8 +28,8 @@ TABLES = {"outlets", "stories", "story_urls", "revisions", "story_simhash_bands"
 
 
 def test_upgrade_empty_database_is_idempotent_and_matches_the_models(db_url: str) -> None:
-    assert upgrade(db_url) == "0005"
-    assert upgrade(db_url) == "0005"  # second run: nothing to do
+    assert upgrade(db_url) == "0008"
+    assert upgrade(db_url) == "0008"  # second run: nothing to do
     engine = create_engine_for(db_url)
     try:
         assert TABLES <= set(inspect(engine).get_table_names())
@@ -153,7 +153,7 @@ def test_scheduler_state_made_by_an_older_daemon_upgrades_cleanly(db_url: str) -
         old.create_all(engine)
         with engine.begin() as conn:
             conn.execute(table.insert().values(outlet="o", last_start=T0, last_status="exit 0"))
-        assert upgrade(db_url) == "0005"
+        assert upgrade(db_url) == "0008"
         with engine.connect() as conn:
             assert conn.execute(select(table.c.outlet, table.c.last_start)).all() == [("o", T0)]
             diffs = compare_metadata(MigrationContext.configure(conn, opts=MODELS_ONLY),
@@ -161,3 +161,27 @@ def test_scheduler_state_made_by_an_older_daemon_upgrades_cleanly(db_url: str) -
         assert diffs == []
     finally:
         engine.dispose()
+
+
+def test_revisit_schedule_decides_which_articles_are_due(store) -> None:
+    from newswatch.revisit import Visit
+    from tests.storage_samples import ARTICLE_B
+
+    store.record_article("o", "https://a.example/1", Art(ARTICLE_A), T0)
+    store.record_article("o", "https://a.example/2", Art(ARTICLE_B), T0)
+    assert sorted(store.due_articles("o", T0)) == ["https://a.example/1", "https://a.example/2"]
+    store.save_visit("https://a.example/1", Visit(T0 + timedelta(hours=1), 3600), fetched_at=T0,
+                     validators=('"e1"', None))
+    store.save_visit("https://a.example/2", Visit(None, 3600), fetched_at=T0)  # stopped
+    assert store.due_articles("o", T0) == []
+    assert store.due_articles("o", T0 + timedelta(hours=1)) == ["https://a.example/1"]
+    assert store.due_articles("other", T0 + timedelta(days=99)) == []
+    plan = store.article_schedule("o")
+    assert plan["https://a.example/1"].revisit_seconds == 3600
+    assert plan["https://a.example/1"].origin == T0
+    assert plan["https://a.example/2"].revisit_seconds == 0
+    assert store.validators_for("o") == {"https://a.example/1": ('"e1"', None)}
+    store.save_page_validators("o", {"https://a.example/": ('"l1"', None)})
+    store.save_page_validators("o", {"https://a.example/": ('"l2"', "Tue, 01 Sep 2026 08:00:00 GMT")})
+    assert store.page_validators("o") == {
+        "https://a.example/": ('"l2"', "Tue, 01 Sep 2026 08:00:00 GMT")}
