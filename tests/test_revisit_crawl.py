@@ -91,33 +91,58 @@ def test_an_edit_is_caught_at_the_next_due_visit_and_articles_not_due_are_not_re
     assert all(h.status == 304 for h in hits)
 
 
-def test_a_sitemap_lastmod_bump_makes_an_old_article_due(site, write_config, cli):
-    def sitemap(bumped: datetime | None = None) -> Page:
-        entries = "".join(
-            f"<url><loc>{site.url}{path}</loc><lastmod>"
-            f"{(bumped if bumped and path == OLD[0] else T0 - timedelta(days=10)).isoformat()}"
-            "</lastmod></url>" for path in [RECENT, *OLD])
-        body = ('<?xml version="1.0" encoding="UTF-8"?><urlset '
-                f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>')
-        return Page(body=body.encode(), content_type="application/xml")
+TEN_DAYS_AGO = T0 - timedelta(days=10)
 
+
+def sitemap(site: LocalSite, dates: dict[str, datetime], validators: bool = True) -> Page:
+    entries = "".join(f"<url><loc>{site.url}{path}</loc><lastmod>{date.isoformat()}</lastmod>"
+                      "</url>" for path, date in dates.items())
+    body = ('<?xml version="1.0" encoding="UTF-8"?><urlset '
+            f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>')
+    return Page(body=body.encode(), content_type="application/xml", validators=validators)
+
+
+def atom(site: LocalSite, dates: dict[str, datetime], validators: bool = True) -> Page:
+    entries = "".join(f"<entry><title>{path}</title><link href='{site.url}{path}'/><id>{path}</id>"
+                      f"<updated>{date.isoformat()}</updated></entry>"
+                      for path, date in dates.items())
+    body = ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+            f"<title>t</title>{entries}</feed>")
+    return Page(body=body.encode(), content_type="application/atom+xml", validators=validators)
+
+
+def announce_an_edit(site, write_config, cli, key: str, make, edited: int) -> Path:
+    """Crawl an outlet whose only discovery page is ``make`` (a sitemap or a feed at /listed.xml)
+    at T0; then edit an old article, give it a date 5 minutes after T0 there, crawl again 10
+    minutes after T0; the edited one is fetched again, the others not."""
     publish(site)
-    site.set("/sitemap.xml", sitemap())
-    config = write_config({"outlets": [{"name": "local", "sitemaps": [site.url + "/sitemap.xml"],
+    dates = dict.fromkeys([RECENT, *OLD], TEN_DAYS_AGO)
+    site.set("/listed.xml", make(site, dates))
+    config = write_config({"outlets": [{"name": "local", key: [site.url + "/listed.xml"],
                                         "article_url": ARTICLE_RE, "render": "never"}]})
     crawl(cli, config, timedelta(0))
-    site.set(OLD[0], page("旧文章0", 10, T0 - timedelta(days=10), extra="更正：文中数字有误，已修改。"))
-    site.set("/sitemap.xml", sitemap(bumped=T0 + timedelta(minutes=5)))
+    site.set(OLD[edited], page(f"旧文章{edited}", 10 + edited, TEN_DAYS_AGO,
+                               extra="更正：文中数字有误，已修改。"))
+    site.set("/listed.xml", make(site, {**dates, OLD[edited]: T0 + timedelta(minutes=5)}))
     output = crawl(cli, config, timedelta(minutes=10))
-    assert article_hits(site, OLD[0]) == 2
-    assert all(article_hits(site, path) == 1 for path in [RECENT, *OLD[1:]])
+    assert article_hits(site, OLD[edited]) == 2
+    assert all(article_hits(site, path) == 1 for path in [RECENT, *OLD] if path != OLD[edited])
     assert "not due 3" in counts(output)
-    assert stories(cli, config)["old0.html"]["revisions"] == 2
+    assert stories(cli, config)[f"old{edited}.html"]["revisions"] == 2
+    return config
+
+
+def test_a_sitemap_lastmod_bump_makes_an_old_article_due(site, write_config, cli):
+    config = announce_an_edit(site, write_config, cli, "sitemaps", sitemap, 0)
     # the same lastmod again (the sitemap without validators, so it is read again): not due
-    site.set("/sitemap.xml", Page(body=sitemap(bumped=T0 + timedelta(minutes=5)).body,
-                                  content_type="application/xml", validators=False))
+    dates = {**dict.fromkeys([RECENT, *OLD], TEN_DAYS_AGO), OLD[0]: T0 + timedelta(minutes=5)}
+    site.set("/listed.xml", sitemap(site, dates, validators=False))
     crawl(cli, config, timedelta(minutes=20))
     assert article_hits(site, OLD[0]) == 2
+
+
+def test_a_feed_entry_updated_after_the_last_fetch_makes_its_article_due(site, write_config, cli):
+    announce_an_edit(site, write_config, cli, "feeds", atom, 1)
 
 
 def test_a_bad_newswatch_now_is_one_line_and_nothing_is_fetched(site, write_config, cli):
