@@ -8,11 +8,15 @@ line and exits 2) from a loopback server in its own process, then times, each in
                callback (one core): the baseline the issue names
   inline       the same, calling newswatch's extractor in the callback (one core)
   full         ``newswatch crawl`` of the same site into a new SQLite file
-  recrawl      the full crawl again on the unchanged site (conditional requests -> 304s)
+  recrawl      the full crawl again on the unchanged site, by the revisit schedule (listings
+               asked conditionally -> 304s, no article due)
+  always       the recrawl again under ``revisit: always`` (every listed article asked again,
+               conditionally -> 304s): the old behaviour, measured in the same run
 
 Prints pages/s for each and the ratios. Targets: full >= 100 pages/s, >= 1.7x Scrapy +
 readability inline and >= 0.9x Scrapy + our extractor inline; recrawl <= 10% of the first full
-crawl's time. Prints the load average beside the figures (the machine may be shared).
+crawl's time, and how many article requests the recrawl made (the server counts them).
+Prints the load average beside the figures (the machine may be shared).
 
     python benchmarks/crawl_throughput.py            # N=1000
     python benchmarks/crawl_throughput.py --pages 200
@@ -30,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 from benchdata import pages as bench_pages
@@ -52,9 +57,19 @@ def serve(n: int, port_file: str) -> None:
     for k in range(0, n, PER_LISTING):
         links = "".join(f'<a href="/news/2026/{i}.html">{i}</a>\n'
                         for i in range(k, min(n, k + PER_LISTING)))
-        pages[f"/list/{k // PER_LISTING}.html"] = (f"<html><body>{links}</body></html>".encode(), "")
+        listing = f"<html><body>{links}</body></html>".encode()
+        pages[f"/list/{k // PER_LISTING}.html"] = (listing, f'"list-{k}"')
+    counts = {"articles": 0, "listings": 0}
+    lock = threading.Lock()
 
     def respond(request: Request) -> Reply:
+        if request.path == "/_counts":  # how many article and listing requests so far
+            return Reply(200, json.dumps(counts).encode(), {"Content-Type": "application/json"})
+        kind = ("articles" if request.path.startswith("/news/") else
+                "listings" if request.path.startswith("/list/") else None)
+        if kind:
+            with lock:
+                counts[kind] += 1
         if request.path == "/robots.txt":
             body, etag = b"User-agent: *\nAllow: /\n", ""
         elif request.path in pages:
@@ -123,13 +138,19 @@ def run_scrapy(base: str, n: int, mode: str) -> dict:
     return {"seconds": time.perf_counter() - started, "pages": counted["pages"]}
 
 
-def run_full(base: str, n: int, database: str) -> dict:
+def server_counts(base: str) -> dict[str, int]:
+    with urllib.request.urlopen(base + "/_counts", timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def run_full(base: str, n: int, database: str, revisit: str | None = None) -> dict:
     from newswatch.config import parse_config
     from newswatch.crawler.run import run_crawl
 
     listings = [f"{base}/list/{k}.html" for k in range((n + PER_LISTING - 1) // PER_LISTING)]
-    config = parse_config({"database": database, "outlets": [
-        {"name": "bench", "start_urls": listings, "article_url": r"/news/\d{4}/", "render": "never"}]})
+    outlet = {"name": "bench", "start_urls": listings, "article_url": r"/news/\d{4}/",
+              "render": "never", **({"revisit": revisit} if revisit else {})}
+    config = parse_config({"database": database, "outlets": [outlet]})
     started = time.perf_counter()
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     summary = run_crawl(config)
@@ -138,13 +159,14 @@ def run_full(base: str, n: int, database: str) -> dict:
     main_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     s = summary.outlets[0]
     return {"seconds": seconds, "main_cpu": main_cpu, "pages": s.new + s.changed + s.unchanged + s.duplicate + s.skipped,
-            "not_modified": s.not_modified, "new": s.new, "duplicate": s.duplicate,
-            "skipped": s.skipped, "errors": s.errors}
+            "not_modified": s.not_modified, "not_due": s.not_due, "new": s.new,
+            "duplicate": s.duplicate, "skipped": s.skipped, "errors": s.errors}
 
 
 def child(args: argparse.Namespace) -> None:
-    if args.mode == "full":
-        result = run_full(args.base, args.pages, args.database)
+    if args.mode in ("full", "always"):
+        result = run_full(args.base, args.pages, args.database,
+                          "always" if args.mode == "always" else None)
     else:
         result = run_scrapy(args.base, args.pages, args.mode)
     print("RESULT " + json.dumps(result))
@@ -154,10 +176,14 @@ def measure(mode: str, base: str, n: int, database: str = "") -> dict:
     cmd = [sys.executable, __file__, "--child", mode, "--base", base, "--pages", str(n),
            "--database", database]
     env = dict(os.environ)
+    before = server_counts(base)
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    after = server_counts(base)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[7:])
+            result = json.loads(line[7:])
+            result["requests"] = {k: after[k] - before[k] for k in after}
+            return result
     raise SystemExit(f"{mode} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
 
 
@@ -197,6 +223,7 @@ def main() -> None:
                 "Scrapy + extractor inline": measure("inline", base, args.pages),
                 "newswatch crawl (full)": measure("full", base, args.pages, database),
                 "newswatch recrawl (unchanged)": measure("full", base, args.pages, database),
+                "recrawl, revisit: always": measure("always", base, args.pages, database),
             }
         finally:
             server.terminate()
@@ -218,8 +245,13 @@ def main() -> None:
     print(f"full / inline               {full / inline:6.2f}x  (target >= 0.9x)")
     print(f"full / bare                 {full / rate['bare Scrapy']:6.2f}x")
     print(f"full pages/s                {full:6.1f}   (target >= 100)")
+    always = results["recrawl, revisit: always"]
     print(f"recrawl time / first crawl  {second['seconds'] / first:6.1%}  (target <= 10%); "
-          f"304s: {second['not_modified']} of {second['pages']}")
+          f"article requests {second['requests']['articles']}, listing requests "
+          f"{second['requests']['listings']} (304s: {second['not_modified']}), "
+          f"not due {second['not_due']}")
+    print(f"revisit: always / first     {always['seconds'] / first:6.1%}  (the old behaviour); "
+          f"article requests {always['requests']['articles']}, 304s {always['not_modified']}")
     for name in ("newswatch crawl (full)", "newswatch recrawl (unchanged)"):
         r = results[name]
         print(f"{name}: crawl process CPU {r['main_cpu']:.1f} s "

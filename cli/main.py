@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from newswatch import __version__
+from newswatch import __version__, clock
 from newswatch.cli.helptext import Command, Group
 from newswatch.cli.logs import Verbosity, setup_logging, verbosity
 from newswatch.cli.tables import alerts_view, stories_view, summary_view, watch_matches_view
@@ -111,7 +111,7 @@ def open_alerting(config: Config) -> Any:
 
 def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbosity,
                      alerts: bool = True, deliver: bool = True,
-                     extra_settings: dict[str, Any] | None = None) -> Any:
+                     extra_settings: dict[str, Any] | None = None, full: bool = False) -> Any:
     from newswatch.cli.alerting import alert_hooks
     from newswatch.cli.alerting import deliver as deliver_alerts
     from newswatch.cli.progress import CrawlProgress
@@ -119,10 +119,11 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbos
     from newswatch.spiders import spider_class
 
     try:
+        clock.now()  # a bad $NEWSWATCH_NOW is an error before anything is fetched
         selected = config.select(outlets)
         for outlet in selected:
             spider_class(outlet.spider)
-    except ConfigError as exc:
+    except (ConfigError, ValueError) as exc:
         raise fail(str(exc)) from None
     except KeyError as exc:
         raise fail(f"{config.path or 'config'}: outlet {outlet.name!r}: {exc.args[0]}") from None
@@ -134,7 +135,7 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbos
             summary = run_crawl(config, outlets, store=store, plan_alerts_for=hooks,
                                 on_progress=progress.update,
                                 log_level="INFO" if level == "verbose" else "WARNING",
-                                extra_settings=extra_settings)
+                                extra_settings=extra_settings, full=full)
         out.print(summary_view(summary))
         if deliver:
             report = deliver_alerts(alerting, store)
@@ -151,6 +152,8 @@ def crawl(
     no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Store only; match and alert nothing.")] = False,
     no_deliver: Annotated[bool, typer.Option(
         "--no-deliver", help="Record alerts in the ledger but leave sending to the daemon.")] = False,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Recheck every stored article this run, due or not (see revisit).")] = False,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -160,7 +163,8 @@ def crawl(
     cfg = open_config(config)
     if not cfg.outlets:
         raise fail(f"{cfg.path}: outlets: no outlet configured")
-    crawl_and_report(cfg, outlet, level=level, alerts=not no_alerts, deliver=not no_deliver)
+    crawl_and_report(cfg, outlet, level=level, alerts=not no_alerts, deliver=not no_deliver,
+                     full=full)
 
 
 # --------------------------------------------------------------------------- stories

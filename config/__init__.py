@@ -16,7 +16,7 @@ Adding a key:
   to its dataclass in ``config/model.py``. The field's type picks the check (bool, int, float,
   str); anything else says so with ``metadata=check("urls")`` (see ``Checker`` in
   ``config/checker.py`` for the kinds: urls, regex, duration, choice, hosts, name, optional,
-  secret, time_of_day, timezone).
+  secret, time_of_day, timezone, revisit).
 * a new section: a frozen dataclass in ``config/model.py``, a field of that type on ``Config``
   and its name in ``SECTIONS`` there. It is parsed and checked like the others.
 * then document it in ``newswatch.example.yaml``.

@@ -8,6 +8,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from newswatch.revisit import RevisitPolicy
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -209,3 +211,18 @@ class Checker:
             return max(1, round(parse_duration(value, key)))
         except ValueError as exc:
             raise self.owner_error(exc) from None
+
+    def revisit(self, value: Any, key: str) -> RevisitPolicy:
+        """``always``, or a mapping of durations ``{min: 1h, max: 7d, stop_after: 30d}``
+        (each optional; see ``newswatch/revisit.py``)."""
+        if value == "always":
+            return RevisitPolicy(always=True)
+        if not isinstance(value, dict):
+            raise self.error(key, f"expected always or a mapping of min, max, stop_after, "
+                                  f"got {value!r}")
+        data = self.mapping(value, key, {"min", "max", "stop_after"})
+        policy = RevisitPolicy(**{name: self.duration(v, f"{key}.{name}")
+                                  for name, v in data.items()})
+        if policy.min > policy.max:
+            raise self.error(key, f"min ({policy.min} s) is longer than max ({policy.max} s)")
+        return policy

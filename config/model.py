@@ -14,6 +14,7 @@ from typing import Any
 
 from newswatch.config.checker import ConfigError
 from newswatch.config.database import DEFAULT_DATABASE
+from newswatch.revisit import RevisitPolicy
 
 DEFAULT_INTERVAL = "30m"
 RENDER_MODES = ("auto", "never", "always")
@@ -42,6 +43,8 @@ class Outlet:
     # new article URLs (not yet stored) fetched per crawl; the rest wait for later crawls
     max_new_articles: int = field(default=DEFAULT_MAX_NEW_ARTICLES,
                                   metadata=check("integer", minimum=1))
+    # when stored articles are fetched again (newswatch/revisit.py); ``revisit: always``: every crawl
+    revisit: RevisitPolicy = field(default=RevisitPolicy(), metadata=check("revisit"))
 
     @property
     def article_pattern(self) -> re.Pattern[str]:

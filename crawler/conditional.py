@@ -1,8 +1,11 @@
-"""Downloader middleware: conditional requests for article URLs already fetched.
+"""Downloader middleware: conditional requests for article URLs and discovery pages already
+fetched.
 
 Before a crawl the runner loads each article URL's ETag and Last-Modified from storage into the
-spider (``spider.validators``); this middleware sends them as If-None-Match / If-Modified-Since.
-A 304 answer then reaches the spider, which reports the page as unchanged.
+spider (``spider.validators``), and those of its start pages, feeds and sitemaps
+(``spider.page_validators``); this middleware sends them as If-None-Match / If-Modified-Since.
+A 304 answer then reaches the spider: an unchanged article, or a discovery page with no new
+links this crawl.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from newswatch.spiders.page import ARTICLE, UNCONDITIONAL
+from newswatch.spiders.page import ARTICLE, DISCOVERY_ROLES, ROLE, UNCONDITIONAL
 
 
 class ConditionalRequestMiddleware:
@@ -25,10 +28,16 @@ class ConditionalRequestMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        if not request.meta.get(ARTICLE) or request.meta.get(UNCONDITIONAL):
+        if request.meta.get(UNCONDITIONAL):
+            return None
+        if request.meta.get(ARTICLE):
+            kind = "validators"
+        elif request.meta.get(ROLE) in DISCOVERY_ROLES:
+            kind = "page_validators"
+        else:
             return None
         validators: dict[str, tuple[str | None, str | None]] = getattr(
-            self.crawler.spider, "validators", {}
+            self.crawler.spider, kind, {}
         )
         etag, last_modified = validators.get(request.url, (None, None))
         if etag and b"If-None-Match" not in request.headers:

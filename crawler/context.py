@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from newswatch.config import Config, Outlet
+from newswatch.crawler.hosts import HostLimits
 
 
 @dataclass
@@ -15,6 +16,11 @@ class CrawlContext:
     store: Any  # storage Store
     # plan_alerts_for(outlet) -> storage's plan_alerts hook for that outlet, or None (no alerts)
     plan_alerts_for: Callable[[Outlet], Any] | None = None
+    # per-host concurrency and robots.txt Crawl-delay across every outlet of the crawl
+    hosts: HostLimits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hosts = HostLimits(self.config.politeness.concurrency_per_domain)
 
     def plan_for(self, outlet: Outlet, item: Any) -> Any:
         """Storage's ``plan_alerts`` hook for ``item`` of ``outlet`` (None: no alerts)."""

@@ -1,173 +1,138 @@
-"""Politeness across workers: per-host concurrency and delay held in Redis, and one robots.txt
-per host shared by every worker.
+"""Politeness per host across every outlet of one crawl.
 
-``HostSlotMiddleware`` (downloader middleware, last before the download): a request takes one
-of the host's ``politeness.concurrency_per_domain`` slots (a sorted set of holders with an
-expiry in Redis time, so a dead worker's slots free themselves) and respects the host's next
-allowed start (``politeness.download_delay`` after the previous start by any worker), in one
-Lua script; it waits (without blocking the reactor) until it gets one, and gives it back when
-the response or the error comes. N workers never have more requests open on a host than one
-would.
+Each outlet is its own Scrapy crawler with its own downloader, so Scrapy's
+``CONCURRENT_REQUESTS_PER_DOMAIN`` and download slots only hold within one outlet: two outlets
+on one host would add their load up. :class:`HostLimits` (one per crawl, in the
+``CrawlContext`` every spider shares) is the per-host gate they all pass, and
+:class:`HostLimitMiddleware` (the last downloader middleware, right before the download)
+holds a request's place from before its download until its response or error:
 
-``SharedRobotsTxtMiddleware``: Scrapy's robots.txt middleware whose robots.txt comes from
-Redis (``frontier.robots_ttl``); the first worker to need a host's file takes a lock
-(``SET NX PX``), fetches it and stores it; the others wait for it. Each worker keeps the
-parsed file until the shared copy expires.
+* at most ``politeness.concurrency_per_domain`` requests to one host are under way at once,
+  whichever outlets they belong to;
+* a host whose robots.txt gives a ``Crawl-delay`` (for our user agent, or ``*``) gets one
+  request at a time, each starting at least that many seconds after the previous one ended
+  (capped at ``MAX_CRAWL_DELAY``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import time
-import uuid
+import logging
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
-from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request
-from scrapy.http.request import NO_CALLBACK
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
-from scrapy.utils.misc import build_from_crawler
 
-from newswatch.crawler.frontier import Keys, connect
+log = logging.getLogger("newswatch.crawl")
 
-SLOT = "newswatch_host_slot"
-"""Request meta: ``(host, token)`` of the host slot the request holds."""
-FULL_WAIT = 0.02  # seconds between tries while every slot of a host is taken
-LOCK_MS = 60_000  # the longest a worker may take to fetch a robots.txt for the others
-_FAILED_TTL = 300  # a robots.txt that could not be fetched is retried after this
-
-_NOW_MS = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
-
-# KEYS slots, next start; ARGV limit, delay ms, hold ms, token -> 0 taken, -1 full, ms to wait
-_ACQUIRE = _NOW_MS + """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local nxt = tonumber(redis.call('GET', KEYS[2]) or '0')
-if nxt > now then return nxt - now end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return -1 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[4])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
-local delay = tonumber(ARGV[2])
-if delay > 0 then redis.call('SET', KEYS[2], now + delay, 'PX', delay + 1000) end
-return 0
-"""
+MAX_CRAWL_DELAY = 30.0
+"""Seconds: a longer robots.txt Crawl-delay is taken as this (a crawl must end)."""
 
 
-def _worker_id() -> str:
-    return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+@dataclass
+class _Gate:
+    in_flight: int = 0
+    last_end: float = -math.inf
+    delay: float = 0.0
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
 
-class HostSlotMiddleware:
-    def __init__(self, crawler: Any) -> None:
-        settings = crawler.settings
-        self.server = connect(settings["NEWSWATCH_REDIS_URL"])
-        self.keys = Keys(settings["NEWSWATCH_REDIS_PREFIX"])
-        self.limit = max(1, settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
-        self.delay_ms = int(settings.getfloat("DOWNLOAD_DELAY") * 1000)
-        self.hold_ms = int((settings.getfloat("DOWNLOAD_TIMEOUT") + 60) * 1000)
-        self.acquire = self.server.register_script(_ACQUIRE)
-        self.worker = _worker_id()
-        self.seq = 0
+class HostLimits:
+    """The per-host gate of one crawl (see the module docstring). Runs on the reactor's
+    asyncio loop; no locks needed."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = max(1, concurrency)
+        self._gates: dict[str, _Gate] = {}
+
+    def _gate(self, host: str) -> _Gate:
+        return self._gates.setdefault(host, _Gate())
+
+    def set_crawl_delay(self, host: str, seconds: float | None) -> None:
+        if seconds and seconds > 0:
+            gate = self._gate(host)
+            gate.delay = max(gate.delay, min(float(seconds), MAX_CRAWL_DELAY))
+
+    def crawl_delay(self, host: str) -> float:
+        return self._gate(host).delay
+
+    async def acquire(self, host: str) -> None:
+        gate = self._gate(host)
+        loop = asyncio.get_running_loop()
+        while True:
+            limit = 1 if gate.delay else self.concurrency
+            if gate.in_flight < limit:
+                wait = gate.last_end + gate.delay - loop.time()
+                if wait <= 0:
+                    gate.in_flight += 1
+                    return
+                await asyncio.sleep(wait)
+                continue
+            waiter: asyncio.Future[None] = loop.create_future()
+            gate.waiters.append(waiter)
+            await waiter
+
+    def release(self, host: str) -> None:
+        gate = self._gate(host)
+        gate.in_flight -= 1
+        gate.last_end = asyncio.get_running_loop().time()
+        waiters, gate.waiters = gate.waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+class HostLimitMiddleware:
+    """Downloader middleware: each request passes its crawl's :class:`HostLimits` (found on
+    ``spider.context.hosts``) right before it is downloaded; robots.txt's Crawl-delay is
+    handed to it as each robots.txt is parsed."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.user_agent = crawler.settings.get("USER_AGENT") or "*"
+        self._held: dict[int, str] = {}  # id(request) -> host, from acquire to release
+        crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> HostSlotMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> HostLimitMiddleware:
         return cls(crawler)
 
-    async def process_request(self, request: Request) -> None:
-        if request.meta.get(SLOT):
-            return None
-        host = (urlparse_cached(request).hostname or "").lower()
-        self.seq += 1
-        token = f"{self.worker}:{self.seq}"
-        keys = [self.keys.host_slots(host), self.keys.host_next(host)]
-        while True:
-            wait = int(self.acquire(keys=keys, args=[self.limit, self.delay_ms, self.hold_ms,
-                                                     token]))
-            if wait == 0:
-                request.meta[SLOT] = (host, token)
-                return None
-            await asyncio.sleep(FULL_WAIT if wait < 0 else wait / 1000)
+    def _limits(self) -> HostLimits | None:
+        context = getattr(self.crawler.spider, "context", None)
+        return getattr(context, "hosts", None)
 
-    def process_response(self, request: Request, response: Any) -> Any:
-        self.release(request)
+    def robots_parsed(self, robotparser: Any, request: Request) -> None:
+        limits = self._limits()
+        delay = robotparser.crawl_delay(self.user_agent)
+        host = urlparse_cached(request).hostname or ""
+        if limits is not None and delay:
+            limits.set_crawl_delay(host, delay)
+            log.info("%s: robots.txt Crawl-delay %gs (one request at a time, at least %gs "
+                     "apart)", host, delay, limits.crawl_delay(host))
+
+    async def process_request(self, request: Request) -> None:
+        limits = self._limits()
+        if limits is None or id(request) in self._held:
+            return None
+        host = urlparse_cached(request).hostname or ""
+        await limits.acquire(host)
+        self._held[id(request)] = host
+        return None
+
+    def _release(self, request: Request) -> None:
+        host = self._held.pop(id(request), None)
+        limits = self._limits()
+        if host is not None and limits is not None:
+            limits.release(host)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        self._release(request)
         return response
 
     def process_exception(self, request: Request, exception: BaseException) -> None:
-        self.release(request)
-
-    def release(self, request: Request) -> None:
-        held = request.meta.pop(SLOT, None)
-        if held:
-            host, token = held
-            self.server.zrem(self.keys.host_slots(host), token)
-
-
-class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
-    def __init__(self, crawler: Any) -> None:
-        super().__init__(crawler)
-        settings = crawler.settings
-        self.server = connect(settings["NEWSWATCH_REDIS_URL"])
-        self.keys = Keys(settings["NEWSWATCH_REDIS_PREFIX"])
-        self.ttl = settings.getint("NEWSWATCH_ROBOTS_TTL", 86400)
-        self._local: dict[str, tuple[float, Any]] = {}  # netloc -> (expires, parser or None)
-        self._loading: dict[str, asyncio.Future[Any]] = {}
-
-    async def robot_parser(self, request: Request) -> Any:
-        url = urlparse_cached(request)
-        netloc = url.netloc
-        known = self._local.get(netloc)
-        if known and known[0] > time.monotonic():
-            return known[1]
-        if netloc in self._loading:  # another request of this worker is getting it
-            return await asyncio.shield(self._loading[netloc])
-        future = asyncio.get_running_loop().create_future()
-        self._loading[netloc] = future
-        try:
-            parser = await self._shared(f"{url.scheme}://{netloc}/robots.txt", netloc)
-        except Exception:  # noqa: BLE001 - Redis away: Scrapy's own per-worker fetch
-            parser = await super().robot_parser(request)
-        finally:
-            self._loading.pop(netloc, None)
-        future.set_result(parser)
-        return parser
-
-    async def _shared(self, robots_url: str, netloc: str) -> Any:
-        key, lock = self.keys.robots(netloc), self.keys.robots_lock(netloc)
-        deadline = time.monotonic() + LOCK_MS / 1000 + 5
-        while True:
-            body, ttl_ms = self.server.get(key), self.server.pttl(key)
-            if body is not None:
-                return self._remember(netloc, body, ttl_ms)
-            if self.server.set(lock, "1", nx=True, px=LOCK_MS):
-                try:
-                    body, ttl = await self._fetch(robots_url)
-                    self.server.set(key, body, ex=ttl)
-                finally:
-                    self.server.delete(lock)
-                return self._remember(netloc, body, ttl * 1000)
-            if time.monotonic() > deadline:  # the lock holder vanished: take over next round
-                self.server.delete(lock)
-            await asyncio.sleep(0.1)
-
-    async def _fetch(self, robots_url: str) -> tuple[bytes, int]:
-        """The stored form: ``b"+" + body``, or ``b"-"`` when it could not be fetched (all
-        allowed, as Scrapy does, for a shorter time)."""
-        robots = Request(robots_url, priority=self.DOWNLOAD_PRIORITY,
-                         meta={"dont_obey_robotstxt": True}, callback=NO_CALLBACK)
-        self._stats.inc_value("robotstxt/request_count")
-        try:
-            response = await self.crawler.engine.download_async(robots)
-        except IgnoreRequest:
-            return b"-", _FAILED_TTL
-        except Exception:  # noqa: BLE001 - DNS, refused, timeout: as Scrapy, allow all
-            return b"-", _FAILED_TTL
-        self._stats.inc_value("robotstxt/response_count")
-        return b"+" + response.body, self.ttl
-
-    def _remember(self, netloc: str, stored: bytes, ttl_ms: int) -> Any:
-        parser = (build_from_crawler(self._parserimpl, self.crawler, stored[1:])
-                  if stored[:1] == b"+" else None)
-        seconds = ttl_ms / 1000 if ttl_ms and ttl_ms > 0 else self.ttl
-        self._local[netloc] = (time.monotonic() + seconds, parser)
-        return parser
+        self._release(request)
+        return None

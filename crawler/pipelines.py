@@ -2,8 +2,8 @@
 
 ``ExtractPipeline`` turns a PageItem's bytes into an ``extraction.Article`` in the worker pool.
 ``StorePipeline`` hands the article to storage (which decides the story's identity) on one
-database thread, saves the page's validators for the next conditional request, and counts the
-outcome in the crawl stats as ``newswatch/<outcome>`` (and in the verbose log: one line per page).
+database thread, saves the page's validators for the next conditional request and its next
+visit (``crawler/visits.py``), and counts the outcome in the crawl stats as ``newswatch/<outcome>`` (and in the verbose log: one line per page).
 A page that is not an article is counted as skipped and the crawl log says why.
 """
 
@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
 
+from newswatch import clock
 from newswatch.crawler import workers
 from newswatch.crawler.render import RenderPolicy
+from newswatch.crawler.visits import save_visit
 from newswatch.spiders.page import PageItem
 
 log = logging.getLogger("newswatch.crawl")  # -v: one line per page and its outcome
@@ -80,20 +81,25 @@ class StorePipeline(_Pipeline):
     async def process_item(self, item: PageItem) -> PageItem:
         if item.outcome in ("skipped", "rendering"):  # "rendering": the browser fetch follows
             return item
+        context = self.spider.context
+        loop = asyncio.get_running_loop()
         if item.status == 304:
             item.outcome = "unchanged"
             self.count("unchanged")
             log.info("%s: 304 %s: unchanged", item.outlet, item.url)
+            try:
+                await loop.run_in_executor(_db_thread, save_visit, context.store, self.spider,
+                                           item, "unchanged", clock.now())
+            except Exception as exc:  # the schedule stays as it was: the URL stays due
+                self.spider.note_error(item.url, f"visit not saved: {type(exc).__name__}: {exc}")
             return item
         article = item.article
         if article is None or article.skip_reason:
             return self.skip(item, article.skip_reason if article else "no article")
-        context = self.spider.context
         plan = context.plan_for(self.spider.outlet, item)
-        loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(
-                _db_thread, self._record, context.store, item, plan
+                _db_thread, self._record, context.store, self.spider, item, plan
             )
         except Exception as exc:  # storage errors roll back that page only
             self.spider.note_error(item.url, f"not stored: {type(exc).__name__}: {exc}")
@@ -109,15 +115,15 @@ class StorePipeline(_Pipeline):
         return item
 
     @staticmethod
-    def _record(store: Any, item: PageItem, plan: Any) -> Any:
+    def _record(store: Any, spider: Any, item: PageItem, plan: Any) -> Any:
+        now = clock.now()
         result = store.record_article(
             outlet=item.outlet,
             url=item.url,
             article=item.article,
-            fetched_at=datetime.now(UTC),
+            fetched_at=now,
             plan_alerts=plan,
             fingerprint=item.extra.pop("fingerprint", None),
         )
-        if item.etag or item.last_modified:
-            store.save_validators(item.url, item.etag, item.last_modified)
+        save_visit(store, spider, item, result.outcome, now)
         return result

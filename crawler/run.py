@@ -1,7 +1,10 @@
 """Run one crawl of some outlets, in this process, and return its per-outlet summary.
 
 One Scrapy crawler per outlet, all in one CrawlerProcess, so one outlet failing (DNS, 500s,
-timeouts, garbage) never stops the others. Twisted's reactor cannot restart, so a process runs
+timeouts, garbage) never stops the others. Each spider gets its outlet's stored article URLs
+with their schedule and the ones due now (``Store.due_articles``; all of them with ``full``)
+and its discovery pages' validators; those a crawl saw are stored at its end, only when the
+outlet's crawl finished without errors (so an article that failed is found again next time). Twisted's reactor cannot restart, so a process runs
 at most one crawl: the daemon starts a child process per crawl (see ``scheduler/``).
 """
 
@@ -12,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from newswatch import clock
 from newswatch.config import Config, Outlet
 from newswatch.crawler import workers
 from newswatch.crawler.context import CrawlContext
@@ -32,9 +36,10 @@ def run_crawl(
     on_progress: Callable[[dict[str, dict[str, Any]]], None] | None = None,
     log_level: str = "WARNING",
     extra_settings: dict[str, Any] | None = None,
+    full: bool = False,
 ) -> CrawlSummary:
     """Crawl the named outlets (all when None) into ``store`` (opened from the config, and
-    closed again, if None)."""
+    closed again, if None). ``full``: fetch every stored article, due or not."""
     from scrapy.crawler import CrawlerProcess
 
     from newswatch.spiders import spider_class
@@ -45,13 +50,16 @@ def run_crawl(
         with connect(config.database) as own_store:
             return run_crawl(config, outlet_names, store=own_store,
                              plan_alerts_for=plan_alerts_for, on_progress=on_progress,
-                             log_level=log_level, extra_settings=extra_settings)
+                             log_level=log_level, extra_settings=extra_settings, full=full)
     store.ensure_outlets([o.name for o in config.outlets])
+    now = clock.now()
     started = datetime.now(UTC)
     run_id = store.start_run([o.name for o in outlets])
     context = CrawlContext(config=config, store=store, plan_alerts_for=plan_alerts_for)
 
     settings = scrapy_settings(config, log_level=log_level)
+    if all(o.render == "never" for o in outlets):  # no page goes through the browser: Scrapy's
+        settings.pop("DOWNLOAD_HANDLERS")  # own handler, without importing Playwright (~0.4 s)
     settings.update(extra_settings or {})
     process = CrawlerProcess(settings)
     validators = {outlet.name: store.validators_for(outlet.name) for outlet in outlets}
@@ -62,7 +70,7 @@ def run_crawl(
         crawler = process.create_crawler(spider_class(outlet.spider))
         crawlers.append((outlet, crawler))
         process.crawl(crawler, outlet=outlet, context=context,
-                      validators=validators[outlet.name], known=store.known_urls(outlet.name))
+                      validators=validators[outlet.name], **_schedule(store, outlet, now, full))
 
     if on_progress is not None:
         _report_progress_every(0.25, lambda: on_progress(_live_stats(crawlers)))
@@ -79,9 +87,22 @@ def run_crawl(
         spider = crawler.spider
         errors = spider.error_lines() if spider else ["spider did not start"]
         summaries.append(summarize(outlet.name, crawler.stats.get_stats(), errors))
+        if (spider and crawler.stats.get_value("finish_reason") == "finished"
+                and not summaries[-1].errors):
+            store.save_page_validators(outlet.name, spider.fresh_page_validators, now)
     ended = datetime.now(UTC)
     store.finish_run(run_id, {s.outlet: s.as_dict() for s in summaries})
     return CrawlSummary(run_id=run_id, started_at=started, ended_at=ended, outlets=summaries)
+
+
+def _schedule(store: Any, outlet: Outlet, now: datetime, full: bool) -> dict[str, Any]:
+    """The spider arguments that say which stored articles it fetches (spiders/outlet.py)."""
+    known = store.article_schedule(outlet.name)
+    if outlet.revisit.always:  # the old behaviour: every discovery page in full, every
+        # article it lists fetched (conditionally), stored articles it does not list left alone
+        return {"known": known, "due": list(known) if full else [], "page_validators": {}}
+    due = list(known) if full else store.due_articles(outlet.name, now)
+    return {"known": known, "due": due, "page_validators": store.page_validators(outlet.name)}
 
 
 def _live_stats(crawlers: list[tuple[Outlet, Any]]) -> dict[str, dict[str, Any]]:

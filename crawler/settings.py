@@ -73,6 +73,7 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "newswatch.crawler.retry.BackoffRetryMiddleware": 550,
             "newswatch.crawler.conditional.ConditionalRequestMiddleware": 580,
+            "newswatch.crawler.hosts.HostLimitMiddleware": 990,  # last: right before the download
         },
         "EXTENSIONS": {
             "scrapy.extensions.throttle.AutoThrottle": None,

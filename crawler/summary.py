@@ -13,7 +13,7 @@ from newswatch.secrets import redact
 OUTCOMES = ("new", "changed", "unchanged", "duplicate", "skipped")
 
 COUNTS: tuple[tuple[str, str], ...] = (
-    ("fetched", "fetched"), ("304", "not_modified"), ("new", "new"), ("changed", "changed"),
+    ("fetched", "fetched"), ("304", "not_modified"), ("not due", "not_due"), ("new", "new"), ("changed", "changed"),
     ("unchanged", "unchanged"), ("duplicate", "duplicate"), ("rendered", "rendered"),
     ("skipped", "skipped"), ("errors", "errors"))
 """``(name, OutletSummary attribute)`` of each count, in the order they are shown."""
@@ -27,6 +27,7 @@ class OutletSummary:
     outlet: str
     fetched: int = 0
     not_modified: int = 0
+    not_due: int = 0  # stored articles not fetched: not due for a visit (newswatch/revisit.py)
     new: int = 0
     changed: int = 0
     unchanged: int = 0
@@ -88,6 +89,7 @@ def summarize(outlet: str, stats: dict[str, Any], error_lines: list[str] | None 
         outlet=outlet,
         fetched=int(stats.get("downloader/response_count", 0)),
         not_modified=int(stats.get("newswatch/not_modified", 0)),
+        not_due=int(stats.get("newswatch/not_due", 0)),
         rendered=int(stats.get("newswatch/rendered", 0)),
         errors=int(stats.get("newswatch/errors", 0)) or len(lines),
         skip_reasons={redact(k[len(prefix):]): int(v) for k, v in stats.items()

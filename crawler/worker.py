@@ -39,7 +39,7 @@ MAX_RUN_ERRORS = 50
 
 def worker_settings(config: Config, redis_url: str, log_level: str = "WARNING") -> dict[str, Any]:
     """``newswatch crawl``'s settings on the shared frontier, with politeness held in Redis
-    (crawler/hosts.py)."""
+    (crawler/shared_hosts.py)."""
     settings = scrapy_settings(config, log_level=log_level)
     frontier = config.frontier
     settings.update({
@@ -53,8 +53,8 @@ def worker_settings(config: Config, redis_url: str, log_level: str = "WARNING") 
     settings["DOWNLOADER_MIDDLEWARES"] = {
         **settings["DOWNLOADER_MIDDLEWARES"],
         "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-        "newswatch.crawler.hosts.SharedRobotsTxtMiddleware": 100,
-        "newswatch.crawler.hosts.HostSlotMiddleware": 950,  # last before the download
+        "newswatch.crawler.shared_hosts.SharedRobotsTxtMiddleware": 100,
+        "newswatch.crawler.shared_hosts.HostSlotMiddleware": 950,  # last before the download
     }
     settings["EXTENSIONS"] = {**settings["EXTENSIONS"],
                               "newswatch.crawler.worker.WorkerExtension": 600}

@@ -2,7 +2,8 @@
 
 ``demo-ai`` crawls the listing page /ai/ and the RSS feed; ``demo-wire`` crawls /wire/, which
 links only to the republished copy under /syndication/, so one story reaches the store from two
-outlets.
+outlets. Both ``revisit: always``: the demo's "two days later" is seconds later, and every
+listed article is rechecked on every crawl, so the edit shows at once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def demo_config(base_url: str) -> dict[str, Any]:
                 "sitemaps": [],
                 "article_url": r"/news/\d{4}/",
                 "render": "never",
+                "revisit": "always",
             },
             {
                 "name": "demo-wire",
@@ -30,6 +32,7 @@ def demo_config(base_url: str) -> dict[str, Any]:
                 "sitemaps": [],
                 "article_url": r"/syndication/",
                 "render": "never",
+                "revisit": "always",
             },
         ],
         "watches": [

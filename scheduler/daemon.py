@@ -28,6 +28,7 @@ from newswatch.errors import first_line
 from newswatch.scheduler import timing
 from newswatch.scheduler.child import ChildResult, ChildRunner
 from newswatch.scheduler.delivery import deliver_once
+from newswatch.scheduler.hosts import HostLocks, outlet_hosts
 from newswatch.scheduler.state import SchedulerState
 
 log = logging.getLogger("newswatch.scheduler")
@@ -88,6 +89,7 @@ class Daemon:
         self.crawl_command = crawl_command
         self.state = SchedulerState(store.engine)
         self.runner = ChildRunner(grace=options.grace, stderr_sink=options.stderr_sink)
+        self.hosts = HostLocks()  # never two crawls against one host at once
         self.timeout_override = (options.crawl_timeout if options.crawl_timeout is not None
                                  else timing.timeout_from_env())
         self.frontier = None  # redis: set: runs go to the workers (scheduler/frontier.py)
@@ -110,8 +112,20 @@ class Daemon:
     # -- jobs -------------------------------------------------------------------------------
 
     def crawl(self, outlet: Any) -> ChildResult:
-        """One crawl of ``outlet`` in a child process; logs one line at start and one at end.
-        With ``redis:`` set, the run is queued for the workers instead (:meth:`enqueue`)."""
+        """One crawl of ``outlet`` in a child process, once no other crawl holds one of its
+        hosts; logs one line at start and one at end. With ``redis:`` set, the run is queued for
+        the workers instead (:meth:`enqueue`)."""
+        hosts = outlet_hosts(outlet)
+        busy = self.hosts.busy(hosts)
+        if busy:
+            log.info("crawl %s: waiting for the crawl of %s (same host: %s)", outlet.name,
+                     ", ".join(sorted(set(busy.values()))), ", ".join(sorted(busy)))
+        with self.hosts.holding(outlet.name, hosts, give_up=lambda: self.runner.closed) as held:
+            if not held:
+                return ChildResult(None, 0.0, not_started="daemon is stopping")
+            return self._crawl(outlet)
+
+    def _crawl(self, outlet: Any) -> ChildResult:
         name, timeout = outlet.name, self.timeout(outlet)
         if self.runner.closed:
             return ChildResult(None, 0.0, not_started="daemon is stopping")

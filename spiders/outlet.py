@@ -1,8 +1,15 @@
 """The generic outlet spider: start pages, feeds and sitemaps in, article pages out.
 
-It decides only which links are articles (the outlet's ``article_url`` regex) and hands each
-fetched article page to the pipelines as a :class:`spiders.page.PageItem`. Extraction, storage
-and matching happen downstream. Override ``article_links`` or ``page_item`` in a subclass when one
+It decides only which links are articles (the outlet's ``article_url`` regex) and which of
+them to fetch this crawl, and hands each fetched article page to the pipelines as a
+:class:`spiders.page.PageItem`. Extraction, storage and matching happen downstream.
+
+Which articles are fetched: discovery pages (start pages, feeds, sitemaps) every crawl,
+conditionally (a 304 gives no links); article URLs not stored yet; stored ones the crawl found
+due (``due``: ``Store.due_articles``, or every stored one under ``crawl --full``), whether a
+discovery page lists them or not; and stored ones whose sitemap ``<lastmod>`` or feed date is
+newer than their last fetch. Other stored URLs are counted as ``newswatch/not_due``. Under
+``revisit: always`` every listed article is fetched (and only those: the old behaviour). Override ``article_links`` or ``page_item`` in a subclass when one
 outlet needs special handling (see ``spiders/__init__.py``).
 """
 
@@ -12,6 +19,7 @@ import logging
 import struct
 import zlib
 from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -27,7 +35,7 @@ from twisted.python.failure import Failure
 from newswatch.config import Outlet
 from newswatch.errors import first_line
 from newswatch.spiders.failures import describe
-from newswatch.spiders.page import ARTICLE, ROLE, BrowserUnavailable, PageItem
+from newswatch.spiders.page import ARTICLE, LISTED, ROLE, BrowserUnavailable, PageItem
 
 log = logging.getLogger("newswatch.crawl")
 
@@ -45,14 +53,23 @@ class OutletSpider(scrapy.Spider):
         outlet: Outlet,
         context: Any = None,
         validators: dict[str, tuple[str | None, str | None]] | None = None,
-        known: set[str] | None = None,
+        *,
+        known: dict[str, Any] | None = None,
+        due: Iterable[str] = (),
+        page_validators: dict[str, tuple[str | None, str | None]] | None = None,
         **kwargs: Any,
     ):
         super().__init__(name=f"outlet:{outlet.name}", **kwargs)
         self.outlet = outlet
         self.context = context  # crawler.context.CrawlContext shared with the pipelines
         self.validators = validators or {}  # url -> (etag, last_modified)
-        self.known = set(known or ()) | set(self.validators)  # story URLs already stored
+        # stored article URLs -> their schedule (storage.schedule.Scheduled), and those due
+        self.known: dict[str, Any] = known or {}
+        self.due: list[str] = list(due)
+        self.due_set = set(self.due)
+        self.page_validators = page_validators or {}  # discovery page URL -> (etag, last_modified)
+        self.fresh_page_validators: dict[str, tuple[str | None, str | None]] = {}  # this crawl's
+        self.requested_known: set[str] = set()
         self.new_urls: set[str] = set()  # new article URLs requested in this crawl
         self.capped: set[str] = set()  # new article URLs past max_new_articles: not requested
         self.article_pattern = outlet.article_pattern
@@ -69,13 +86,32 @@ class OutletSpider(scrapy.Spider):
             yield self._discovery_request(url, "feed", self.parse_feed)
         for url in self.outlet.sitemaps:
             yield self._discovery_request(url, "sitemap", self.parse_sitemap)
+        for url in self.due:  # stored articles due for a visit, listed or not
+            if url not in self.requested_known and self.is_article_url(url):
+                yield self.article_request(url)
 
     def _discovery_request(self, url: str, role: str, callback: Any) -> scrapy.Request:
         return scrapy.Request(
-            url, callback=callback, errback=self.on_error, meta={ROLE: role}, dont_filter=True
+            url, callback=callback, errback=self.on_error, dont_filter=True,
+            meta={ROLE: role, "handle_httpstatus_list": [304]},
         )
 
+    def unmodified(self, response: Response) -> bool:
+        """A discovery page answered 304 (no links from it this crawl); remember a fresh
+        page's validators (the runner stores them if the crawl ends well)."""
+        if response.status == 304:
+            log.info("%s: %s %s: not modified", self.outlet.name,
+                     response.meta.get(ROLE, "page"), response.url)
+            return True
+        etag, modified = _header(response.headers, b"ETag"), _header(response.headers,
+                                                                      b"Last-Modified")
+        if etag or modified:
+            self.fresh_page_validators[response.url] = (etag, modified)
+        return False
+
     def parse_listing(self, response: Response) -> Iterable[scrapy.Request]:
+        if self.unmodified(response):
+            return
         if not isinstance(response, TextResponse):
             self.note_error(response.url, f"listing page is not text ({_content_type(response)})")
             return
@@ -85,19 +121,26 @@ class OutletSpider(scrapy.Spider):
             if h.strip() and not h.strip().startswith(_SKIP_SCHEMES)))
 
     def parse_feed(self, response: Response) -> Iterable[scrapy.Request]:
+        if self.unmodified(response):
+            return
         parsed = feedparser.parse(response.body)
         if parsed.bozo and not parsed.entries:
             problem = parsed.get("bozo_exception") or "no entries"
             self.note_error(response.url, f"not a readable feed: {first_line(problem)}")
             return
-        links = []
+        links, listed = [], {}
         for entry in parsed.entries:
             link = entry.get("link")
             if link:
                 links.append(urljoin(response.url, link))
-        yield from self.discovered(response, self.article_requests(links))
+                stamp = entry.get("updated_parsed") or entry.get("published_parsed")
+                if stamp:
+                    listed[urldefrag(links[-1])[0]] = datetime(*stamp[:6], tzinfo=UTC)
+        yield from self.discovered(response, self.article_requests(links, listed))
 
     def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
+        if self.unmodified(response):
+            return
         body = response.body
         if body[:2] == b"\x1f\x8b":
             body = self.gunzipped(response)
@@ -114,12 +157,15 @@ class OutletSpider(scrapy.Spider):
             problem = first_line(str(exc)) or f"no XML document ({type(exc).__name__})"
             self.note_error(response.url, f"not a readable sitemap: {problem}")
             return
-        locs = [urljoin(response.url, entry["loc"]) for entry in sitemap if entry.get("loc")]
+        entries = [(urljoin(response.url, entry["loc"]), entry.get("lastmod"))
+                   for entry in sitemap if entry.get("loc")]
         if sitemap.type == "sitemapindex":
-            for url in locs:
+            for url, _ in entries:
                 yield self._discovery_request(url, "sitemap", self.parse_sitemap)
         else:
-            yield from self.discovered(response, self.article_requests(locs))
+            listed = {urldefrag(url)[0]: _w3c_time(lastmod) for url, lastmod in entries}
+            yield from self.discovered(response, self.article_requests(
+                [url for url, _ in entries], {u: t for u, t in listed.items() if t}))
 
     def gunzipped(self, response: Response) -> bytes | None:
         """A ``.xml.gz`` sitemap's body decompressed, at most the page-size limit
@@ -152,21 +198,47 @@ class OutletSpider(scrapy.Spider):
             return False
         return bool(self.article_pattern.search(url))
 
-    def article_requests(self, urls: Iterable[str]) -> Iterable[scrapy.Request]:
-        """Requests for the article links among ``urls``; new ones (not stored yet) only up to
-        the outlet's ``max_new_articles`` in this crawl, the others are counted as capped."""
+    def article_requests(self, urls: Iterable[str], listed: dict[str, datetime] | None = None,
+                         ) -> Iterable[scrapy.Request]:
+        """Requests for the article links a discovery page gave that are to be fetched this
+        crawl; ``listed``: url -> the date the page gives it (sitemap lastmod, feed date)."""
         seen: set[str] = set()
         for raw in urls:
             url = urldefrag(raw)[0]
             if url in seen or not self.is_article_url(url):
                 continue
             seen.add(url)
-            if url not in self.known and url not in self.new_urls:
-                if len(self.new_urls) >= self.outlet.max_new_articles:
-                    self.note_capped(url)
-                    continue
-                self.new_urls.add(url)
-            yield self.article_request(url)
+            date = (listed or {}).get(url)
+            if url not in self.known:
+                if url not in self.new_urls:
+                    if len(self.new_urls) >= self.outlet.max_new_articles:
+                        self.note_capped(url)
+                        continue
+                    self.new_urls.add(url)
+                yield self.article_request(url)
+            elif self.outlet.revisit.always or url in self.due_set:
+                yield self.article_request(url)
+            elif self.announced(url, date):
+                yield self.article_request(url, **{LISTED: date})
+
+    def announced(self, url: str, date: datetime | None) -> bool:
+        """Does a discovery page's date for a stored article say it changed since we last
+        fetched it (or since the last such date we acted on)?"""
+        if date is None or url in self.requested_known:
+            return False
+        known = self.known[url]
+        seen = [t for t in (known.last_fetched_at, known.listed_at) if t is not None]
+        return not seen or date > max(seen)
+
+    def not_due_count(self) -> int:
+        """Stored articles of the outlet this crawl did not fetch because none was due."""
+        if self.outlet.revisit.always:
+            return 0
+        return len(self.known) - len(self.requested_known)
+
+    def closed(self, reason: str) -> None:
+        if self.crawler:
+            self.crawler.stats.set_value("newswatch/not_due", self.not_due_count())
 
     def note_capped(self, url: str) -> None:
         """A new article link past the cap: counted once (the summary says so), left for a
@@ -180,6 +252,8 @@ class OutletSpider(scrapy.Spider):
             self.crawler.stats.set_value("newswatch/capped", len(self.capped))
 
     def article_request(self, url: str, **meta: Any) -> scrapy.Request:
+        if url in self.known:
+            self.requested_known.add(url)
         return scrapy.Request(
             url,
             callback=self.parse_article,
@@ -208,6 +282,7 @@ class OutletSpider(scrapy.Spider):
             etag=_header(headers, b"ETag"),
             last_modified=_header(headers, b"Last-Modified"),
             rendered=bool(response.meta.get("playwright")),
+            extra={LISTED: response.meta[LISTED]} if response.meta.get(LISTED) else {},
         )
 
     # ------------------------------------------------------------------ errors
@@ -261,6 +336,17 @@ class OutletSpider(scrapy.Spider):
 def _header(headers: Any, name: bytes) -> str | None:
     value = headers.get(name)
     return value.decode("latin-1") if value else None
+
+
+def _w3c_time(value: str | None) -> datetime | None:
+    """A sitemap ``<lastmod>`` (W3C datetime: a date, or a date and time) as aware UTC."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _content_type(response: Response) -> str:

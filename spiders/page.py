@@ -18,6 +18,10 @@ ROLE = "newswatch_role"
 """Request meta: what the page is to its spider: listing, feed, sitemap or article."""
 UNCONDITIONAL = "newswatch_unconditional"
 """Request meta: send no validators (If-None-Match / If-Modified-Since) with this request."""
+LISTED = "newswatch_listed"
+"""Request meta: the ``<lastmod>`` / feed date (aware datetime) that made a stored article due."""
+DISCOVERY_ROLES = ("listing", "feed", "sitemap")
+"""The ``ROLE`` of discovery pages: fetched every crawl, conditionally."""
 
 
 class BrowserUnavailable(IgnoreRequest):

@@ -71,9 +71,11 @@ class Story(Base):
 
 
 class StoryUrl(Base):
-    """A URL and the story it carries, with the HTTP validators of its last fetch."""
+    """A URL and the story it carries, with the HTTP validators of its last fetch and its
+    revisit schedule (``newswatch/revisit.py``; which URLs are due: ``Store.due_articles``)."""
 
     __tablename__ = "story_urls"
+    __table_args__ = (Index("ix_story_urls_outlet_id_next_visit_at", "outlet_id", "next_visit_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(Text, unique=True)
@@ -83,13 +85,15 @@ class StoryUrl(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     last_fetched_at: Mapped[datetime | None]
+    next_visit_at: Mapped[datetime | None]
+    # NULL: never scheduled (due); 0: not visited again (older than revisit.stop_after)
+    revisit_seconds: Mapped[int | None] = mapped_column(Integer)
+    listed_at: Mapped[datetime | None]  # the newest <lastmod> / feed date acted on
 
 
 class PageValidator(Base):
-    """HTTP validators of fetched URLs that carry no story (start pages, feeds, sitemaps).
-
-    Reserved: nothing reads or writes it yet. Conditional requests for discovery pages will
-    keep their validators here (the table exists since migration 0001)."""
+    """HTTP validators of fetched URLs that carry no story (start pages, feeds, sitemaps):
+    a crawl sends them as If-None-Match / If-Modified-Since (``Store.page_validators``)."""
 
     __tablename__ = "page_validators"
 

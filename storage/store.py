@@ -35,13 +35,15 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
-from newswatch.storage import identity
+from newswatch.revisit import Visit
+from newswatch.storage import identity, schedule
 from newswatch.storage.fingerprint import Fingerprint
 from newswatch.storage.fingerprint import fingerprint as _fingerprint
 from newswatch.storage.identity import ArticleLike, Known, Outcome
 from newswatch.storage.models import (
     CrawlRun,
     Outlet,
+    PageValidator,
     Revision,
     Story,
     StoryUrl,
@@ -262,6 +264,47 @@ class Store:
                   "last_fetched_at": fetched_at or utcnow()}
         with self._write_engine.begin() as conn:
             conn.execute(update(_STORY_URLS).where(_STORY_URLS.c.url == url).values(**values))
+
+    # -- the revisit schedule (storage/schedule.py) ------------------------------------------
+
+    def due_articles(self, outlet: str, now: datetime, limit: int | None = None) -> list[str]:
+        """The outlet's stored article URLs due for a visit at ``now``, longest waiting
+        first: the one definition of "due" (``schedule.due_condition``)."""
+        _check_aware("now", now)
+        with self.engine.connect() as conn:
+            return schedule.due_articles(conn, outlet, now, limit)
+
+    def article_schedule(self, outlet: str) -> dict[str, schedule.Scheduled]:
+        """url -> its schedule (interval, next visit, last fetch, listed date, origin) for
+        every stored article URL of the outlet."""
+        with self.engine.connect() as conn:
+            return schedule.article_schedule(conn, outlet)
+
+    def save_visit(self, url: str, visit: Visit, *, fetched_at: datetime,
+                   validators: tuple[str | None, str | None] | None = None,
+                   listed_at: datetime | None = None) -> None:
+        """Record a visit of a story URL made at ``fetched_at``: its next one (``visit``), and
+        its new (etag, last_modified) and listed date when given. A URL without a story is not
+        kept."""
+        _check_aware("fetched_at", fetched_at)
+        with self._write_engine.begin() as conn:
+            schedule.save_visit(conn, url, visit, fetched_at, validators, listed_at)
+
+    def page_validators(self, outlet: str) -> dict[str, tuple[str | None, str | None]]:
+        """url -> (etag, last_modified) of the outlet's discovery pages (start pages, feeds,
+        sitemaps)."""
+        with self.engine.connect() as conn:
+            return schedule.page_validators(conn, outlet)
+
+    def save_page_validators(self, outlet: str, pages: dict[str, tuple[str | None, str | None]],
+                             fetched_at: datetime | None = None) -> None:
+        """Remember the validators of discovery pages (url -> (etag, last_modified))."""
+        if not pages:
+            return
+        outlet_id = self._outlet(outlet)
+        with self.transaction() as session:
+            schedule.save_page_validators(session.connection(), self._insert(session, PageValidator),
+                                          outlet_id, pages, fetched_at or utcnow())
 
     # -- crawl runs ---------------------------------------------------------------------------
 

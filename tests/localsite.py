@@ -3,6 +3,7 @@ pages are set per path, requests are logged.
 
 Each page is a ``Page`` (status, headers, body). ETag/Last-Modified are added for 200 pages and
 conditional requests get a real 304, so tests see exactly what a crawler would on the web.
+``peak``: the most requests the site was answering at once.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class Hit:
     path: str
     headers: dict[str, str]
     status: int
-    at: float = 0.0
+    at: float = 0.0  # when the answer was ready (time.monotonic())
+    started: float = 0.0  # when the request arrived
 
 
 class LocalSite:
@@ -42,6 +44,8 @@ class LocalSite:
         self.hits: list[Hit] = []
         self.sequences: dict[str, list[Page]] = {}
         self._lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0
         self.server = LocalServer(self._serve, name="test-site")
         self.url = self.server.url
 
@@ -60,6 +64,17 @@ class LocalSite:
         return [h for h in self.hits if h.path == path]
 
     def _serve(self, request: Request) -> Reply:
+        started = time.monotonic()
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            return self._answer(request, started)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer(self, request: Request, started: float) -> Reply:
         path = request.path
         with self._lock:
             sequence = self.sequences.get(path)
@@ -82,7 +97,8 @@ class LocalSite:
             if request.headers.get("If-None-Match") == headers["ETag"]:
                 status, body = 304, b""
         with self._lock:
-            self.hits.append(Hit(request.method, path, request.headers, status, time.monotonic()))
+            self.hits.append(Hit(request.method, path, request.headers, status, time.monotonic(),
+                                 started))
         return Reply(status, body, headers)
 
     def close(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 ZH_PARAGRAPHS = [
     "人工智能公司今日发布了新一代大语言模型，该模型在推理、编程和多语言理解方面均有明显提升。",
     "研究团队表示，新模型使用了更大规模的中文语料进行训练，并针对长文本场景做了专门优化。",
@@ -48,3 +50,13 @@ def article_html(
 def listing_html(links: list[str]) -> str:
     items = "\n".join(f'<li><a href="{href}">link {i}</a></li>' for i, href in enumerate(links))
     return f"<html><head><meta charset='utf-8'><title>AI</title></head><body><ul>{items}</ul></body></html>"
+
+
+CHARS = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说"
+         "产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点")
+
+
+def distinct_paragraphs(seed: int) -> list[str]:
+    """Four paragraphs of text no other seed shares (so each page is its own story)."""
+    rng = random.Random(seed)
+    return ["".join(rng.choice(CHARS) for _ in range(70)) + "。" for _ in range(4)]

@@ -27,6 +27,7 @@ def monitored(tmp_path: Path, write_config):
         ]
         for outlet in raw["outlets"]:
             outlet["alert_on_first_crawl"] = True
+            outlet["revisit"] = "always"  # every crawl rechecks every listed article
         raw["notify"] = {
             "hook": {"webhook": hook.url, "secret": "${NW_TEST_HOOK_SECRET}"},
             "mail": {"email": ["desk@example.com"], "smtp": f"smtp://127.0.0.1:{smtp.port}",

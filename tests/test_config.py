@@ -334,3 +334,24 @@ def test_bad_redis_url_names_key_and_line_never_the_password(tmp_path, monkeypat
     assert "redis" in message and ":1" in message and "hunter2" not in message
     message = error_of(tmp_path, "frontier:\n  lease: soon\n" + GOOD)
     assert "frontier.lease" in message and ":2" in message
+
+
+def test_revisit_policy_defaults_durations_and_always(tmp_path):
+    from newswatch.revisit import DAY, HOUR, RevisitPolicy
+
+    assert load_config(write(tmp_path, GOOD)).outlets[0].revisit == RevisitPolicy()
+    text = GOOD + "    revisit: {min: 30m, max: 2d, stop_after: 10d}\n"
+    assert load_config(write(tmp_path, text)).outlets[0].revisit == \
+        RevisitPolicy(min=HOUR // 2, max=2 * DAY, stop_after=10 * DAY)
+    assert load_config(write(tmp_path, GOOD + "    revisit: always\n")).outlets[0].revisit.always
+
+
+@pytest.mark.parametrize("written, problem", [
+    ("sometimes", "expected always or a mapping"),
+    ("{min: soon}", "outlets[0].revisit.min: bad duration 'soon'"),
+    ("{often: 1h}", "outlets[0].revisit.often: unknown key"),
+    ("{min: 2d, max: 1d}", "min (172800 s) is longer than max"),
+])
+def test_bad_revisit_names_key_and_line(tmp_path, written, problem):
+    message = error_of(tmp_path, GOOD + f"    revisit: {written}\n")
+    assert problem in message and ":8:" in message

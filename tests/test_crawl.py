@@ -129,7 +129,7 @@ def test_unchanged_recrawl_writes_nothing_and_uses_304(site, write_config, cli):
     site.set("/ai/", listing_html([f"/news/2026/{i}.html" for i in range(3)]))
     for i, paragraphs in enumerate([ZH_PARAGRAPHS, EN_PARAGRAPHS, ZH_TRAD]):  # three distinct stories
         site.set(f"/news/2026/{i}.html", article_html(f"第{i}篇", paragraphs, meta_charset="utf-8"))
-    config = write_config({"outlets": [outlet(site)]})
+    config = write_config({"outlets": [outlet(site, revisit="always")]})  # every crawl
     crawl(cli, config)
     first = stories(cli, config)
     assert len(first) == 3
@@ -147,7 +147,7 @@ def test_unchanged_recrawl_writes_nothing_and_uses_304(site, write_config, cli):
 def test_changed_recrawl_adds_a_revision(site, write_config, cli):
     site.set("/ai/", listing_html(["/news/2026/a.html"]))
     site.set("/news/2026/a.html", zh_article("会变的文章"))
-    config = write_config({"outlets": [outlet(site)]})
+    config = write_config({"outlets": [outlet(site, revisit="always")]})  # every crawl
     crawl(cli, config)
     [before] = stories(cli, config)
     site.set("/news/2026/a.html", zh_article("会变的文章", extra="更新：该公司随后宣布模型将免费开放给高校研究者使用。"))
@@ -162,7 +162,7 @@ def test_changed_recrawl_adds_a_revision(site, write_config, cli):
 def test_sidebar_only_change_is_not_a_revision(site, write_config, cli):
     site.set("/ai/", listing_html(["/news/2026/a.html"]))
     site.set("/news/2026/a.html", zh_article("广告会变"))
-    config = write_config({"outlets": [outlet(site)]})
+    config = write_config({"outlets": [outlet(site, revisit="always")]})  # every crawl
     crawl(cli, config)
     site.set("/news/2026/a.html", article_html("广告会变", ZH_PARAGRAPHS, meta_charset="utf-8",
                                                sidebar="热门排行：完全不同的热点新闻", ad="全新广告位招租"))

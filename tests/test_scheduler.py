@@ -81,11 +81,13 @@ class Work:
         self.db = f"sqlite:///{path / 'nw.db'}"
 
     def config(self, outlets: dict[str, str], notify: dict | None = None,
-               database: str | None = None) -> str:
+               database: str | None = None, host: str | None = None) -> str:
+        """Each outlet on a host of its own (the daemon runs one crawl per host at a time),
+        or all on ``host``."""
         data = {
             "database": database or self.db,
-            "outlets": [{"name": n, "start_urls": ["http://127.0.0.1:9/"], "interval": i}
-                        for n, i in outlets.items()],
+            "outlets": [{"name": n, "start_urls": [f"http://{host or n + '.example.invalid'}/"],
+                         "interval": i} for n, i in outlets.items()],
         }
         if notify:
             data["notify"] = notify
@@ -220,6 +222,26 @@ def test_never_two_crawls_of_one_outlet_and_a_crash_is_logged_and_retried(work, 
     assert any("previous crawl still running, this run skipped" in m for m in lines("slow"))
     starts = [m for m in lines("slow") if ": start" in m]
     assert starts and all(m == "crawl slow: start (timeout 30s)" for m in starts)
+
+
+def test_two_outlets_on_one_host_never_crawl_at_once(work, lines) -> None:
+    config = work.config({"first": "1s", "second": "1s"}, host="news.example.invalid")
+    work.mode("first", "sleep:0.8")
+    work.mode("second", "sleep:0.8")
+    daemon = Daemon(work, config, crawl_timeout=30.0)
+    wait_until(lambda: len(work.events("end", "first")) >= 2
+               and len(work.events("end", "second")) >= 2, "two runs of each outlet")
+    assert daemon.stop() == 0
+    spans = []  # (start, end) of each finished crawl, in the order they started
+    for start in work.events("start"):
+        ends = [e for e in work.events("end", start[1]) if e[2] == start[2]]  # same pid
+        if ends:
+            spans.append((float(start[3]), float(ends[0][3])))
+    spans.sort()
+    assert len(spans) >= 4
+    for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False):
+        assert next_start >= end  # one crawl against the host at a time
+    assert any("waiting for the crawl of" in m and "news.example.invalid" in m for m in lines())
 
 
 def test_a_hung_crawl_is_killed_with_its_process_group_and_the_next_run_happens(

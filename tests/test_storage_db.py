@@ -161,3 +161,27 @@ def test_scheduler_state_made_by_an_older_daemon_upgrades_cleanly(db_url: str) -
         assert diffs == []
     finally:
         engine.dispose()
+
+
+def test_revisit_schedule_decides_which_articles_are_due(store) -> None:
+    from newswatch.revisit import Visit
+    from tests.storage_samples import ARTICLE_B
+
+    store.record_article("o", "https://a.example/1", Art(ARTICLE_A), T0)
+    store.record_article("o", "https://a.example/2", Art(ARTICLE_B), T0)
+    assert sorted(store.due_articles("o", T0)) == ["https://a.example/1", "https://a.example/2"]
+    store.save_visit("https://a.example/1", Visit(T0 + timedelta(hours=1), 3600), fetched_at=T0,
+                     validators=('"e1"', None))
+    store.save_visit("https://a.example/2", Visit(None, 3600), fetched_at=T0)  # stopped
+    assert store.due_articles("o", T0) == []
+    assert store.due_articles("o", T0 + timedelta(hours=1)) == ["https://a.example/1"]
+    assert store.due_articles("other", T0 + timedelta(days=99)) == []
+    plan = store.article_schedule("o")
+    assert plan["https://a.example/1"].revisit_seconds == 3600
+    assert plan["https://a.example/1"].origin == T0
+    assert plan["https://a.example/2"].revisit_seconds == 0
+    assert store.validators_for("o") == {"https://a.example/1": ('"e1"', None)}
+    store.save_page_validators("o", {"https://a.example/": ('"l1"', None)})
+    store.save_page_validators("o", {"https://a.example/": ('"l2"', "Tue, 01 Sep 2026 08:00:00 GMT")})
+    assert store.page_validators("o") == {
+        "https://a.example/": ('"l2"', "Tue, 01 Sep 2026 08:00:00 GMT")}

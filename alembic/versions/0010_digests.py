@@ -2,9 +2,8 @@
 alerts.digest_id points at the digest an alert goes out in
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0008
 
-(down_revision is 0005 on this branch; the coordinator re-chains it at merge.)
 """
 from collections.abc import Sequence
 
@@ -12,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010'
-down_revision: str | None = '0005'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
