@@ -15,3 +15,5 @@ class CrawlContext:
     store: Any  # storage Store
     # plan_alerts_for(outlet) -> storage's plan_alerts hook for that outlet, or None (no alerts)
     plan_alerts_for: Callable[[Outlet], Any] | None = None
+    # crawler.grouping.GroupingStep: entities and events of each stored story (None: off)
+    grouping: Any = None

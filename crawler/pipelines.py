@@ -2,7 +2,8 @@
 
 ``ExtractPipeline`` turns a PageItem's bytes into an ``extraction.Article`` in the worker pool.
 ``StorePipeline`` hands the article to storage (which decides the story's identity) on one
-database thread, saves the page's validators for the next conditional request, and counts the
+database thread, with the crawl's grouping step (``crawler.grouping``: entities and events) and
+alert hook, saves the page's validators for the next conditional request, and counts the
 outcome in the crawl stats as ``newswatch/<outcome>`` (and in the verbose log: one line per page).
 A page that is not an article is counted as skipped and the crawl log says why.
 """
@@ -90,10 +91,11 @@ class StorePipeline(_Pipeline):
             return self.skip(item, article.skip_reason if article else "no article")
         context = self.spider.context
         plan = context.plan_alerts_for(self.spider.outlet) if context.plan_alerts_for else None
+        group = context.grouping.for_outlet(item.outlet) if context.grouping else None
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(
-                _db_thread, self._record, context.store, item, plan
+                _db_thread, self._record, context.store, item, plan, group
             )
         except Exception as exc:  # storage errors roll back that page only
             self.spider.note_error(item.url, f"not stored: {type(exc).__name__}: {exc}")
@@ -109,7 +111,7 @@ class StorePipeline(_Pipeline):
         return item
 
     @staticmethod
-    def _record(store: Any, item: PageItem, plan: Any) -> Any:
+    def _record(store: Any, item: PageItem, plan: Any, group: Any) -> Any:
         result = store.record_article(
             outlet=item.outlet,
             url=item.url,
@@ -117,6 +119,7 @@ class StorePipeline(_Pipeline):
             fetched_at=datetime.now(UTC),
             plan_alerts=plan,
             fingerprint=item.extra.pop("fingerprint", None),
+            group=group,
         )
         if item.etag or item.last_modified:
             store.save_validators(item.url, item.etag, item.last_modified)

@@ -15,6 +15,7 @@ from typing import Any
 from newswatch.config import Config, Outlet
 from newswatch.crawler import workers
 from newswatch.crawler.context import CrawlContext
+from newswatch.crawler.grouping import GroupingStep
 from newswatch.crawler.settings import scrapy_settings
 from newswatch.crawler.summary import CrawlSummary, OutletSummary, summarize
 
@@ -49,7 +50,8 @@ def run_crawl(
     store.ensure_outlets([o.name for o in config.outlets])
     started = datetime.now(UTC)
     run_id = store.start_run([o.name for o in outlets])
-    context = CrawlContext(config=config, store=store, plan_alerts_for=plan_alerts_for)
+    context = CrawlContext(config=config, store=store, plan_alerts_for=plan_alerts_for,
+                           grouping=GroupingStep.from_config(config))
 
     settings = scrapy_settings(config, log_level=log_level)
     settings.update(extra_settings or {})
