@@ -147,3 +147,52 @@ def test_an_encoder_that_is_not_installed_is_a_config_error_before_the_crawl():
         GroupingStep(load_table(), "e5").check()
     GroupingStep(load_table(), "lexical").check()
     GroupingStep(load_table(), "auto").check()
+
+
+def group_in_child(url: str, lang: str, barrier, out) -> None:
+    """Child process: store the ``lang`` copies of the three stories, each right after both
+    processes reach the barrier, with its own grouping step and planner (a crawl process)."""
+    from newswatch.storage.db import connect
+
+    try:
+        store = connect(url)
+        table = load_table()
+        step = GroupingStep(table, "lexical")
+        planner = planner_for({"name": "ds", "entities": ["deepseek"]}, table)
+        items = [a for a in articles() if a[0] == f"{lang}-outlet"]
+        for outlet, page_url, art in items:
+            barrier.wait(timeout=120)
+            store.record_article(outlet, page_url, art, FETCHED, group=step.for_outlet(outlet),
+                                 plan_alerts=planner.for_outlet(outlet))
+        store.close()
+        out.put(("ok", lang))
+    except BaseException as exc:  # report to the parent instead of dying silently
+        out.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def test_two_crawl_processes_storing_two_copies_at_once_send_one_alert(db_url: str) -> None:
+    import multiprocessing
+
+    from newswatch.storage.db import connect
+
+    connect(db_url).close()  # migrated before the race
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=group_in_child, args=(db_url, lang, barrier, out))
+             for lang in ("zh", "en")]
+    for proc in procs:
+        proc.start()
+    results = [out.get(timeout=300) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    assert all(status == "ok" for status, _ in results), results
+    store = connect(db_url)
+    try:
+        with store.reading() as session:
+            events = session.query(Event).all()
+            assert sorted(e.story_count for e in events) == [2, 2, 2]
+            alerts = session.query(Alert).all()
+            assert sorted(a.news_event_id for a in alerts) == sorted(e.id for e in events)
+    finally:
+        store.close()
