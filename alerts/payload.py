@@ -62,11 +62,16 @@ def build_payload(
     snippet: str | None = None,
     diff: Sequence[dict[str, Any]] | None = None,
     alert_id: int | None = None,
+    news_event: dict[str, Any] | None = None,
+    already_alerted: Sequence[dict[str, Any]] = (),
+    entities: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The webhook body (see docs/alerts.md). ``diff`` is required for, and only kept on, updates.
 
     ``story.excerpt`` is ``snippet`` (the matcher's, cut around the first hit) when given, else
     about 240 characters of ``text`` around the first term.
+    ``news_event``: the story's event (``event_summary``), ``already_alerted``: alerts the same
+    news had from other stories, ``entities``: the entity ids the story mentions.
     """
     if event not in ("new", "updated"):
         raise ValueError(f"event: expected 'new' or 'updated', got {event!r}")
@@ -90,8 +95,35 @@ def build_payload(
     }
     if event == "updated":
         payload["diff"] = [dict(d) for d in diff or ()]
+    payload["news_event"] = news_event
+    payload["already_alerted"] = [dict(a) for a in already_alerted]
+    payload["entities"] = list(entities)
     payload["alert_id"] = alert_id
     return payload
+
+
+def event_summary(event: Any) -> dict[str, Any]:
+    """The payload's ``news_event`` from a stored event: id, title (its first story's),
+    stories, languages, outlets, started_at."""
+    return {"id": event.id, "title": event.title, "stories": event.story_count,
+            "languages": list(event.languages or []), "outlets": list(event.outlets or []),
+            "started_at": iso(event.started_at)}
+
+
+def _event_lines(payload: dict[str, Any]) -> list[str]:
+    """What the text rendering says about the news event and earlier alerts of it."""
+    lines: list[str] = []
+    news = payload.get("news_event")
+    if news:
+        langs = ", ".join(news.get("languages") or [])
+        lines.append(f"Event #{news['id']}: {news.get('title') or '(untitled)'} "
+                     f"({news.get('stories')} stories; {langs}; {', '.join(news.get('outlets') or [])})")
+    for a in payload.get("already_alerted") or []:
+        lines.append(f"Already alerted: {a.get('outlet')} ({a.get('language') or '?'}) "
+                     f"{a.get('title') or ''} at {a.get('sent_at') or a.get('alerted_at')}")
+    if payload.get("entities"):
+        lines.append(f"Entities: {', '.join(payload['entities'])}")
+    return lines
 
 
 # --- renderings ---------------------------------------------------------------------------
@@ -202,6 +234,7 @@ def render_text(payload: dict[str, Any]) -> str:
         lines.append(f"Published: {s['published']}")
     if s.get("outlets"):
         lines.append(f"Outlets: {', '.join(s['outlets'])}")
+    lines += _event_lines(payload)
     if s.get("excerpt"):
         lines += ["", s["excerpt"]]
     if payload.get("diff"):
@@ -233,6 +266,7 @@ def render_html(payload: dict[str, Any]) -> str:
         meta.append(f"Published: {e(s['published'])}")
     if s.get("outlets"):
         meta.append(f"Outlets: {e(', '.join(s['outlets']))}")
+    meta += [e(line) for line in _event_lines(payload)]
     if meta:
         parts.append(f"<p>{' &middot; '.join(meta)}</p>")
     if s.get("excerpt"):

@@ -15,6 +15,15 @@ Rules (see docs/alerts.md):
   a sentence (or the title) that was added or edited; whitespace/punctuation-only edits and a
   return to an earlier text never alert.
 * ``duplicate`` / ``unchanged``: nothing.
+* News events (stories about the same news in any language or outlet, grouped by the crawl's
+  grouping step before this hook runs): a ``new`` alert belongs to the story's event, and a
+  watch gets one per event and channel -- a later copy of the same news records its match but
+  no outbox row -- unless the watch says ``every_copy: true``. The unique
+  (event_slot, watch, channel) index backs this up against concurrent crawls. Every payload
+  names the event, and lists the alerts the same news already had from other stories
+  (``already_alerted``: outlet, language, title, when). ``updated`` alerts stay per story.
+* ``entities:`` watches match on the entities stored for the story (direct hits with their
+  parents from the entity table).
 """
 
 from __future__ import annotations
@@ -29,11 +38,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newswatch.alerts.payload import build_payload, diff_entry
+from newswatch.alerts.payload import build_payload, diff_entry, event_summary, iso
 from newswatch.alerts.sender import story_locations
 from newswatch.matching import Matcher, Watch
 from newswatch.matching.diff import changed_sentences, split_sentences
-from newswatch.storage.models import Alert, Match, Outlet, Revision, Story, StoryUrl
+from newswatch.storage.events import story_entities
+from newswatch.storage.models import Alert, Event, Match, Outlet, Revision, Story, StoryUrl
 from newswatch.text import is_trivial_change
 
 log = logging.getLogger("newswatch.alerts.planner")
@@ -50,6 +60,7 @@ class Plan:
     alerted: list[str] = field(default_factory=list)  # watches that got outbox rows
     baseline: bool = False  # first crawl: matches recorded, nothing sent
     outbox_rows: int = 0
+    same_event: list[str] = field(default_factory=list)  # held back: the event already alerted
 
 
 def check_watch_channels(watches: Iterable[Watch], channel_names: Iterable[str]) -> None:
@@ -72,11 +83,21 @@ def first_crawl(session: Session, outlet: str) -> bool:
     return found is None
 
 
-def _term_watch(watch: Watch) -> Watch:
-    """The watch reduced to "which of its terms occur" (no all/exclude/outlet conditions)."""
-    if watch.terms or watch.regex:
-        return Watch(name=watch.name, terms=watch.terms, regex=watch.regex)
-    return Watch(name=watch.name, terms=watch.all)
+def _term_watch(watch: Watch, entity_table: Any = None) -> Watch:
+    """The watch reduced to "which of its terms occur" (no all/exclude/outlet conditions); an
+    ``entities`` entry stands for every spelling of the entity and its descendants (what an
+    edited sentence must contain for an update to alert)."""
+    spelt = ()
+    if watch.entities and entity_table is not None:
+        ids = set().union(*(entity_table.descendants(e) | {e} for e in watch.entities
+                            if e in entity_table))
+        spelt = tuple(dict.fromkeys(a.text for e in sorted(ids)
+                                    for a in entity_table[e].spellings))
+    if watch.terms or watch.regex or spelt:
+        return Watch(name=watch.name, terms=watch.terms + spelt, regex=watch.regex)
+    if watch.all:
+        return Watch(name=watch.name, terms=watch.all)
+    return Watch(name=watch.name, terms=watch.entities)
 
 
 def sentence_changes(old: str, new: str) -> list[dict[str, str | None]]:
@@ -103,15 +124,19 @@ class AlertPlanner:
 
     ``channel_names``: the configured ``notify:`` names; a watch without ``notify`` alerts on
     all of them. Unknown names in a watch's ``notify`` raise ``ValueError`` here.
+    ``entity_table``: the config's entity table (``entities.EntityTable``), whose parents an
+    ``entities:`` watch also matches (without it, only the stored ids themselves).
     """
 
     def __init__(self, watches: Sequence[Watch], matcher: Matcher | None = None,
-                 channel_names: Iterable[str] = ()) -> None:
+                 channel_names: Iterable[str] = (), entity_table: Any = None) -> None:
         self.watches = {w.name: w for w in watches}
+        self.entity_table = entity_table
+        self._uses_entities = any(w.entities for w in watches)
         self.matcher = matcher if matcher is not None else Matcher(watches)
         self.channel_names = list(dict.fromkeys(channel_names))
         check_watch_channels(watches, self.channel_names)
-        self._term_matcher = Matcher([_term_watch(w) for w in watches])
+        self._term_matcher = Matcher([_term_watch(w, entity_table) for w in watches])
 
     def channels_for(self, watch: Watch) -> list[str]:
         return list(watch.notify) or list(self.channel_names)
@@ -130,7 +155,8 @@ class AlertPlanner:
         if outcome not in ("new", "changed") or not self.watches:
             return plan
         title, text = revision.title or story.title or "", revision.text or ""
-        found = {m.watch: m for m in self.matcher.match(title, text, outlet)}
+        found = {m.watch: m for m in self.matcher.match(title, text, outlet,
+                                                        self._entities(session, story))}
         plan.matched = list(found)
         self._record_matches(session, story, revision, found.values())
         if not found:
@@ -167,6 +193,15 @@ class AlertPlanner:
 
     # -- helpers ----------------------------------------------------------------------------
 
+    def _entities(self, session: Session, story: Story) -> frozenset[str]:
+        """The story's stored entities with their parents (only read when a watch uses them)."""
+        if not self._uses_entities:
+            return frozenset()
+        direct = story_entities(session, story.id)
+        if self.entity_table is None:
+            return frozenset(direct)
+        return self.entity_table.with_parents(e for e in direct if e in self.entity_table)
+
     @staticmethod
     def _previous(session: Session, story: Story, revision: Revision,
                   previous_text: str | None) -> tuple[str, str] | None:
@@ -202,23 +237,61 @@ class AlertPlanner:
             select(Alert.watch, Alert.channel).where(Alert.revision_id == revision.id))}
         urls, outlets = story_locations(session, story.id)
         event = "new" if outcome == "new" else "updated"
+        news = session.get(Event, story.event_id) if story.event_id is not None else None
+        slotted: set[tuple[str, str]] = set()  # (watch, channel) the event already alerted
+        earlier: list[dict[str, Any]] = []
+        if news is not None:
+            slotted = {(w, c) for w, c in session.execute(
+                select(Alert.watch, Alert.channel).where(Alert.event_slot == news.id))}
+            earlier = already_alerted(session, news.id, story.id)
+        entities = story_entities(session, story.id)
         for name, terms in send.items():
+            watch = self.watches[name]
+            slot = news.id if news is not None and event == "new" and not watch.every_copy else None
+            channels = [c for c in self.channels_for(watch) if (name, c) not in have]
+            if slot is not None:
+                held = [c for c in channels if (name, c) in slotted]
+                if held:
+                    plan.same_event.append(name)
+                channels = [c for c in channels if (name, c) not in slotted]
+            if not channels:
+                continue
             payload = build_payload(
                 event=event, watch=name, terms=terms, story_id=story.id,
                 title=revision.title or story.title or "", url=urls[0] if urls else "",
                 urls=urls, outlets=outlets, published=story.published,
                 first_seen=story.first_seen, text=revision.text or "",
-                snippet=snippets.get(name), diff=diff)
+                snippet=snippets.get(name), diff=diff,
+                news_event=event_summary(news) if news is not None else None,
+                already_alerted=earlier, entities=entities)
             rows = [Alert(story_id=story.id, revision_id=revision.id, watch=name, channel=chan,
                           event=event, payload=payload, status="pending", attempts=0,
-                          next_attempt_at=None)
-                    for chan in self.channels_for(self.watches[name])
-                    if (name, chan) not in have]
-            if not rows:
-                continue
+                          next_attempt_at=None, news_event_id=news.id if news else None,
+                          event_slot=slot)
+                    for chan in channels]
             session.add_all(rows)
             plan.alerted.append(name)
             plan.outbox_rows += len(rows)
         if plan.outbox_rows:
             log.info("story %s (%s): %d alert(s) planned for %s", story.id, event,
                      plan.outbox_rows, ", ".join(plan.alerted))
+
+
+def already_alerted(session: Session, event_id: int, story_id: int) -> list[dict[str, Any]]:
+    """The other stories of the event that already have an alert (any watch), first alerted
+    first: outlet, language, title, watch and when it was planned (and sent, if it was)."""
+    rows = session.execute(
+        select(Alert.story_id, Alert.watch, Alert.created_at, Alert.sent_at, Story.title,
+               Story.language, Outlet.name)
+        .join(Story, Story.id == Alert.story_id)
+        .join(Outlet, Outlet.id == Story.outlet_id)
+        .where(Alert.news_event_id == event_id, Alert.story_id != story_id)
+        .order_by(Alert.id)
+    ).all()
+    seen: dict[int, dict[str, Any]] = {}
+    for sid, watch, created, sent, title, language, outlet in rows:
+        if sid not in seen:
+            seen[sid] = {"story_id": sid, "outlet": outlet, "language": language,
+                         "title": title, "watch": watch, "alerted_at": iso(created),
+                         "sent_at": iso(sent)}
+    return list(seen.values())

@@ -26,7 +26,7 @@ def build_alerting(config: Config) -> Alerting | None:
     watches, channels = config.watch_rules, config.channels
     if not watches:
         return None
-    planner = AlertPlanner(watches, Matcher(watches), channels)
+    planner = AlertPlanner(watches, Matcher(watches), channels, config.entity_table)
     return Alerting(watches=watches, channels=channels, planner=planner)
 
 

@@ -86,7 +86,8 @@ def backfill(store: Any, config: Config, watch: Any, since: datetime | None = No
 
     if not alert:  # a baseline: the planner records matches and sends nothing
         watch = dataclasses.replace(watch, alert_on_first_crawl=False)
-    planner = AlertPlanner([watch], channel_names=config.channels)
+    planner = AlertPlanner([watch], channel_names=config.channels,
+                           entity_table=config.entity_table)
     report = BackfillReport()
     found = list(matches_today(store, watch, since))
     for start in range(0, len(found), BATCH):

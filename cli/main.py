@@ -115,6 +115,7 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbos
     from newswatch.cli.alerting import alert_hooks
     from newswatch.cli.alerting import deliver as deliver_alerts
     from newswatch.cli.progress import CrawlProgress
+    from newswatch.crawler.grouping import GroupingStep
     from newswatch.crawler.run import run_crawl
     from newswatch.spiders import spider_class
 
@@ -123,6 +124,7 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbos
         selected = config.select(outlets)
         for outlet in selected:
             spider_class(outlet.spider)
+        GroupingStep.from_config(config).check()  # events.encoder's package is installed
     except (ConfigError, ValueError) as exc:
         raise fail(str(exc)) from None
     except KeyError as exc:

@@ -3,8 +3,8 @@
     from newswatch.config import load_config
     config = load_config(path)          # --config PATH, else $NEWSWATCH_CONFIG, else ./newswatch.yaml
     config.database                     # the URL to open (see config/database.py)
-    config.outlets, config.politeness, config.browser, config.serve, config.watch_rules,
-    config.channels
+    config.outlets, config.politeness, config.browser, config.serve, config.events,
+    config.watch_rules, config.channels, config.entity_table
     config.redis, config.frontier           # the shared frontier (config/frontier.py), or None
 
 Every problem is one :class:`ConfigError` line naming the key and its YAML line; nothing runs
@@ -34,10 +34,12 @@ from newswatch.config.load import find_config_path, load_config, parse_config
 from newswatch.config.model import (
     DEFAULT_CHROMIUM,
     DEFAULT_INTERVAL,
+    EVENT_ENCODERS,
     RENDER_MODES,
     Browser,
     Config,
     Digest,
+    Events,
     Frontier,
     Outlet,
     Politeness,
@@ -45,5 +47,6 @@ from newswatch.config.model import (
 )
 
 __all__ = ["DATABASE_ENV", "DEFAULT_CHROMIUM", "DEFAULT_DATABASE", "DEFAULT_INTERVAL", "RENDER_MODES",
-           "REDIS_ENV", "Browser", "Config", "ConfigError", "Digest", "Frontier", "Outlet", "Politeness", "Serve", "database_from_env",
+           "EVENT_ENCODERS", "REDIS_ENV", "Browser", "Config", "ConfigError", "Digest", "Events", "Frontier", "Outlet",
+           "Politeness", "Serve", "database_from_env",
            "database_url", "find_config_path", "load_config", "parse_config", "parse_duration"]

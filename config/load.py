@@ -18,7 +18,7 @@ from newswatch.config.frontier import redis_url
 from newswatch.config.model import SECTIONS, Config, Digest, Outlet
 from newswatch.errors import first_line
 
-_TOP_KEYS = {"database", "redis", "outlets", "watches", "notify", *SECTIONS}
+_TOP_KEYS = {"database", "redis", "outlets", "watches", "notify", "entities", *SECTIONS}
 
 
 def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -99,8 +99,20 @@ def parse_config(
                     outlets=_outlets(data.get("outlets"), check),
                     **{name: check.section(data.get(name), name, cls)
                        for name, cls in SECTIONS.items()})
+    config.entity_table = _entity_table(data.get("entities"), check)
     _watches_and_channels(config, data.get("watches"), data.get("notify"), check)
     return config
+
+
+def _entity_table(raw: Any, check: Checker) -> Any:
+    """The bundled entity table with the config's ``entities:`` additions (checked by the
+    entities room: ``entities.my-id.names[0]: ...``, with its YAML line)."""
+    from newswatch.entities import EntityError, load_table, merge_user_entities
+
+    try:
+        return merge_user_entities(load_table(), raw)
+    except EntityError as exc:
+        raise check.owner_error(exc) from None
 
 
 def _expand_env(data: dict[str, Any], check: Checker) -> dict[str, Any]:
@@ -156,6 +168,13 @@ def _digest(raw: Any, key: str, check: Checker) -> Digest:
     return digest
 
 
+def _entity_hint(word: str, config: Config) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(config.entity_table.entities), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _watches_and_channels(config: Config, watches: Any, notify: Any, check: Checker) -> None:
     """``watches:`` and ``notify:`` checked by their owners (matching.parse_watches,
     alerts.channels.parse_channels), and every channel a watch names must be configured."""
@@ -180,6 +199,10 @@ def _watches_and_channels(config: Config, watches: Any, notify: Any, check: Chec
     for name, digest in digests.items():
         channels[name].digest = digest
     for i, rule in enumerate(rules):
+        for j, entity in enumerate(rule.entities):
+            if entity not in config.entity_table:
+                raise check.error(f"watches[{i}].entities[{j}]",
+                                  f"unknown entity {entity!r}{_entity_hint(entity, config)}")
         for j, name in enumerate(rule.notify):
             if name not in channels:
                 known = ", ".join(sorted(channels)) or "none configured"

@@ -116,8 +116,22 @@ class Frontier:
     robots_ttl_seconds: int = field(default=86400, metadata=check("duration", yaml="robots_ttl"))
 
 
+EVENT_ENCODERS = ("auto", "use", "e5", "lexical")
+
+
+@dataclass(frozen=True)
+class Events:
+    """Grouping stories about the same news into events (docs/events.md). ``encoder``: ``auto``
+    (the multilingual sentence encoder when ``newswatch[events]`` is installed, else lexical
+    evidence), ``use``, ``e5`` (their packages required) or ``lexical``; ``window``: how far
+    apart in time two stories of one event may be."""
+
+    encoder: str = field(default="auto", metadata=check("choice", choices=EVENT_ENCODERS))
+    window_seconds: int = field(default=72 * 3600, metadata=check("duration", yaml="window"))
+
+
 SECTIONS: dict[str, type] = {"politeness": Politeness, "browser": Browser, "serve": Serve,
-                             "frontier": Frontier}
+                             "frontier": Frontier, "events": Events}
 """Top-level mapping sections parsed field by field (``Config`` has a field of each name)."""
 
 
@@ -131,6 +145,7 @@ class Config:
     frontier: Frontier = field(default_factory=Frontier)
     # the shared frontier's Redis URL (config/frontier.py): None = crawl in this process
     redis: str | None = field(default=None, repr=False)
+    events: Events = field(default_factory=Events)
     watches: list[dict[str, Any]] = field(default_factory=list)  # as written (validated)
     notify: dict[str, Any] = field(default_factory=dict)  # as written, ${VAR} expanded
     path: Path | None = None
@@ -138,6 +153,9 @@ class Config:
     # alerts.channels.parse_channels) when the config was loaded
     watch_rules: list[Any] = field(default_factory=list, repr=False)
     channels: dict[str, Any] = field(default_factory=dict, repr=False)
+    # ``entities:`` (user additions) merged into the bundled table (entities.EntityTable);
+    # None until the config is loaded (then the bundled table at least)
+    entity_table: Any = field(default=None, repr=False)
 
     def outlet(self, name: str) -> Outlet:
         for outlet in self.outlets:

@@ -16,6 +16,8 @@ class CrawlContext:
     store: Any  # storage Store
     # plan_alerts_for(outlet) -> storage's plan_alerts hook for that outlet, or None (no alerts)
     plan_alerts_for: Callable[[Outlet], Any] | None = None
+    # crawler.grouping.GroupingStep: entities and events of each stored story (None: off)
+    grouping: Any = None
     # per-host concurrency and robots.txt Crawl-delay across every outlet of the crawl
     hosts: HostLimits = field(init=False)
 

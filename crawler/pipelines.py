@@ -2,8 +2,10 @@
 
 ``ExtractPipeline`` turns a PageItem's bytes into an ``extraction.Article`` in the worker pool.
 ``StorePipeline`` hands the article to storage (which decides the story's identity) on one
-database thread, saves the page's validators for the next conditional request and its next
-visit (``crawler/visits.py``), and counts the outcome in the crawl stats as ``newswatch/<outcome>`` (and in the verbose log: one line per page).
+database thread, with the crawl's grouping step (``crawler.grouping``: entities and events) and
+alert hook, saves the page's validators for the next conditional request and its next visit
+(``crawler/visits.py``), and counts the outcome in the crawl stats as ``newswatch/<outcome>`` (and
+in the verbose log: one line per page).
 A page that is not an article is counted as skipped and the crawl log says why.
 """
 
@@ -97,9 +99,10 @@ class StorePipeline(_Pipeline):
         if article is None or article.skip_reason:
             return self.skip(item, article.skip_reason if article else "no article")
         plan = context.plan_for(self.spider.outlet, item)
+        group = context.grouping.for_outlet(item.outlet) if context.grouping else None
         try:
             result = await loop.run_in_executor(
-                _db_thread, self._record, context.store, self.spider, item, plan
+                _db_thread, self._record, context.store, self.spider, item, plan, group
             )
         except Exception as exc:  # storage errors roll back that page only
             self.spider.note_error(item.url, f"not stored: {type(exc).__name__}: {exc}")
@@ -115,7 +118,7 @@ class StorePipeline(_Pipeline):
         return item
 
     @staticmethod
-    def _record(store: Any, spider: Any, item: PageItem, plan: Any) -> Any:
+    def _record(store: Any, spider: Any, item: PageItem, plan: Any, group: Any) -> Any:
         now = clock.now()
         result = store.record_article(
             outlet=item.outlet,
@@ -124,6 +127,7 @@ class StorePipeline(_Pipeline):
             fetched_at=now,
             plan_alerts=plan,
             fingerprint=item.extra.pop("fingerprint", None),
+            group=group,
         )
         save_visit(store, spider, item, result.outcome, now)
         return result

@@ -19,6 +19,7 @@ from newswatch import clock
 from newswatch.config import Config, Outlet
 from newswatch.crawler import workers
 from newswatch.crawler.context import CrawlContext
+from newswatch.crawler.grouping import GroupingStep
 from newswatch.crawler.settings import scrapy_settings
 from newswatch.crawler.summary import CrawlSummary, OutletSummary, summarize
 
@@ -55,7 +56,8 @@ def run_crawl(
     now = clock.now()
     started = datetime.now(UTC)
     run_id = store.start_run([o.name for o in outlets])
-    context = CrawlContext(config=config, store=store, plan_alerts_for=plan_alerts_for)
+    context = CrawlContext(config=config, store=store, plan_alerts_for=plan_alerts_for,
+                           grouping=GroupingStep.from_config(config))
 
     settings = scrapy_settings(config, log_level=log_level)
     if all(o.render == "never" for o in outlets):  # no page goes through the browser: Scrapy's

@@ -26,15 +26,19 @@ automaton as UTF-8 bytes (spelt as latin-1 ``str``): at most a few dozen childre
 UTF-8 is self-synchronising, so every hit starts and ends on a character boundary; byte
 offsets are turned into character offsets only for the hits a ``Match`` reports.
 
-A watch matches when at least one ``terms`` entry or ``regex`` hits (a watch with neither
-only needs its ``all`` terms), every ``all`` term hits, no ``exclude`` term hits, and the
+``entities``: ``match(..., entities=ids)`` passes the entity ids the story mentions (tagged
+when it was stored, parents included); a watch's ``entities`` entry hits when it is one of them,
+and is reported by its id among the terms.
+
+A watch matches when at least one ``terms``, ``regex`` or ``entities`` entry hits (a watch with
+none of them only needs its ``all`` terms), every ``all`` term hits, no ``exclude`` term hits, and the
 outlet is allowed (``outlet=None`` means unknown: the ``outlets`` limit is not applied).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -131,6 +135,7 @@ class _Compiled(NamedTuple):
     exclude_keys: frozenset[int]
     outlets: frozenset[str]  # casefolded; empty: any outlet
     regexes: tuple[tuple[str, re.Pattern[str]], ...]  # (source, compiled)
+    entities: tuple[str, ...]  # entity ids, any of which hits
     dedup: bool  # do ``terms`` + ``regex`` repeat a spelling?
     all_only: tuple[str, ...] | None  # spellings reported by an ``all``-only watch
 
@@ -150,7 +155,7 @@ class Matcher:
             term_keys = tuple(self._key(t) for t in watch.terms)
             for ti, kid in enumerate(term_keys):
                 self._term_users[kid].append((wi, ti))
-            spellings = watch.terms + watch.regex
+            spellings = watch.terms + watch.regex + watch.entities
             self._compiled.append(
                 _Compiled(
                     watch.name,
@@ -160,11 +165,12 @@ class Matcher:
                     frozenset(self._key(t) for t in watch.exclude),
                     frozenset(o.casefold() for o in watch.outlets),
                     tuple(zip(watch.regex, watch.patterns, strict=True)),
+                    watch.entities,
                     len(set(spellings)) != len(spellings),
                     None if spellings else tuple(dict.fromkeys(watch.all)),
                 )
             )
-            if watch.regex or not watch.terms:
+            if watch.regex or watch.entities or not watch.terms:
                 self._always.add(wi)
         self._key_len = [len(k) for k in self._keys]
         self._automaton: ahocorasick.Automaton | None = None
@@ -214,8 +220,10 @@ class Matcher:
             found[kid] = start
         return found, positions
 
-    def match(self, title: str, text: str, outlet: str | None = None) -> list[Match]:
-        """The watches that ``title`` + ``text`` match, in watch order."""
+    def match(self, title: str, text: str, outlet: str | None = None,
+              entities: Collection[str] = ()) -> list[Match]:
+        """The watches that ``title`` + ``text`` match, in watch order; ``entities``: the
+        entity ids the story mentions (parents included)."""
         text, title = text or "", title or ""
         folded_text, offsets = fold_with_map(text)
         folded_title = fold(title)
@@ -243,9 +251,8 @@ class Matcher:
         #  first regex hit: (char start, char end) or None, spellings may repeat)
         found = []
         for wi in sorted(candidates):
-            (name, terms, term_keys, all_keys, exclude_keys, outlets, regexes, dedup, all_only) = (
-                compiled[wi]
-            )
+            (name, terms, term_keys, all_keys, exclude_keys, outlets, regexes, watch_entities,
+             dedup, all_only) = compiled[wi]
             if outlets and wanted_outlet is not None and wanted_outlet not in outlets:
                 continue
             if all_keys and not all_keys <= hit_keys:
@@ -280,6 +287,8 @@ class Matcher:
                     spellings.append(source)
                     if span is not None and (first_regex is None or span[0] < first_regex[0]):
                         first_regex = span
+            if watch_entities and entities:
+                spellings += [e for e in watch_entities if e in entities]
             if not spellings:
                 if all_only is None:
                     continue

@@ -1,8 +1,12 @@
 """Watch rules: the ``Watch`` dataclass and ``parse_watches`` for the ``watches:`` config list.
 
-A watch matches an article when (any of ``terms`` or any of ``regex`` hits, or, when both are
-empty, ``all`` is given) and every one of ``all`` appears and none of ``exclude`` appears, and
+A watch matches an article when (any of ``terms``, any of ``regex`` or any of ``entities``
+hits, or, when all three are empty, ``all`` is given) and every one of ``all`` appears and none of ``exclude`` appears, and
 the outlet is one of ``outlets`` (when given). Matching itself lives in ``matching.matcher``.
+``entities`` are entity ids of the entity table (``deepseek``): one hits when the story's
+entities (tagged when stored, parents included) contain it; the config loader checks that the
+ids exist. ``every_copy``: alert on every story of a news event, not only its first (the alert
+planner applies it).
 
 Errors are ``WatchError`` with one line naming the culprit, e.g.
 ``watches[2].regex[0]: bad regex 'GPT-(' in watch 'gpt': missing ), unterminated subpattern``.
@@ -35,6 +39,8 @@ class Watch:
     outlets: tuple[str, ...] = ()
     notify: tuple[str, ...] = ()
     alert_on_first_crawl: bool = False
+    entities: tuple[str, ...] = ()
+    every_copy: bool = False
     # Where the watch came from, for error messages (e.g. "watches[2]").
     source: InitVar[str | None] = None
     # Compiled ``regex`` (against folded text), filled in by __post_init__.
@@ -51,7 +57,8 @@ class Watch:
         return any(o.casefold() == wanted for o in self.outlets)
 
 
-_LIST_KEYS = ("terms", "all", "exclude", "regex", "outlets", "notify")
+_LIST_KEYS = ("terms", "all", "exclude", "regex", "outlets", "notify", "entities")
+_BOOL_KEYS = ("alert_on_first_crawl", "every_copy")
 WATCH_KEYS = tuple(f.name for f in fields(Watch) if f.init)
 
 
@@ -81,10 +88,11 @@ def _check_watch(watch: Watch, where: str) -> None:
                 raise WatchError(f"{where}.{key}[{i}]: must be a non-empty string")
             if key in ("terms", "all", "exclude") and not fold(value).strip():
                 raise WatchError(f"{where}.{key}[{i}]: {value!r} folds to nothing")
-    if not isinstance(watch.alert_on_first_crawl, bool):
-        raise WatchError(f"{where}.alert_on_first_crawl: expected true or false")
-    if not (watch.terms or watch.regex or watch.all):
-        raise WatchError(f"{where}: needs at least one of terms, regex, all")
+    for key in _BOOL_KEYS:
+        if not isinstance(getattr(watch, key), bool):
+            raise WatchError(f"{where}.{key}: expected true or false")
+    if not (watch.terms or watch.regex or watch.all or watch.entities):
+        raise WatchError(f"{where}: needs at least one of terms, regex, all, entities")
     patterns = []
     named = "" if where.startswith("watch ") else f" in watch {watch.name!r}"
     for i, pattern in enumerate(watch.regex):
@@ -135,11 +143,13 @@ def parse_watch(raw: Any, where: str = "watch") -> Watch:
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise WatchError(f"{where}.name: required, a non-empty string")
-    first = raw.get("alert_on_first_crawl", False)
-    if not isinstance(first, bool):
-        raise WatchError(f"{where}.alert_on_first_crawl: expected true or false, got {first!r}")
+    flags = {key: raw.get(key, False) for key in _BOOL_KEYS}
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            raise WatchError(f"{where}.{key}: expected true or false, got {value!r}")
     lists = {key: _as_strings(raw.get(key), f"{where}.{key}") for key in _LIST_KEYS}
-    return Watch(name=name.strip(), alert_on_first_crawl=first, source=where, **lists)
+    lists["entities"] = tuple(e.casefold() for e in lists["entities"])
+    return Watch(name=name.strip(), source=where, **flags, **lists)
 
 
 def parse_watches(raw: Iterable[Any] | None, where: str = "watches") -> list[Watch]:

@@ -10,9 +10,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -63,6 +65,10 @@ class Story(Base):
     last_changed: Mapped[datetime] = mapped_column(index=True)
     simhash: Mapped[int | None] = mapped_column(BigInteger)  # signed int64, latest revision
     latest_revision_id: Mapped[int | None] = mapped_column(Integer)  # no FK: avoids a cycle
+    # The news event the story belongs to (a level above the story; set when it is grouped).
+    # No FK: events.first_story_id points back here.
+    event_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    event_score: Mapped[float | None] = mapped_column(Float)  # similarity to the event; None: it started it
 
     outlet: Mapped[Outlet] = relationship(lazy="joined")
     revisions: Mapped[list[Revision]] = relationship(
@@ -163,6 +169,49 @@ class Match(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Event(Base):
+    """The same news in any language and from any outlet: stories grouped by the events room."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_story_id: Mapped[int] = mapped_column(Integer, unique=True)  # the story that started it
+    title: Mapped[str] = mapped_column(Text, default="")  # the first story's title
+    started_at: Mapped[datetime] = mapped_column(index=True)  # the first story's time
+    last_story_at: Mapped[datetime] = mapped_column(index=True)  # the latest story's time
+    story_count: Mapped[int] = mapped_column(Integer, default=1)
+    languages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    outlets: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    grouping: Mapped[str] = mapped_column(String(16))  # encoder name, or "lexical"
+
+
+class StoryEntity(Base):
+    """An entity (AI organisation, product, model) a story's latest text mentions: direct hits
+    of the entity table; parents are expanded when read (``EntityTable.with_parents``)."""
+
+    __tablename__ = "story_entities"
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    entity: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class StoryVector(Base):
+    """What event grouping kept of a story, in the order stories were grouped (``id``): its
+    sentence vector (None for lexical grouping). A crawl process restores the window from here
+    instead of encoding it again, and reads ``id > last seen`` for what other crawls grouped."""
+
+    __tablename__ = "story_vectors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), unique=True
+    )
+    encoder: Mapped[str | None] = mapped_column(String(16))
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
 ALERT_STATUSES = ("pending", "sent", "failed")
 """An alert row's ``status``: waiting to go out (again), delivered, given up on."""
 
@@ -191,6 +240,10 @@ class Alert(DeliveryState, Base):
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in ALERT_STATUSES)})",
                         name="status"),
         Index("ix_alerts_status_next_attempt_at", "status", "next_attempt_at"),
+        # one alert per news event, watch and channel (event_slot is NULL for every-copy and
+        # update alerts, and NULLs never collide)
+        Index("uq_alerts_event_slot_watch_channel", "event_slot", "watch", "channel",
+              unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -202,6 +255,8 @@ class Alert(DeliveryState, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # the digest this alert goes out in (a digest channel's alerts; alerts/digest.py)
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"), index=True)
+    news_event_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the story's event
+    event_slot: Mapped[int | None] = mapped_column(Integer)  # = news_event_id: one per event
 
 
 class Digest(DeliveryState, Base):

@@ -20,16 +20,19 @@ from sqlalchemy.sql import ColumnElement
 from newswatch.storage.models import (
     Alert,
     CrawlRun,
+    Event,
     Match,
     Outlet,
     Revision,
     SchedulerStateRow,
     Story,
+    StoryEntity,
     StoryUrl,
 )
 from newswatch.storage.search import matching_story_ids
 
-__all__ = ["ALERT_STATUSES", "KINDS", "Page", "StoryFilter", "alert_page", "find_stories", "latest_revisions", "outlet_names",
+__all__ = ["ALERT_STATUSES", "KINDS", "Page", "StoryFilter", "alert_page", "entity_pairs",
+           "event_members", "event_page", "find_stories", "latest_revisions", "outlet_names",
            "outlet_health", "story_detail", "story_rows", "watch_matches"]
 
 KINDS = ("new", "updated")
@@ -49,6 +52,9 @@ class StoryFilter:
     kind: Literal["new", "updated"] | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # mentions any of these entity ids (the caller expands an entity to its descendants)
+    entities: tuple[str, ...] = ()
+    event: int | None = None  # belongs to this news event
 
     def conditions(self, dialect: str) -> list[ColumnElement[bool]]:
         conds: list[ColumnElement[bool]] = []
@@ -66,6 +72,11 @@ class StoryFilter:
             conds.append(Story.last_changed >= self.since)
         if self.until is not None:
             conds.append(Story.last_changed < self.until)
+        if self.entities:
+            conds.append(Story.id.in_(select(StoryEntity.story_id)
+                                      .where(StoryEntity.entity.in_(self.entities))))
+        if self.event is not None:
+            conds.append(Story.event_id == self.event)
         return conds
 
 
@@ -128,7 +139,8 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
     """The stories with these ids, in this order, as ``newswatch stories --json`` prints them:
     id, outlet (first sighting), title, url, urls, outlets (every copy's), published, author,
     language, first_seen, last_changed, revisions (count), content_hash and text (latest
-    revision), watches (names of the watches any revision matched)."""
+    revision), watches (names of the watches any revision matched), event_id (its news
+    event, None when not grouped) and entities (the entity ids it mentions, direct hits)."""
     if not ids:
         return []
     wanted = list(ids)
@@ -154,6 +166,9 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
         .group_by(Match.story_id, Match.watch).order_by(Match.watch)
     ):
         watches.setdefault(story_id, []).append(watch)
+    entities: dict[int, list[str]] = {}
+    for story_id, entity in entity_pairs(session, wanted):
+        entities.setdefault(story_id, []).append(entity)
     rows = []
     for story_id in wanted:
         story = stories.get(story_id)
@@ -177,8 +192,80 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
             "content_hash": rev.content_hash if rev else None,
             "text": rev.text if rev else None,
             "watches": watches.get(story_id, []),
+            "event_id": story.event_id,
+            "entities": entities.get(story_id, []),
         })
     return rows
+
+
+def entity_pairs(session: Session, story_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """(story id, entity id) of these stories' stored entities (direct hits), sorted."""
+    if not story_ids:
+        return []
+    return [(sid, e) for sid, e in session.execute(
+        select(StoryEntity.story_id, StoryEntity.entity)
+        .where(StoryEntity.story_id.in_(list(story_ids)))
+        .order_by(StoryEntity.story_id, StoryEntity.entity))]
+
+
+def filtered_story_ids(session: Session, flt: StoryFilter, limit: int) -> list[int]:
+    """The ids of the latest ``limit`` stories matching ``flt`` (newest change first): what
+    facet counts are made over."""
+    conds = flt.conditions(session.get_bind().dialect.name)
+    return list(session.scalars(select(Story.id).where(*conds)
+                                .order_by(Story.last_changed.desc(), Story.id.desc()).limit(limit)))
+
+
+def event_members(session: Session, event_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each event's stories, first grouped first: id, title, language, outlet (first
+    sighting), url (first), published, first_seen."""
+    if not event_ids:
+        return {}
+    out: dict[int, list[dict[str, Any]]] = {}
+    rows = session.execute(
+        select(Story.event_id, Story.id, Story.title, Story.language, Outlet.name,
+               Story.published, Story.first_seen)
+        .join(Outlet, Outlet.id == Story.outlet_id)
+        .where(Story.event_id.in_(list(event_ids))).order_by(Story.id)).all()
+    first_url: dict[int, str] = {}
+    for story_id, url in session.execute(
+        select(StoryUrl.story_id, StoryUrl.url)
+        .where(StoryUrl.story_id.in_([r[1] for r in rows]))
+        .order_by(StoryUrl.first_seen.desc(), StoryUrl.id.desc())):
+        first_url[story_id] = url
+    for event_id, sid, title, language, outlet, published, first_seen in rows:
+        out.setdefault(event_id, []).append({
+            "id": sid, "title": title, "language": language, "outlet": outlet,
+            "url": first_url.get(sid), "published": published, "first_seen": first_seen})
+    return out
+
+
+def event_page(session: Session, page: int = 1, per_page: int = 50,
+               entities: Sequence[str] = ()) -> Page:
+    """News events, latest story first: id, title, started_at, last_story_at, story_count,
+    languages, outlets, grouping, stories (``event_members``) and entities (the entity ids
+    any of its stories mentions); ``entities``: only events mentioning one of them."""
+    page, per_page = _paging(page, per_page)
+    conds = []
+    if entities:
+        conds.append(Event.id.in_(
+            select(Story.event_id).join(StoryEntity, StoryEntity.story_id == Story.id)
+            .where(StoryEntity.entity.in_(list(entities)))))
+    total = session.scalar(select(func.count()).select_from(Event).where(*conds)) or 0
+    events = session.scalars(select(Event).where(*conds)
+                             .order_by(Event.last_story_at.desc(), Event.id.desc())
+                             .limit(per_page).offset((page - 1) * per_page)).all()
+    members = event_members(session, [e.id for e in events])
+    mentioned: dict[int, set[str]] = {}
+    story_event = {s["id"]: eid for eid, stories in members.items() for s in stories}
+    for sid, entity in entity_pairs(session, list(story_event)):
+        mentioned.setdefault(story_event[sid], set()).add(entity)
+    items = [{"id": e.id, "title": e.title, "started_at": e.started_at,
+              "last_story_at": e.last_story_at, "story_count": e.story_count,
+              "languages": list(e.languages or []), "outlets": list(e.outlets or []),
+              "grouping": e.grouping, "stories": members.get(e.id, []),
+              "entities": sorted(mentioned.get(e.id, ()))} for e in events]
+    return Page(items, total, page, per_page)
 
 
 def story_detail(session: Session, story_id: int) -> dict[str, Any] | None:

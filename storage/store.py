@@ -159,6 +159,7 @@ class Store:
         plan_alerts: PlanAlerts | None = None,
         *,
         fingerprint: Fingerprint | None = None,
+        group: PlanAlerts | None = None,
     ) -> RecordResult:
         """Store one fetched article and say what it was (see the module docstring).
 
@@ -166,6 +167,9 @@ class Store:
         outcome but "unchanged"; what it adds commits or rolls back with the story.
         ``fingerprint``: ``storage.fingerprint.prepare(article.text)`` made elsewhere (e.g. in
         the extraction worker), so SimHash is not computed here; it must be of this text.
+        ``group(session, story, revision, outcome)``: the same kind of hook, run first, for what
+        sits a level above the story (events, entities; the crawl's grouping step): what it
+        writes is there for ``plan_alerts`` and commits or rolls back with the story.
         """
         fp = self._check(outlet, url, article, fetched_at, fingerprint)
         outlet_id = self._outlet(outlet)
@@ -183,7 +187,7 @@ class Store:
             try:
                 with self._write_engine.begin() as conn:
                     return self._record(conn, outlet_id, url, article, fetched_at, fp,
-                                        plan_alerts, checked, expect_new)
+                                        (group, plan_alerts), checked, expect_new)
             except IntegrityError:  # another process stored this URL or text first
                 if attempt == 2:
                     raise
@@ -215,22 +219,24 @@ class Store:
         article: ArticleLike,
         fetched_at: datetime,
         fp: Fingerprint,
-        plan_alerts: PlanAlerts | None,
+        hooks: tuple[PlanAlerts | None, ...],
         checked: Known | None,
         expect_new: bool,
     ) -> RecordResult:
         written = identity.record(conn, outlet_id=outlet_id, url=url, article=article,
                                   fetched_at=fetched_at, fp=fp, checked=checked,
                                   expect_new=expect_new)
-        if plan_alerts is not None and written.outcome != "unchanged":
-            # the hook gets ORM objects in a session on this transaction; the values just
+        hooks = tuple(h for h in hooks if h is not None)
+        if hooks and written.outcome != "unchanged":
+            # the hooks get ORM objects in a session on this transaction; the values just
             # written are set on them, anything else loads on first access
             session = Session(bind=conn, expire_on_commit=False)
             try:
                 story = _attach(session, Story, written.story)
                 revision = _attach(session, Revision, written.revision)
-                plan_alerts(session, story, revision, written.outcome)
-                session.flush()
+                for hook in hooks:
+                    hook(session, story, revision, written.outcome)
+                    session.flush()
             finally:
                 session.close()
         return RecordResult(written.story_id, written.revision_id, written.outcome)

@@ -32,6 +32,7 @@ def test_payload_shape_new_and_updated():
                   "urls": ["https://a/1", "https://b/2"], "outlets": ["a", "b"],
                   "published": "2025-03-01T08:00:00Z", "first_seen": "2025-03-01T08:05:00Z",
                   "excerpt": "正文"},
+        "news_event": None, "already_alerted": [], "entities": [],
         "alert_id": None,
     }
     u = build_payload(event="updated", watch="w", terms=["AI"], story_id=5, title="t",

@@ -79,7 +79,7 @@ def test_unknown_key_rejected_with_hint():
     ("raw", "message"),
     [
         ([{"terms": ["x"]}], "watches[0].name: required"),
-        ([{"name": "a"}], "watches[0]: needs at least one of terms, regex, all"),
+        ([{"name": "a"}], "watches[0]: needs at least one of terms, regex, all, entities"),
         ([{"name": "a", "terms": [1984]}], "watches[0].terms[0]: expected a string, got int 1984"),
         ([{"name": "a", "terms": ["x", " "]}], "watches[0].terms[1]: empty string"),
         (

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from newswatch.config import Browser, Outlet, Politeness, load_config, parse_config
+from newswatch.config import Browser, Events, Outlet, Politeness, load_config, parse_config
 from tests.readme import ROOT, code_blocks, plausible_env, variables
 
 
@@ -40,6 +40,9 @@ def test_the_config_reference_loads_verbatim(reference):
     assert set(config.channels) == {"team-hook", "team-mail", "team-chat"}
     digest = config.channels["team-mail"].digest  # the digest example
     assert (digest.every, digest.at, digest.tz) == ("daily", "08:00", "Asia/Shanghai")
+    assert config.events == Events()  # the events section shows the defaults
+    assert config.watch_rules[0].entities == ("qwen",) and not config.watch_rules[0].every_copy
+    assert config.entity_table["my-lab"].context == ("model", "模型")
 
 
 def test_the_config_reference_names_every_key_with_its_default(reference):

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from newswatch.storage import queries
 from newswatch.web import views
-from newswatch.web.app import story_filter
+from newswatch.web.app import entity_table, story_filter
 
 router = APIRouter(prefix="/api", tags=["api"])
 PageNumber = Annotated[int, Query(ge=1, description="1-based page number")]
@@ -36,10 +36,39 @@ class StoryRow(BaseModel):
     content_hash: str | None
     text: str | None
     watches: list[str]
+    event_id: int | None  # the news event (same news, any language or outlet); None: not grouped
+    entities: list[str]  # entity ids the story mentions (direct hits)
+
+
+class Copy(BaseModel):
+    id: int
+    title: str
+    language: str | None
+    outlet: str
+    url: str | None
+    published: datetime | None
+    first_seen: datetime
+
+
+class EventGroup(BaseModel):
+    story: StoryRow  # the lead: the event's story that changed last among those listed
+    event_id: int | None
+    copies: list[Copy]  # the event's other stories
+    languages: list[str]
+
+
+class EntityFacet(BaseModel):
+    id: str
+    label: str
+    label_zh: str
+    kind: str | None
+    stories: int  # stories mentioning it or one of its products/models (latest 1,000 matching)
 
 
 class StoryPage(BaseModel):
     stories: list[StoryRow]
+    events: list[EventGroup]  # the same stories folded by news event
+    facets: dict[str, list[EntityFacet]]  # {"entities": [...]}
     total: int
     total_exact: bool  # false: more than ``total`` stories match (counting stops there)
     page: int
@@ -113,6 +142,27 @@ class OutletList(BaseModel):
     outlets: list[OutletRow]
 
 
+class EventRow(BaseModel):
+    id: int
+    title: str
+    started_at: datetime
+    last_story_at: datetime
+    story_count: int
+    languages: list[str]
+    outlets: list[str]
+    grouping: str
+    stories: list[Copy]
+    entities: list[str]
+
+
+class EventPage(BaseModel):
+    events: list[EventRow]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
 class WatchMatch(BaseModel):
     story_id: int
     title: str
@@ -129,6 +179,8 @@ class WatchRow(BaseModel):
     regex: list[str]
     outlets: list[str]
     notify: list[str]
+    entities: list[str]
+    every_copy: bool
     matched: int
     recent: list[WatchMatch]
 
@@ -154,6 +206,25 @@ def story_page(request: Request, flt: queries.StoryFilter, page: int,
                per_page: int) -> queries.Page:
     with request.app.state.store.reading() as session:
         return queries.find_stories(session, flt, page, per_page)
+
+
+FACET_STORIES = 1000  # entity facets count over the latest this many matching stories
+
+
+def grouped(request: Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page's stories folded by news event (``views.group_by_event``)."""
+    events = list(dict.fromkeys(r["event_id"] for r in rows if r.get("event_id") is not None))
+    with request.app.state.store.reading() as session:
+        members = queries.event_members(session, events)
+    return views.group_by_event(rows, members)
+
+
+def facets(request: Request, flt: queries.StoryFilter) -> dict[str, list[dict[str, Any]]]:
+    """Entity facet counts over the stories the filter matches (``views.entity_facets``)."""
+    with request.app.state.store.reading() as session:
+        ids = queries.filtered_story_ids(session, flt, FACET_STORIES)
+        pairs = queries.entity_pairs(session, ids)
+    return {"entities": views.entity_facets(entity_table(request), pairs)}
 
 
 def story_in_full(request: Request, story_id: int) -> dict[str, Any]:
@@ -193,8 +264,23 @@ def alerts_page(request: Request, status: str | None, watch: str | None, page: i
 def api_stories(request: Request, flt: Annotated[queries.StoryFilter, Depends(story_filter)],
                 page: PageNumber = 1, per_page: PerPage = 50) -> JSONResponse:
     result = story_page(request, flt, page, per_page)
-    return _json({"stories": result.items, "total": result.total,
+    return _json({"stories": result.items, "events": grouped(request, result.items),
+                  "facets": facets(request, flt), "total": result.total,
                   "total_exact": result.exact, "page": result.page,
+                  "per_page": result.per_page, "pages": result.pages})
+
+
+@router.get("/events", response_model=EventPage,
+            summary="News events (the same news in any language or outlet), latest first")
+def api_events(request: Request,
+               entity: Annotated[str | None, Query(max_length=64, description="Mentioning "
+                                                   "this entity or one of its products")] = None,
+               page: PageNumber = 1, per_page: PerPage = 50) -> JSONResponse:
+    entity = (entity or "").strip().casefold()
+    family = views.entity_family(entity_table(request), entity) if entity else ()
+    with request.app.state.store.reading() as session:
+        result = queries.event_page(session, page, per_page, family)
+    return _json({"events": result.items, "total": result.total, "page": result.page,
                   "per_page": result.per_page, "pages": result.pages})
 
 

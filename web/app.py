@@ -99,6 +99,7 @@ def parse_when(value: str | None, name: str, end_of_day: bool = False) -> dateti
 
 
 def story_filter(
+    request: Request,
     q: Annotated[str | None, Query(description="Words in the title or text (folded like "
                                                "watches: 數字人 finds 数字人); all must occur",
                                    max_length=200)] = None,
@@ -109,14 +110,31 @@ def story_filter(
                                                    "or date-time)")] = None,
     until: Annotated[str | None, Query(description="Last changed before (ISO; a bare date "
                                                    "includes that day)")] = None,
+    entity: Annotated[str | None, Query(description="Mentions this entity (an id of the "
+                                                    "entity table: deepseek) or one of its "
+                                                    "products and models", max_length=64)] = None,
+    event: Annotated[int | None, Query(ge=1, description="Belongs to this news event")] = None,
 ) -> StoryFilter:
     """The story filters shared by ``/``, ``/api/stories`` and the feeds (empty = no filter)."""
     if kind and kind not in KINDS:
         raise HTTPException(422, f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+    entity = (entity or "").strip().casefold()
     return StoryFilter(q=(q or "").strip() or None, outlet=outlet or None, watch=watch or None,
                        kind=kind or None,  # type: ignore[arg-type]
                        since=parse_when(since, "since"),
-                       until=parse_when(until, "until", end_of_day=True))
+                       until=parse_when(until, "until", end_of_day=True),
+                       entities=views.entity_family(entity_table(request), entity) if entity else (),
+                       event=event)
+
+
+def entity_table(request: Request) -> Any:
+    """The config's entity table (the bundled one when the config was not loaded from a file)."""
+    table = getattr(request.app.state.config, "entity_table", None)
+    if table is None:
+        from newswatch.entities import load_table
+
+        table = load_table()
+    return table
 
 
 def html(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:

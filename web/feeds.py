@@ -1,6 +1,9 @@
 """Atom feeds (feedgen): ``/feeds/all.atom``, ``/feeds/watch/{name}.atom``,
-``/feeds/outlet/{name}.atom``. One entry per story, newest change first: its id never changes,
-so an edited story replaces its entry (new content, ``updated`` bumped) instead of adding one."""
+``/feeds/outlet/{name}.atom``. One entry per news event (a story not grouped is its own),
+newest change first: the entry's id is that of the event's first story and never changes, so
+an edited story or another outlet's copy of the same news (in any language) replaces the entry
+(the copies listed in its content, ``updated`` bumped) instead of adding one. Categories name
+the outlets, watches (``watch:``), entities (``entity:``) and the event (``event:``)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
 from newswatch.storage import queries
+from newswatch.storage.models import Event
+from newswatch.web import views
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 ENTRIES = 50
@@ -27,6 +32,9 @@ def entry_id(story_id: int) -> str:
 def _feed(request: Request, title: str, flt: queries.StoryFilter) -> Response:
     with request.app.state.store.reading() as session:
         stories = queries.find_stories(session, flt, 1, ENTRIES).items
+        events = {s["event_id"] for s in stories if s["event_id"] is not None}
+        members = queries.event_members(session, list(events))
+        first = {e.id: e.first_story_id for e in session.query(Event).filter(Event.id.in_(events))}
     base = str(request.base_url).rstrip("/")
     self_url = str(request.url)
     fg = FeedGenerator()
@@ -36,14 +44,16 @@ def _feed(request: Request, title: str, flt: queries.StoryFilter) -> Response:
     fg.link(href=base + "/", rel="alternate", type="text/html")
     fg.generator("newswatch")
     fg.updated(max((s["last_changed"] for s in stories), default=datetime(2026, 1, 1, tzinfo=UTC)))
-    for story in reversed(stories):  # feedgen puts the last added entry first
-        _entry(fg.add_entry(), story, base)
+    groups = views.group_by_event(stories, members)
+    for group in reversed(groups):  # feedgen puts the last added entry first
+        _entry(fg.add_entry(), group, first.get(group["event_id"]), base)
     return Response(fg.atom_str(pretty=True), media_type=ATOM)
 
 
-def _entry(fe: Any, story: dict[str, Any], base: str) -> None:
+def _entry(fe: Any, group: dict[str, Any], first_story: int | None, base: str) -> None:
+    story, copies = group["story"], group["copies"]
     text = story["text"] or ""
-    fe.id(entry_id(story["id"]))
+    fe.id(entry_id(first_story or story["id"]))
     fe.title(story["title"] or "(untitled)")
     # one link, the story's page (every URL it appeared at is listed there): feedgen 1.0
     # writes entry links without their rel, so a second one would be a second "alternate"
@@ -56,8 +66,15 @@ def _entry(fe: Any, story: dict[str, Any], base: str) -> None:
         fe.category(term=f"outlet:{name}", label=name)
     for name in story["watches"]:
         fe.category(term=f"watch:{name}", label=name)
+    for entity in story["entities"]:
+        fe.category(term=f"entity:{entity}", label=entity)
+    if group["event_id"] is not None:
+        fe.category(term=f"event:{group['event_id']}", label=f"event {group['event_id']}")
     fe.summary(text[:SUMMARY_CHARS] + ("…" if len(text) > SUMMARY_CHARS else ""))
-    fe.content(text, type="text")
+    also = [f"- {c['outlet']} ({c['language'] or '?'}): {c['title']} {base}/stories/{c['id']}"
+            for c in copies]
+    fe.content(text + ("\n\nThe same news elsewhere:\n" + "\n".join(also) if also else ""),
+               type="text")
 
 
 @router.get("/all.atom", summary="Every story")

@@ -1,4 +1,5 @@
-"""The HTML pages: ``/`` (stories: filters, search, paging), ``/stories/{id}`` (text, URLs,
+"""The HTML pages: ``/`` (stories: filters, search, paging; folded by news event, with
+entity facets), ``/stories/{id}`` (text, URLs,
 revisions with their diffs, alerts), ``/outlets``, ``/watches``, ``/alerts``, and ``/login``
 when a token is configured. Server-rendered, no JavaScript; Jinja2 escapes every value."""
 
@@ -16,6 +17,13 @@ from newswatch.web.app import html, story_filter
 from newswatch.web.security import COOKIE, safe_next, session_value, token_matches
 
 router = APIRouter(include_in_schema=False)
+
+
+def _with(request: Request, **changes: str) -> str:
+    """This page's URL with some filters changed (an empty value drops one), from page 1."""
+    params = {k: v for k, v in request.query_params.items() if v and k != "page"}
+    params.update(changes)
+    return "/?" + urlencode({k: v for k, v in params.items() if v})
 
 
 def _feed_for(flt: queries.StoryFilter) -> str:
@@ -44,9 +52,13 @@ def index(request: Request, flt: Annotated[queries.StoryFilter, Depends(story_fi
     params = request.query_params
     return html(request, "index.html", {
         "result": result, "flt": flt, "outlets": outlets, "watches": watches,
+        "groups": api.grouped(request, result.items),
+        "facets": api.facets(request, flt)["entities"],
         "form": {k: params.get(k, "") for k in ("q", "outlet", "watch", "kind", "since",
-                                                 "until")},
+                                                 "until", "entity", "event")},
         "feed": _feed_for(flt),
+        "facet_url": lambda entity: _with(request, entity=entity),
+        "event_url": lambda event: _with(request, event=str(event)),
         "prev_url": _with_page(request, result.page - 1) if result.page > 1 else None,
         "next_url": _with_page(request, result.page + 1) if result.page < result.pages else None,
     })

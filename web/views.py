@@ -105,8 +105,58 @@ def watch_rows(watches: list[Any], matches: dict[str, tuple[int, list[dict[str, 
         rows.append({"name": w.name, "terms": list(w.terms), "all": list(w.all),
                      "exclude": list(w.exclude), "regex": list(w.regex),
                      "outlets": list(w.outlets), "notify": list(w.notify),
+                     "entities": list(w.entities), "every_copy": w.every_copy,
                      "matched": total, "recent": recent})
     return rows
+
+
+def entity_family(table: Any, entity: str) -> tuple[str, ...]:
+    """The entity and its descendants (``deepseek`` -> its models too), sorted; an id the
+    table does not know is looked up as it is."""
+    return tuple(sorted(table.descendants(entity) | {entity})) if entity in table else (entity,)
+
+
+def entity_facets(table: Any, pairs: list[tuple[int, str]], limit: int = 20
+                  ) -> list[dict[str, Any]]:
+    """How many stories mention each entity, parents included (a story about DeepSeek-R1
+    counts for deepseek too), most first: id, label, kind, stories."""
+    per_story: dict[int, set[str]] = {}
+    for story_id, entity in pairs:
+        per_story.setdefault(story_id, set()).add(entity)
+    counts: dict[str, int] = {}
+    for entities in per_story.values():
+        known = [e for e in entities if e in table]
+        for e in table.with_parents(known) | {e for e in entities if e not in table}:
+            counts[e] = counts.get(e, 0) + 1
+    rows = []
+    for e, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]:
+        entity = table.entities.get(e)
+        rows.append({"id": e, "label": (entity.label_en or e) if entity else e,
+                     "label_zh": entity.label_zh if entity else "",
+                     "kind": entity.kind if entity else None, "stories": n})
+    return rows
+
+
+def group_by_event(rows: list[dict[str, Any]], members: dict[int, list[dict[str, Any]]]
+                   ) -> list[dict[str, Any]]:
+    """Stories folded by news event, in the order the first of each comes: each group is the
+    lead story (``story``), the event (``event_id``, None when not grouped) and ``copies``: the
+    event's other stories (on this page or not) with language, outlet, title and URL."""
+    groups: list[dict[str, Any]] = []
+    seen: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        event_id = row.get("event_id")
+        if event_id is not None and event_id in seen:
+            continue
+        copies = [m for m in members.get(event_id, []) if m["id"] != row["id"]] \
+            if event_id is not None else []
+        group = {"story": row, "event_id": event_id, "copies": copies,
+                 "languages": sorted({row.get("language") or "?"}
+                                     | {m["language"] or "?" for m in copies})}
+        groups.append(group)
+        if event_id is not None:
+            seen[event_id] = group
+    return groups
 
 
 def when(value: datetime | None) -> str:
