@@ -4,7 +4,7 @@ requests, and read back how far each run got.
 A run is one scheduled crawl of one outlet (a ``crawl_runs`` row, as ``newswatch crawl
 --outlet`` makes). :meth:`Dispatcher.start_run` queues the outlet's discovery requests (start
 pages, feeds, sitemaps, built by the outlet's own spider so the workers resolve the callbacks)
-plus :meth:`Dispatcher.due_articles` -- the one hook for the revisit policy -- each carrying
+plus the stored articles the revisit schedule says are due (``crawler.run.schedule_args``), each carrying
 the run in its meta. Workers sum their counts into the run in Redis; :meth:`Dispatcher.progress`
 says when no request of the run is queued or leased any more, with its counts.
 """
@@ -48,15 +48,18 @@ class Dispatcher:
         value = self.server.hget(self.keys.open_runs(), outlet)
         return int(value) if value is not None else None
 
-    def start_run(self, outlet: Outlet, run_id: int, first_crawl: bool) -> int:
-        """Queue run ``run_id`` of ``outlet``; returns how many requests were queued."""
+    def start_run(self, outlet: Outlet, run_id: int, first_crawl: bool,
+                  schedule: dict[str, Any] | None = None) -> int:
+        """Queue run ``run_id`` of ``outlet``; returns how many requests were queued.
+        ``schedule``: the revisit schedule's spider arguments (``crawler.run.schedule_args``):
+        the stored articles due are queued beside the discovery requests."""
         from newswatch.spiders import spider_class
 
-        spider = spider_class(outlet.spider)(outlet=outlet)
+        spider = spider_class(outlet.spider)(outlet=outlet, **(schedule or {}))
         run = {"id": run_id, "outlet": outlet.name, "first_crawl": first_crawl}
         queue = LeasedQueue(self.server, spider, self.keys, outlet.name,
                             self.config.frontier.lease_seconds)
-        requests = asyncio.run(_collect(spider.start())) + self.due_articles(outlet, spider)
+        requests = asyncio.run(_collect(spider.start()))  # discovery pages, then articles due
         queued = 0
         for request in requests:
             request.meta[RUN] = run
@@ -64,12 +67,6 @@ class Dispatcher:
         # open after queueing: a run seen open always counts its requests (0 pending: done)
         self.server.hset(self.keys.open_runs(), outlet.name, run_id)
         return queued
-
-    def due_articles(self, outlet: Outlet, spider: Any) -> list[Any]:
-        """The article requests due for a revisit in this run (``spider.article_request(url)``
-        each). The revisit policy fills this in; until then every run rediscovers its articles
-        from the outlet's start pages, feeds and sitemaps, as ``newswatch crawl`` does."""
-        return []
 
     def progress(self, outlet: str, run_id: int) -> RunProgress:
         pipe = self.server.pipeline(transaction=True)

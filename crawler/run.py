@@ -72,7 +72,7 @@ def run_crawl(
         crawler = process.create_crawler(spider_class(outlet.spider))
         crawlers.append((outlet, crawler))
         process.crawl(crawler, outlet=outlet, context=context,
-                      validators=validators[outlet.name], **_schedule(store, outlet, now, full))
+                      validators=validators[outlet.name], **schedule_args(store, outlet, now, full))
 
     if on_progress is not None:
         _report_progress_every(0.25, lambda: on_progress(_live_stats(crawlers)))
@@ -97,8 +97,9 @@ def run_crawl(
     return CrawlSummary(run_id=run_id, started_at=started, ended_at=ended, outlets=summaries)
 
 
-def _schedule(store: Any, outlet: Outlet, now: datetime, full: bool) -> dict[str, Any]:
-    """The spider arguments that say which stored articles it fetches (spiders/outlet.py)."""
+def schedule_args(store: Any, outlet: Outlet, now: datetime, full: bool = False) -> dict[str, Any]:
+    """The spider arguments that say which stored articles it fetches (spiders/outlet.py): a
+    crawl's, and each run the daemon queues for the workers and the workers' spiders."""
     known = store.article_schedule(outlet.name)
     if outlet.revisit.always:  # the old behaviour: every discovery page in full, every
         # article it lists fetched (conditionally), stored articles it does not list left alone

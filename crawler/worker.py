@@ -24,10 +24,12 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
+from newswatch import clock
 from newswatch.config import Config, Outlet
 from newswatch.crawler import workers
 from newswatch.crawler.context import CrawlContext
 from newswatch.crawler.frontier import RUN, Keys, scheduler_of
+from newswatch.crawler.run import schedule_args
 from newswatch.crawler.settings import scrapy_settings
 
 log = logging.getLogger("newswatch.worker")
@@ -82,7 +84,8 @@ class WorkerContext(CrawlContext):
 
 def worker_spider(cls: type) -> type:
     """``cls`` whose article items carry their run (for the alert hook), whose errbacks ack,
-    and whose validators are reloaded at each new run (its conditional requests)."""
+    and whose validators are reloaded at each new run (its conditional requests), with the revisit schedule (which
+    listed articles are stored, which are due)."""
 
     class WorkerSpider(cls):  # type: ignore[misc, valid-type]
         async def start(self) -> AsyncIterator[Any]:
@@ -100,6 +103,10 @@ def worker_spider(cls: type) -> type:
             if run and run["id"] != getattr(self, "_validators_run", None):
                 self._validators_run = run["id"]  # the stories stored since: conditional
                 self.validators = self.context.store.validators_for(self.outlet.name)
+                # which listed articles are stored, and which are due: the revisit schedule
+                schedule = schedule_args(self.context.store, self.outlet, clock.now())
+                self.known, self.due_set = schedule["known"], set(schedule["due"])
+                self.requested_known = set()
             return super().discovered(response, requests)
 
         def on_error(self, failure: Any) -> None:
@@ -230,7 +237,10 @@ def run_worker(config: Config, redis_url: str, *, store: Any,
     from newswatch.spiders import spider_class
 
     store.ensure_outlets([o.name for o in config.outlets])
-    context = WorkerContext(config=config, store=store, hook_for_run=hook_for_run)
+    from newswatch.crawler.grouping import GroupingStep
+
+    context = WorkerContext(config=config, store=store, hook_for_run=hook_for_run,
+                            grouping=GroupingStep.from_config(config))
     process = CrawlerProcess(worker_settings(config, redis_url, log_level))
     for outlet in config.outlets:
         crawler = process.create_crawler(worker_spider(spider_class(outlet.spider)))

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from newswatch import clock
 from newswatch.errors import first_line
 
 log = logging.getLogger("newswatch.scheduler")
@@ -43,6 +44,7 @@ class FrontierRuns:
     def dispatch(self, outlet: Any) -> bool:
         """Queue a run of ``outlet``; False when its previous run is still open."""
         from newswatch.alerts.planner import first_crawl
+        from newswatch.crawler.run import schedule_args
 
         name = outlet.name
         with self._lock:
@@ -55,7 +57,8 @@ class FrontierRuns:
             run_id = self.store.start_run([name])
             self.state.started(name, started)
             self.started[name] = (run_id, started)
-            queued = self.dispatcher.start_run(outlet, run_id, first)
+            queued = self.dispatcher.start_run(
+                outlet, run_id, first, schedule=schedule_args(self.store, outlet, clock.now()))
         log.info("crawl %s: queued run %d for the workers (%d request%s)", name, run_id, queued,
                  "" if queued == 1 else "s")
         return True
