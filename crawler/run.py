@@ -81,6 +81,10 @@ def run_crawl(
         summaries.append(summarize(outlet.name, crawler.stats.get_stats(), errors))
     ended = datetime.now(UTC)
     store.finish_run(run_id, {s.outlet: s.as_dict() for s in summaries})
+    # a first crawl is a baseline until a crawl of the outlet finishes: one that was stopped
+    # (SIGTERM, SIGINT, a timeout) or killed leaves the next crawl in the baseline too
+    store.end_baseline(outlet.name for outlet, crawler in crawlers
+                       if crawler.stats.get_value("finish_reason") == "finished")
     return CrawlSummary(run_id=run_id, started_at=started, ended_at=ended, outlets=summaries)
 
 

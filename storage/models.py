@@ -46,6 +46,9 @@ class Outlet(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The render fallback's memory: this outlet's articles keep needing the browser.
     browser_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When a crawl of this outlet first finished with articles stored: until then every crawl
+    # is its baseline (matches recorded, nothing sent). See Store.end_baseline.
+    baseline_done_at: Mapped[datetime | None]
 
 
 class Story(Base):
