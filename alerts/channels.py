@@ -55,6 +55,7 @@ class Channel:
 
     kind: ClassVar[str] = ""
     options: ClassVar[frozenset[str]] = frozenset()  # allowed keys besides ``kind``
+    timeout: float = 30.0  # seconds one whole send may take (the sender gives up after it)
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -318,12 +319,15 @@ class EmailChannel(Channel):
 
 class AppriseChannel(Channel):
     kind = "apprise"
-    options: ClassVar[frozenset[str]] = frozenset()  # timeouts go in the URL (?cto=..&rto=..)
+    # ``timeout``: the whole send; per-connection timeouts may go in the URL (?cto=..&rto=..)
+    options: ClassVar[frozenset[str]] = frozenset({"timeout"})
 
-    def __init__(self, name: str, urls: list[str], key: str = "apprise") -> None:
+    def __init__(self, name: str, urls: list[str], key: str = "apprise",
+                 timeout: float = 30.0) -> None:
         import apprise
 
         super().__init__(name)
+        self.timeout = timeout
         self._apprise = apprise.Apprise()
         self._targets: list[str] = []
         for i, url in enumerate(urls):
@@ -354,7 +358,7 @@ class AppriseChannel(Channel):
         urls = [raw] if isinstance(raw, str) else raw
         if not isinstance(urls, list) or not urls or not all(isinstance(u, str) and u for u in urls):
             raise ValueError(f"{key}.apprise: expected an Apprise URL or a list of them")
-        return cls(name, urls, key=f"{key}.apprise")
+        return cls(name, urls, key=f"{key}.apprise", timeout=_timeout(cfg, key, 30))
 
     def target(self) -> str:
         return ", ".join(self._targets)

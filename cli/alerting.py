@@ -1,9 +1,11 @@
 """Glue between a crawl and the alerts package: the planner for the config's watches and
 channels (checked when the config was loaded), the per-outlet alert hook for storage, and
-delivery of the ledger's pending alerts."""
+delivery of the ledger's pending alerts (all of them, within a time budget; SIGTERM/SIGINT stop
+it at once)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,10 +51,24 @@ def alert_hooks(alerting: Alerting | None, config: Config, store: Any,
     return lambda outlet: hooks.get(outlet.name)
 
 
-def deliver(alerting: Alerting | None, store: Any) -> Any:
-    """Send what the ledger has pending and due; returns the sender's report (or None)."""
+def deliver(alerting: Alerting | None, store: Any, *, skip: bool = False) -> Any:
+    """Send every due alert of the ledger (``alerts.sender.deliver_all``: batches, within the
+    delivery time budget); returns the sender's report (or None without channels).
+
+    SIGTERM/SIGINT during delivery stop it at once: the send in flight is abandoned and its
+    alert left pending; the report says how many are left. ``skip``: send nothing (the crawl
+    was stopped), only count what is left.
+    """
     if alerting is None or not alerting.channels:
         return None
-    from newswatch.alerts.sender import deliver_pending
+    from newswatch.alerts.sender import DeliveryReport, count_due, deliver_all
+    from newswatch.scheduler.daemon import install_stop_signals
 
-    return deliver_pending(store, alerting.channels)
+    if skip:
+        return DeliveryReport(stopped=True, left=count_due(store))
+    stop = threading.Event()
+    restore = install_stop_signals(stop)
+    try:
+        return deliver_all(store, alerting.channels, stop=stop.is_set)
+    finally:
+        restore()

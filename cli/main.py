@@ -129,8 +129,8 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbos
                                 log_level="INFO" if level == "verbose" else "WARNING",
                                 extra_settings=extra_settings)
         out.print(summary_view(summary))
-        if deliver:
-            report = deliver_alerts(alerting, store)
+        if deliver:  # a crawl stopped by SIGTERM/SIGINT sends nothing more: the next run does
+            report = deliver_alerts(alerting, store, skip=summary.stopped)
             if report is not None:
                 out.print(f"alerts: {report}")
     return summary
@@ -330,6 +330,8 @@ def alerts(
             report = deliver_alerts(open_alerting(cfg), store)
             if report is not None:
                 err.print(f"alerts: {report}")
+            if report is not None and report.stopped:  # SIGTERM/SIGINT: stop, list nothing
+                return
         rows = store.list_alerts(status=status)
     if as_json:
         for row in rows:

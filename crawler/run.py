@@ -83,9 +83,11 @@ def run_crawl(
     store.finish_run(run_id, {s.outlet: s.as_dict() for s in summaries})
     # a first crawl is a baseline until a crawl of the outlet finishes: one that was stopped
     # (SIGTERM, SIGINT, a timeout) or killed leaves the next crawl in the baseline too
-    store.end_baseline(outlet.name for outlet, crawler in crawlers
-                       if crawler.stats.get_value("finish_reason") == "finished")
-    return CrawlSummary(run_id=run_id, started_at=started, ended_at=ended, outlets=summaries)
+    reasons = [crawler.stats.get_value("finish_reason") for _, crawler in crawlers]
+    store.end_baseline(outlet.name for (outlet, _), reason in zip(crawlers, reasons, strict=True)
+                       if reason == "finished")
+    return CrawlSummary(run_id=run_id, started_at=started, ended_at=ended, outlets=summaries,
+                        stopped="shutdown" in reasons)  # Scrapy's reason after SIGTERM/SIGINT
 
 
 def _live_stats(crawlers: list[tuple[Outlet, Any]]) -> dict[str, dict[str, Any]]:

@@ -6,8 +6,8 @@ crawls of one outlet at once), each run a child ``newswatch crawl --outlet NAME`
 job delivers pending alerts every ``delivery_interval`` seconds in this process. Each outlet's
 last start/end/status and next run are kept in ``scheduler_state`` so a restart neither
 re-crawls everything at once nor waits a full interval for overdue outlets. SIGTERM/SIGINT:
-stop scheduling, let an in-flight delivery finish, SIGTERM the crawl children (SIGKILL after
-``grace``), exit 0.
+stop scheduling, stop delivering at once (a send in flight is abandoned, its alert left
+pending), SIGTERM the crawl children (SIGKILL after ``grace``), exit 0: within ``grace`` + 10 s.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ class Daemon:
 
     def deliver(self) -> None:
         if self.channels:
-            deliver_once(self.store, self.channels, keep_going=lambda: not self.runner.closed)
+            deliver_once(self.store, self.channels, stop=lambda: self.runner.closed)
 
     # -- modes ------------------------------------------------------------------------------
 
@@ -220,13 +220,14 @@ class Daemon:
                      self.runner.running())
             scheduler.pause()
             self.runner.stop_all()
-            scheduler.shutdown(wait=True)  # lets an in-flight delivery pass finish
+            scheduler.shutdown(wait=True)  # a delivery pass stops at once: runner.closed
             log.info("daemon stopped")
         return 0
 
 
-def _install_signals(stop: threading.Event) -> Callable[[], None]:
-    """SIGTERM/SIGINT set ``stop``; returns a function restoring the old handlers."""
+def install_stop_signals(stop: threading.Event) -> Callable[[], None]:
+    """SIGTERM/SIGINT set ``stop`` (instead of ending the process); returns a function
+    restoring the old handlers. Also used by the CLI around alert delivery."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
@@ -289,7 +290,7 @@ def run_daemon(
         log.error("%s", exc)
         store.close()
         return 1
-    restore = _install_signals(stop)
+    restore = install_stop_signals(stop)
     try:
         daemon = Daemon(config, path, store, channels, options, command)
         return daemon.run_once(stop) if once else daemon.run_forever(stop)

@@ -51,6 +51,11 @@ def cli_process(config: Path, *args: str, log: Path) -> subprocess.Popen[bytes]:
                                 env=dict(os.environ), start_new_session=True)
 
 
+def flat(output: str) -> str:
+    """The output with line wrapping undone (the console may fold long lines)."""
+    return " ".join(output.split())
+
+
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -196,3 +201,222 @@ def test_migration_marks_outlets_with_stored_urls_past_their_baseline(db_url: st
             assert not first_crawl(session, "old") and first_crawl(session, "new")
     finally:
         s.close()
+
+
+# --------------------------------------------------------------------------- helpers 6-8
+
+
+def plan_alerts(db_url: str, n: int, channels: tuple[str, ...] = ("hook",)) -> None:
+    """``n`` stories stored through the real planner: ``n`` pending alerts per channel."""
+    from datetime import UTC, datetime
+
+    from newswatch.alerts.planner import AlertPlanner
+    from newswatch.matching import parse_watches
+    from tests.storage_samples import Art
+
+    planner = AlertPlanner(parse_watches([{"name": "llm", "terms": ["大模型"]}]),
+                           channel_names=channels)
+    store = connect(db_url)
+    try:
+        hook = planner.for_outlet("local")
+        for i in range(n):
+            store.record_article("local", f"https://local.example/news/{i}.html",
+                                 Art("\n".join(story_paragraphs(i)), f"大模型新闻第{i}篇"),
+                                 datetime.now(UTC), plan_alerts=hook)
+    finally:
+        store.close()
+
+
+def ledger(db_url: str) -> list[dict[str, Any]]:
+    store = connect(db_url)
+    try:
+        return sorted(store.list_alerts(limit=10_000), key=lambda row: row["id"])
+    finally:
+        store.close()
+
+
+def alerts_config(tmp_path: Path, db_url: str, notify: dict[str, Any],
+                  outlet_url: str = "http://127.0.0.1:9/ai/") -> Path:
+    config = tmp_path / "newswatch.yaml"
+    config.write_text(yaml.safe_dump({
+        "database": db_url, "politeness": FAST,
+        "outlets": [{"name": "local", "start_urls": [outlet_url],
+                     "article_url": r"/news/\d{4}/", "render": "never", "interval": "1h"}],
+        "watches": [{"name": "llm", "terms": ["大模型"]}],
+        "notify": notify,
+    }, allow_unicode=True))
+    return config
+
+
+# --------------------------------------------------------------------------- item 6
+
+
+def test_alerts_send_delivers_every_pending_alert_in_batches(db_url: str, tmp_path: Path) -> None:
+    plan_alerts(db_url, 260)
+    with WebhookReceiver(secret=SECRET) as hook:
+        config = alerts_config(tmp_path, db_url, {"hook": {"webhook": hook.url,
+                                                           "secret": SECRET}})
+        result = run_cli(config, "alerts", "--send", "--status", "pending")
+        assert "alerts: 260 sent, 0 failed (will retry)" in flat(result.stderr), result.stderr
+        assert "still pending" not in result.stderr
+        ids = [r.json["alert_id"] for r in hook.received]
+        assert len(ids) == len(set(ids)) == 260 and all(r.signature_ok for r in hook.received)
+    assert {row["status"] for row in ledger(db_url)} == {"sent"}
+
+
+def test_a_run_out_of_time_says_what_is_left_and_the_next_run_sends_it(
+        tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'nw.db'}"
+    plan_alerts(db_url, 260)
+    with WebhookReceiver(secret=SECRET, delay=0.2) as hook:  # 260 x 0.2 s: far over 2 s
+        config = alerts_config(tmp_path, db_url, {"hook": {"webhook": hook.url,
+                                                           "secret": SECRET}})
+        env = {**os.environ, "NEWSWATCH_DELIVERY_BUDGET": "2s"}
+        first = subprocess.run([sys.executable, "-m", "newswatch.cli", "alerts", "--send",
+                                "--config", str(config)], cwd=ROOT, capture_output=True,
+                               text=True, env=env, timeout=600)
+        assert first.returncode == 0, first.stderr
+        sent = len(hook.received)
+        left = 260 - sent
+        assert 0 < sent < 260
+        assert (f"alerts: {sent} sent, 0 failed (will retry); the delivery time budget ran out; "
+                f"{left} alerts still pending; they go out on the next run") in flat(first.stderr)
+        assert [row["status"] for row in ledger(db_url)].count("pending") == left
+
+        hook.delay = 0.0
+        second = run_cli(config, "alerts", "--send")
+        assert f"alerts: {left} sent, 0 failed" in flat(second.stderr)
+    ids = [r.json["alert_id"] for r in hook.received]
+    assert len(ids) == len(set(ids)) == 260  # each once
+    assert {row["status"] for row in ledger(db_url)} == {"sent"}
+
+
+def test_crawl_delivers_every_alert_it_planned(tmp_path: Path) -> None:
+    """The crawl's own delivery (issue: at most 100 per run, the rest silently left)."""
+    outlet = GatedOutlet(250, open_for=10**9)
+    db_url = f"sqlite:///{tmp_path / 'nw.db'}"
+    try:
+        with WebhookReceiver(secret=SECRET) as hook:
+            config = alerts_config(tmp_path, db_url,
+                                   {"hook": {"webhook": hook.url, "secret": SECRET}},
+                                   outlet_url=outlet.site.url + "/ai/")
+            raw = yaml.safe_load(config.read_text())
+            raw["outlets"][0]["alert_on_first_crawl"] = True
+            config.write_text(yaml.safe_dump(raw, allow_unicode=True))
+            result = run_cli(config, "crawl")
+            assert "alerts: 250 sent, 0 failed (will retry)" in flat(result.stdout), result.stdout
+            assert len({r.json["alert_id"] for r in hook.received}) == len(hook.received) == 250
+    finally:
+        outlet.close()
+
+
+# --------------------------------------------------------------------------- item 7
+
+STOP_BOUND = 10.0  # documented: `alerts --send` and a crawl's delivery exit within 10 s
+DAEMON_STOP_BOUND = 25.0  # documented: the daemon, crawl children's 15 s grace included
+CI_MARGIN = 3.0
+
+
+def stop_and_time(proc: subprocess.Popen[bytes], wait: float = 180.0) -> float:
+    """SIGTERM ``proc``; seconds until it exited (fails the test if it never does)."""
+    import time
+
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(wait)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        raise AssertionError(f"still running {wait:g}s after SIGTERM") from None
+    return time.monotonic() - t0
+
+
+def stop_during_send(silent: Any, config: Path, *args: str, log: Path
+                     ) -> tuple[subprocess.Popen[bytes], float]:
+    """Run ``newswatch ARGS``; once ``silent`` has a whole request, SIGTERM it and time it."""
+    proc = cli_process(config, *args, log=log)
+    try:
+        wait_until(lambda: b"\r\n\r\n" in silent.received, "the first request sent")
+        return proc, stop_and_time(proc)
+    finally:
+        kill_group(proc)
+
+
+def test_sigterm_during_a_send_that_never_ends_exits_at_once_and_leaves_it_pending(
+        db_url: str, tmp_path: Path) -> None:
+    from tests.receivers import SilentReceiver
+
+    plan_alerts(db_url, 3)
+    log = tmp_path / "send.log"
+    with SilentReceiver() as silent:  # accepts, reads, never answers; the channel waits 600 s
+        config = alerts_config(tmp_path, db_url, {"hook": {"webhook": silent.url,
+                                                           "timeout": 600}})
+        proc, took = stop_during_send(silent, config, "alerts", "--send", log=log)
+    output = flat(log.read_text())
+    print(f"alerts --send exited {took:.2f}s after SIGTERM (bound {STOP_BOUND:g}s)")
+    assert proc.returncode == 0, output
+    assert took < STOP_BOUND * CI_MARGIN
+    assert ("alerts: 0 sent, 0 failed (will retry); stopped by a signal; 3 alerts still pending; "
+            "they go out on the next run") in output
+    assert "Traceback" not in output
+    # the interrupted alert is pending and due at once, not leased, failed or sent
+    assert [(r["status"], r["attempts"], r["next_attempt_at"]) for r in ledger(db_url)] == [
+        ("pending", 0, None)] * 3
+    with WebhookReceiver() as hook:  # the next run sends all three
+        config = alerts_config(tmp_path, db_url, {"hook": {"webhook": hook.url}})
+        run_cli(config, "alerts", "--send")
+        assert len(hook.received) == 3
+    assert {r["status"] for r in ledger(db_url)} == {"sent"}
+
+
+def test_sigterm_stops_the_daemon_within_its_bound_during_a_send_that_never_ends(
+        tmp_path: Path) -> None:
+    from tests.receivers import SilentReceiver
+
+    db_url = f"sqlite:///{tmp_path / 'nw.db'}"
+    plan_alerts(db_url, 3)
+    site = LocalSite()
+    site.set("/ai/", listing_html([]))
+    log = tmp_path / "daemon.log"
+    try:
+        with SilentReceiver() as silent:
+            config = alerts_config(tmp_path, db_url, {"hook": {"webhook": silent.url,
+                                                               "timeout": 600}},
+                                   outlet_url=site.url + "/ai/")
+            proc, took = stop_during_send(silent, config, "daemon", log=log)
+    finally:
+        site.close()
+    output = log.read_text()
+    print(f"daemon exited {took:.2f}s after SIGTERM (bound {DAEMON_STOP_BOUND:g}s)")
+    assert proc.returncode == 0, output
+    assert took < DAEMON_STOP_BOUND * CI_MARGIN
+    assert [(r["status"], r["attempts"], r["next_attempt_at"]) for r in ledger(db_url)] == [
+        ("pending", 0, None)] * 3
+
+
+def test_sigterm_during_the_delivery_at_the_end_of_a_crawl(tmp_path: Path) -> None:
+    """After the crawl, Scrapy's own signal handlers would ignore SIGTERM (its reactor has
+    stopped): the delivery installs its own, so the signal stops it at once."""
+    from tests.receivers import SilentReceiver
+
+    outlet = GatedOutlet(2, open_for=10**9)
+    db_url = f"sqlite:///{tmp_path / 'nw.db'}"
+    log = tmp_path / "crawl.log"
+    try:
+        with SilentReceiver() as silent:
+            config = alerts_config(tmp_path, db_url, {"hook": {"webhook": silent.url,
+                                                               "timeout": 600}},
+                                   outlet_url=outlet.site.url + "/ai/")
+            raw = yaml.safe_load(config.read_text())
+            raw["outlets"][0]["alert_on_first_crawl"] = True
+            config.write_text(yaml.safe_dump(raw, allow_unicode=True))
+            proc, took = stop_during_send(silent, config, "crawl", log=log)
+    finally:
+        outlet.close()
+    output = flat(log.read_text())
+    print(f"crawl exited {took:.2f}s after SIGTERM during its delivery (bound {STOP_BOUND:g}s)")
+    assert proc.returncode == 0, output
+    assert took < STOP_BOUND * CI_MARGIN
+    assert "stopped by a signal; 2 alerts still pending; they go out on the next run" in output
+    assert [(r["status"], r["attempts"], r["next_attempt_at"]) for r in ledger(db_url)] == [
+        ("pending", 0, None)] * 2
