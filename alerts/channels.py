@@ -37,6 +37,7 @@ log = logging.getLogger("newswatch.alerts.channels")
 
 SIGNATURE_HEADER = "X-Newswatch-Signature"
 ALERT_ID_HEADER = "X-Newswatch-Alert-Id"
+IDEMPOTENCY_HEADER = "Idempotency-Key"  # the alert's uid: the same on every retry
 USER_AGENT = "newswatch-alerts/0.1"
 
 
@@ -182,6 +183,8 @@ class WebhookChannel(Channel):
         headers = {"Content-Type": "application/json"}
         if payload.get("alert_id") is not None:
             headers[ALERT_ID_HEADER] = str(payload["alert_id"])
+        if payload.get("alert_uid"):
+            headers[IDEMPOTENCY_HEADER] = str(payload["alert_uid"])
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(body, self.secret)
         try:
@@ -278,7 +281,9 @@ class EmailChannel(Channel):
         msg["To"] = ", ".join(self.to)
         msg["Date"] = formatdate(localtime=False, usegmt=True)
         domain = parseaddr(self.sender)[1].rpartition("@")[2] or None
-        msg["Message-ID"] = make_msgid("newswatch", domain=domain)
+        uid = payload.get("alert_uid")  # the same Message-ID on every retry of this alert
+        msg["Message-ID"] = (f"<newswatch.{uid}@{domain or 'newswatch.invalid'}>" if uid
+                             else make_msgid("newswatch", domain=domain))
         if payload.get("alert_id") is not None:
             msg[ALERT_ID_HEADER] = str(payload["alert_id"])
         msg.set_content(render_text(payload), subtype="plain", charset="utf-8")

@@ -166,7 +166,8 @@ def story_locations(session: Session, story_id: int) -> tuple[list[str], list[st
 
 
 def payload_for_send(session: Session, alert: Alert) -> dict[str, Any]:
-    """The stored payload with ``alert_id`` set and the story's URLs/outlets refreshed."""
+    """The stored payload with ``alert_id`` / ``alert_uid`` set and the story's URLs/outlets
+    refreshed."""
     payload = dict(alert.payload or {})
     story = dict(payload.get("story") or {})
     urls, outlets = story_locations(session, alert.story_id)
@@ -174,6 +175,7 @@ def payload_for_send(session: Session, alert: Alert) -> dict[str, Any]:
     story["outlets"] = list(dict.fromkeys([*(story.get("outlets") or []), *outlets]))
     payload["story"] = story
     payload["alert_id"] = alert.id
+    payload["alert_uid"] = alert.uid
     return payload
 
 

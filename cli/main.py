@@ -97,8 +97,13 @@ def open_store(config: Config) -> Any:
 
 
 def open_alerting(config: Config) -> Any:
+    from newswatch.alerts.sender import budget_from_env
     from newswatch.cli.alerting import build_alerting
 
+    try:
+        budget_from_env()  # a bad $NEWSWATCH_DELIVERY_BUDGET: one line, before any work
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     return build_alerting(config)
 
 

@@ -261,6 +261,7 @@ def run_daemon(
     0 stopped cleanly, 1 cannot run (database, dashboard port) or a crawl failed in ``once``
     mode, 2 bad config. Errors are one line.
     """
+    from newswatch.alerts.sender import budget_from_env
     from newswatch.config import ConfigError, find_config_path, load_config
     from newswatch.storage.db import connect
     from newswatch.storage.errors import DatabaseError
@@ -274,6 +275,7 @@ def run_daemon(
         if not config.outlets:
             raise ConfigError(f"{path}: outlets: no outlet configured")
         timing.timeout_from_env()
+        budget_from_env()
         channels = config.channels
     except (ConfigError, ValueError) as exc:
         log.error("%s", exc)

@@ -174,7 +174,7 @@ def test_the_baseline_ends_only_when_a_crawl_of_the_outlet_finishes(store) -> No
         assert not first_crawl(s, "a") and first_crawl(s, "empty")
 
 
-def test_migration_marks_outlets_with_stored_urls_past_their_baseline(db_url: str) -> None:
+def test_migration_marks_crawled_outlets_past_their_baseline_and_gives_alerts_a_uid(db_url: str) -> None:
     from newswatch.alerts.planner import first_crawl
     from newswatch.storage.db import upgrade
     from tests.storage_samples import ARTICLE_A, Art
@@ -193,12 +193,21 @@ def test_migration_marks_outlets_with_stored_urls_past_their_baseline(db_url: st
 
     engine = create_engine_for(db_url)
     old = Store(engine)  # the 0005 schema has what record_article writes
-    old.record_article("old", "https://old.example/1", Art(ARTICLE_A), datetime.now(UTC))
+    res = old.record_article("old", "https://old.example/1", Art(ARTICLE_A), datetime.now(UTC))
+    with engine.begin() as conn:  # two alerts planned before 0006: no uid column yet
+        for channel in ("hook", "mail"):
+            conn.execute(text(
+                "INSERT INTO alerts (story_id, revision_id, watch, channel, event, payload, "
+                "status, attempts, created_at) VALUES (:s, :r, 'llm', :c, 'new', '{}', "
+                "'pending', 0, CURRENT_TIMESTAMP)"),
+                {"s": res.story_id, "r": res.revision_id, "c": channel})
     old.close()
     s = connect(db_url)
     try:
         with s.reading() as session:
             assert not first_crawl(session, "old") and first_crawl(session, "new")
+        uids = [row["uid"] for row in s.list_alerts()]
+        assert len(set(uids)) == 2 and all(len(u) == 32 and int(u, 16) >= 0 for u in uids)
     finally:
         s.close()
 
@@ -420,3 +429,67 @@ def test_sigterm_during_the_delivery_at_the_end_of_a_crawl(tmp_path: Path) -> No
     assert "stopped by a signal; 2 alerts still pending; they go out on the next run" in output
     assert [(r["status"], r["attempts"], r["next_attempt_at"]) for r in ledger(db_url)] == [
         ("pending", 0, None)] * 2
+
+
+# --------------------------------------------------------------------------- item 8
+
+
+def test_a_sender_killed_mid_send_resends_with_the_same_identity(db_url: str,
+                                                                  tmp_path: Path) -> None:
+    """kill -9 of the sender while a webhook and an SMTP server hold the alert unanswered; after
+    the lease a new run sends each again with the same Idempotency-Key / Message-ID."""
+    import time
+    from datetime import UTC, datetime
+
+    from tests.receivers import SmtpSink
+
+    plan_alerts(db_url, 1, channels=("hook", "mail"))
+    hold = threading.Event()
+    log = tmp_path / "send.log"
+    with WebhookReceiver(secret=SECRET, hold=hold) as hook, SmtpSink(hold=hold) as smtp:
+        config = alerts_config(tmp_path, db_url, {
+            "hook": {"webhook": hook.url, "secret": SECRET, "timeout": 10},
+            "mail": {"email": "desk@example.com", "smtp": f"smtp://127.0.0.1:{smtp.port}",
+                     "from": "newswatch@example.com", "timeout": 10}})
+        try:
+            for got in (lambda: hook.received, lambda: smtp.mails):  # the hook's alert first
+                proc = cli_process(config, "alerts", "--send", log=log)
+                try:
+                    wait_until(lambda: len(got()) == 1, "the receiver has the alert")  # noqa: B023
+                finally:
+                    kill_group(proc)  # mid-send: the receiver has not answered
+            assert proc.returncode == -signal.SIGKILL
+            rows = ledger(db_url)
+            assert [(r["status"], r["attempts"]) for r in rows] == [("pending", 0)] * 2
+            lease_end = max(r["next_attempt_at"] for r in rows)
+            wait_until(lambda: datetime.now(UTC) > lease_end, "the leases of the killed sends",
+                       limit=120)
+            time.sleep(0.1)
+            hold.set()  # the receivers answer from now on
+            result = run_cli(config, "alerts", "--send")
+            assert "alerts: 2 sent, 0 failed" in flat(result.stderr), result.stderr
+        finally:
+            hold.set()
+    assert len(hook.received) == 2 and len(smtp.mails) == 2  # at-least-once: twice each ...
+    keys = {r.headers["Idempotency-Key"] for r in hook.received}
+    uids = {r.json["alert_uid"] for r in hook.received}
+    assert len(keys) == 1 and keys == uids and all(r.signature_ok for r in hook.received)
+    message_ids = {m.message["Message-ID"] for m in smtp.mails}
+    assert len(message_ids) == 1  # ... with one identity each, for the receiver to drop the copy
+    [mail_uid] = [r["uid"] for r in ledger(db_url) if r["channel"] == "mail"] or [None]
+    assert message_ids == {f"<newswatch.{mail_uid}@example.com>"} and keys != {mail_uid}
+    assert [(r["status"], r["attempts"]) for r in ledger(db_url)] == [("sent", 1)] * 2
+
+
+def test_a_bad_delivery_budget_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    from newswatch.alerts.sender import budget_from_env
+
+    assert budget_from_env({}) == 300 and budget_from_env({"NEWSWATCH_DELIVERY_BUDGET": "2m"}) == 120
+    config = alerts_config(tmp_path, f"sqlite:///{tmp_path / 'nw.db'}",
+                           {"hook": {"webhook": "http://127.0.0.1:9/hook"}})
+    result = subprocess.run([sys.executable, "-m", "newswatch.cli", "alerts", "--send",
+                             "--config", str(config)], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "NEWSWATCH_DELIVERY_BUDGET": "soon"}, timeout=120)
+    assert result.returncode == 2
+    assert flat(result.stderr) == ("error: $NEWSWATCH_DELIVERY_BUDGET: bad duration 'soon' "
+                                   "(use e.g. 90s, 15m, 2h, 1d)")
