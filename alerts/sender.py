@@ -116,7 +116,7 @@ class DeliveryReport:
         text = ", ".join(parts)
         if self.stopped:
             text += "; stopped by a signal"
-        elif self.out_of_time:
+        elif self.out_of_time and self.left:
             text += "; the delivery time budget ran out"
         if self.left:
             text += ("; 1 alert still pending; it goes out on the next run" if self.left == 1
