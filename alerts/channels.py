@@ -37,7 +37,7 @@ log = logging.getLogger("newswatch.alerts.channels")
 
 SIGNATURE_HEADER = "X-Newswatch-Signature"
 ALERT_ID_HEADER = "X-Newswatch-Alert-Id"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_HEADER = "Idempotency-Key"  # an alert's uid or a digest's key: the same on every retry
 USER_AGENT = "newswatch-alerts/0.1"
 
 
@@ -59,6 +59,7 @@ class Channel:
     # ``config.Digest`` when the config gives this channel a ``digest:``: its alerts wait for
     # the period's digest (alerts/digest.py) instead of going out one by one
     digest: Any = None
+    timeout: float = 30.0  # seconds one whole send may take (the sender gives up after it)
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -185,8 +186,9 @@ class WebhookChannel(Channel):
         headers = {"Content-Type": "application/json"}
         if payload.get("alert_id") is not None:
             headers[ALERT_ID_HEADER] = str(payload["alert_id"])
-        if payload.get("idempotency_key"):  # a digest's stable id (alerts/digest.py)
-            headers[IDEMPOTENCY_HEADER] = str(payload["idempotency_key"])
+        key = payload.get("idempotency_key") or payload.get("alert_uid")  # digest / alert
+        if key:
+            headers[IDEMPOTENCY_HEADER] = str(key)
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(body, self.secret)
         try:
@@ -283,9 +285,14 @@ class EmailChannel(Channel):
         msg["To"] = ", ".join(self.to)
         msg["Date"] = formatdate(localtime=False, usegmt=True)
         domain = parseaddr(self.sender)[1].rpartition("@")[2] or None
-        key = payload.get("idempotency_key")  # a digest's stable id: the same on every retry
-        msg["Message-ID"] = f"<{key}@{domain or 'newswatch'}>" if key else make_msgid(
-            "newswatch", domain=domain)
+        key, uid = payload.get("idempotency_key"), payload.get("alert_uid")
+        # the same Message-ID on every retry: a digest's stable key, else the alert's uid
+        if key:
+            msg["Message-ID"] = f"<{key}@{domain or 'newswatch'}>"
+        elif uid:
+            msg["Message-ID"] = f"<newswatch.{uid}@{domain or 'newswatch.invalid'}>"
+        else:
+            msg["Message-ID"] = make_msgid("newswatch", domain=domain)
         if payload.get("alert_id") is not None:
             msg[ALERT_ID_HEADER] = str(payload["alert_id"])
         msg.set_content(render_text(payload), subtype="plain", charset="utf-8")
@@ -326,12 +333,15 @@ class EmailChannel(Channel):
 
 class AppriseChannel(Channel):
     kind = "apprise"
-    options: ClassVar[frozenset[str]] = frozenset()  # timeouts go in the URL (?cto=..&rto=..)
+    # ``timeout``: the whole send; per-connection timeouts may go in the URL (?cto=..&rto=..)
+    options: ClassVar[frozenset[str]] = frozenset({"timeout"})
 
-    def __init__(self, name: str, urls: list[str], key: str = "apprise") -> None:
+    def __init__(self, name: str, urls: list[str], key: str = "apprise",
+                 timeout: float = 30.0) -> None:
         import apprise
 
         super().__init__(name)
+        self.timeout = timeout
         self._apprise = apprise.Apprise()
         self._targets: list[str] = []
         for i, url in enumerate(urls):
@@ -362,7 +372,7 @@ class AppriseChannel(Channel):
         urls = [raw] if isinstance(raw, str) else raw
         if not isinstance(urls, list) or not urls or not all(isinstance(u, str) and u for u in urls):
             raise ValueError(f"{key}.apprise: expected an Apprise URL or a list of them")
-        return cls(name, urls, key=f"{key}.apprise")
+        return cls(name, urls, key=f"{key}.apprise", timeout=_timeout(cfg, key, 30))
 
     def target(self) -> str:
         return ", ".join(self._targets)

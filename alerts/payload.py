@@ -1,7 +1,7 @@
 """The alert payload (the webhook JSON body) and the email/chat renderings made from it.
 
 One dict is built when an alert is planned and stored in the outbox row; the sender adds
-``alert_id`` and refreshes ``story.urls`` / ``story.outlets`` at send time. Every channel renders
+``alert_id`` / ``alert_uid`` and refreshes ``story.urls`` / ``story.outlets`` at send time. Every channel renders
 from that same dict, so the webhook body, the email and the chat message always agree.
 """
 
@@ -65,6 +65,7 @@ def build_payload(
     news_event: dict[str, Any] | None = None,
     already_alerted: Sequence[dict[str, Any]] = (),
     entities: Sequence[str] = (),
+    alert_uid: str | None = None,
 ) -> dict[str, Any]:
     """The webhook body (see docs/alerts.md). ``diff`` is required for, and only kept on, updates.
 
@@ -99,6 +100,7 @@ def build_payload(
     payload["already_alerted"] = [dict(a) for a in already_alerted]
     payload["entities"] = list(entities)
     payload["alert_id"] = alert_id
+    payload["alert_uid"] = alert_uid
     return payload
 
 
@@ -243,8 +245,14 @@ def render_text(payload: dict[str, Any]) -> str:
     if others:
         lines += ["", "Also at:", *(f"  {u}" for u in others)]
     if payload.get("alert_id") is not None:
-        lines += ["", f"alert #{payload['alert_id']}"]
+        lines += ["", f"alert #{payload['alert_id']}" + _uid_note(payload)]
     return "\n".join(lines) + "\n"
+
+
+def _uid_note(payload: dict[str, Any]) -> str:
+    """`` (uid <hex>)``: the alert's identity, the same on every retry (chat receivers and
+    people can tell a resent alert by it)."""
+    return f" (uid {payload['alert_uid']})" if payload.get("alert_uid") else ""
 
 
 def render_html(payload: dict[str, Any]) -> str:
@@ -283,6 +291,7 @@ def render_html(payload: dict[str, Any]) -> str:
         links = "".join(f'<li><a href="{e(u, quote=True)}">{e(u)}</a></li>' for u in others)
         parts.append(f"<p>Also at:</p><ul>{links}</ul>")
     if payload.get("alert_id") is not None:
-        parts.append(f"<p><small>alert #{e(str(payload['alert_id']))}</small></p>")
+        parts.append(f"<p><small>alert #{e(str(payload['alert_id']) + _uid_note(payload))}"
+                     "</small></p>")
     parts.append("</body></html>")
     return "\n".join(parts)

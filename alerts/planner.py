@@ -43,7 +43,7 @@ from newswatch.alerts.sender import story_locations
 from newswatch.matching import Matcher, Watch
 from newswatch.matching.diff import changed_sentences, split_sentences
 from newswatch.storage.events import story_entities
-from newswatch.storage.models import Alert, Event, Match, Outlet, Revision, Story, StoryUrl
+from newswatch.storage.models import Alert, Event, Match, Outlet, Revision, Story
 from newswatch.text import is_trivial_change
 
 log = logging.getLogger("newswatch.alerts.planner")
@@ -75,12 +75,11 @@ def check_watch_channels(watches: Iterable[Watch], channel_names: Iterable[str])
 
 
 def first_crawl(session: Session, outlet: str) -> bool:
-    """True when no URL of ``outlet`` is stored yet. Call it *before* the crawl starts."""
-    found = session.execute(
-        select(StoryUrl.id).join(Outlet, Outlet.id == StoryUrl.outlet_id)
-        .where(Outlet.name == outlet).limit(1)
-    ).first()
-    return found is None
+    """True while ``outlet`` is in its baseline: no crawl of it has finished with articles
+    stored (``Store.end_baseline``), however many crawls were interrupted. Call it *before*
+    the crawl starts."""
+    done = session.scalar(select(Outlet.baseline_done_at).where(Outlet.name == outlet))
+    return done is None
 
 
 def _term_watch(watch: Watch, entity_table: Any = None) -> Watch:

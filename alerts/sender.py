@@ -2,21 +2,28 @@
 
 Per row: claim it in a short transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, ``BEGIN
 IMMEDIATE`` on SQLite) with a lease, refresh the story's URLs and outlets, send outside any
-transaction, then mark it ``sent`` or ``failed`` (back-off) and commit. A row is marked sent only
-after its channel accepted it, so a receiver that is down and comes back gets every alert once;
-concurrent senders never pick the same row.
+transaction (in a thread of its own, bounded by the channel's ``timeout``), then mark it ``sent``
+or ``failed`` (back-off) and commit. A row is marked sent only after its channel accepted it, and
+a row marked sent is never sent again; concurrent senders never pick the same row. A sender that
+dies mid-send leaves its row leased: it is sent again when the lease ends (at-least-once), with
+the same ``alert_key`` (``Idempotency-Key``, email ``Message-ID``) so receivers can deduplicate.
+``deliver_all`` takes batch after batch until nothing is due, the time budget is spent or
+``stop()`` says so (SIGTERM): a send in flight is then abandoned and its row left pending.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from newswatch.alerts.channels import Channel, DeliveryError
@@ -31,7 +38,25 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 BACKOFF_JITTER = 0.2  # each delay is shortened by up to this fraction, at random
 MAX_ATTEMPTS = 20
-SEND_LEASE = timedelta(minutes=15)  # a claimed row is not due again for this long (> any timeout)
+SEND_TIMEOUT = 30.0  # seconds a send may take when its channel names no timeout
+SEND_LEASE_MARGIN = timedelta(seconds=30)  # lease = the channel's timeout + this (> a commit wait)
+BATCH = 100
+DELIVERY_BUDGET = 300.0  # seconds one run keeps taking new deliveries
+BUDGET_ENV = "NEWSWATCH_DELIVERY_BUDGET"
+STOP_POLL = 0.1  # seconds between looks at stop() while a send is in flight
+
+
+def budget_from_env(environ: Mapping[str, str] | None = None) -> float:
+    """``$NEWSWATCH_DELIVERY_BUDGET`` (e.g. ``90s``, ``10m``) in seconds, else 300."""
+    from newswatch.config import parse_duration
+
+    raw = (environ if environ is not None else os.environ).get(BUDGET_ENV, "").strip()
+    return parse_duration(raw, f"${BUDGET_ENV}") if raw else DELIVERY_BUDGET
+
+
+def send_timeout(channel: Any) -> float:
+    """How long one send through ``channel`` may take, in seconds."""
+    return float(getattr(channel, "timeout", None) or SEND_TIMEOUT)
 
 
 def backoff(attempts_before: int, rng: random.Random | None = None,
@@ -56,10 +81,28 @@ class DeliveryReport:
     unknown_channel: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)  # alert_id, channel, watch, error
     sent_ids: list[int] = field(default_factory=list)
+    interrupted: int = 0  # sends abandoned by stop(): left pending, due again at once
+    stopped: bool = False  # stop() (SIGTERM, SIGINT) ended the run
+    out_of_time: bool = False  # the time budget ended the run
+    left: int = 0  # alerts still due when the run ended (set by deliver_all)
+    last_id: int = 0  # the cursor: the last alert id this pass looked at
 
     @property
     def attempted(self) -> int:
         return self.sent + self.failed + self.gave_up
+
+    def add(self, other: DeliveryReport) -> None:
+        """Fold one batch's report into this (the run's) report."""
+        self.sent += other.sent
+        self.failed += other.failed
+        self.gave_up += other.gave_up
+        self.interrupted += other.interrupted
+        self.stopped = self.stopped or other.stopped
+        for name, n in other.unknown_channel.items():
+            self.unknown_channel[name] = self.unknown_channel.get(name, 0) + n
+        self.errors += other.errors
+        self.sent_ids += other.sent_ids
+        self.last_id = max(self.last_id, other.last_id)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "attempted": self.attempted}
@@ -70,7 +113,15 @@ class DeliveryReport:
             parts.append(f"{self.gave_up} given up")
         for name, n in sorted(self.unknown_channel.items()):
             parts.append(f"{n} waiting for unknown channel {name}")
-        return ", ".join(parts)
+        text = ", ".join(parts)
+        if self.stopped:
+            text += "; stopped by a signal"
+        elif self.out_of_time and self.left:
+            text += "; the delivery time budget ran out"
+        if self.left:
+            text += ("; 1 alert still pending; it goes out on the next run" if self.left == 1
+                     else f"; {self.left} alerts still pending; they go out on the next run")
+        return text
 
 
 def session_factory_of(source: Any) -> Callable[[], Session]:
@@ -122,7 +173,8 @@ def story_locations(session: Session, story_id: int) -> tuple[list[str], list[st
 
 
 def payload_for_send(session: Session, alert: Alert) -> dict[str, Any]:
-    """The stored payload with ``alert_id`` set and the story's URLs/outlets refreshed."""
+    """The stored payload with ``alert_id`` / ``alert_uid`` set and the story's URLs/outlets
+    refreshed."""
     payload = dict(alert.payload or {})
     story = dict(payload.get("story") or {})
     urls, outlets = story_locations(session, alert.story_id)
@@ -130,43 +182,111 @@ def payload_for_send(session: Session, alert: Alert) -> dict[str, Any]:
     story["outlets"] = list(dict.fromkeys([*(story.get("outlets") or []), *outlets]))
     payload["story"] = story
     payload["alert_id"] = alert.id
+    payload["alert_uid"] = alert.uid
     return payload
+
+
+def count_due(source: Any, now: datetime | None = None) -> int:
+    """How many alerts are due now (``pending``, or ``failed`` and due for a retry)."""
+    with session_factory_of(source)() as session:
+        return int(session.scalar(select(func.count(Alert.id)).where(_due(now or utcnow()))) or 0)
+
+
+def deliver_all(
+    source: Any,
+    channels: Mapping[str, Channel],
+    *,
+    budget: float | None = None,
+    stop: Callable[[], bool] | None = None,
+    batch: int = BATCH,
+    on_batch: Callable[[DeliveryReport], None] | None = None,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> DeliveryReport:
+    """Deliver every due alert, batch after batch, oldest first; each row is looked at once.
+
+    Stops taking new deliveries when ``budget`` seconds (default ``$NEWSWATCH_DELIVERY_BUDGET``,
+    else 300) have passed or ``stop()`` is true; ``stop()`` also abandons a send in flight,
+    leaving its row pending and due at once. ``report.left``: alerts still due at the end.
+    ``on_batch(report)`` is called after each batch that did something.
+    """
+    deadline = time.monotonic() + (budget_from_env() if budget is None else budget)
+    stop = stop or (lambda: False)
+    run = DeliveryReport()
+    while True:
+        if stop():
+            run.stopped = True
+            break
+        if time.monotonic() >= deadline:
+            run.out_of_time = True
+            break
+        report = deliver_pending(source, channels, now=now, max_batch=batch, rng=rng,
+                                 after_id=run.last_id, stop=stop, deadline=deadline)
+        run.add(report)
+        if on_batch is not None and (report.attempted or report.unknown_channel
+                                     or report.interrupted):
+            on_batch(report)
+        if report.last_id == 0 or report.stopped:  # nothing more to look at, or stopped
+            break
+    if run.stopped or run.out_of_time:
+        run.left = count_due(source, now)
+    return run
 
 
 def deliver_pending(
     source: Any,
     channels: Mapping[str, Channel],
     now: datetime | None = None,
-    max_batch: int = 100,
+    max_batch: int = BATCH,
     *,
     rng: random.Random | None = None,
     max_attempts: int = MAX_ATTEMPTS,
+    after_id: int = 0,
+    stop: Callable[[], bool] | None = None,
+    deadline: float | None = None,
 ) -> DeliveryReport:
-    """Send up to ``max_batch`` due alerts, oldest first, each committed right after its send.
+    """Send up to ``max_batch`` due alerts with ids above ``after_id``, oldest first, each
+    committed right after its send (one batch; ``deliver_all`` runs batches until done).
 
     ``source``: a ``Store``, a ``sessionmaker`` or an ``Engine``. ``now`` (aware UTC) fixes the
     clock for selection, ``sent_at`` and back-off (tests); default: the real clock per alert.
+    ``stop()`` / ``deadline`` (``time.monotonic()``): take no new row once true / passed.
 
     Per alert: (1) a short transaction claims the row (``FOR UPDATE SKIP LOCKED`` on
-    PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) by moving ``next_attempt_at`` a lease ahead, and
-    builds the payload; (2) the channel sends, outside any transaction, so no lock is held during
-    network I/O; (3) a second short transaction records sent/failed. If the process dies during
-    (2), the row is due again when the lease ends (at-least-once, never lost).
+    PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) by moving ``next_attempt_at`` a lease ahead (the
+    channel's timeout + 30 s), and builds the payload; (2) the channel sends in a thread of its
+    own, outside any transaction, and is given up after the channel's timeout (a failure,
+    retried); (3) a second short transaction records sent/failed. If ``stop()`` turns true
+    during (2), the send is abandoned and the lease released: the row stays as it was, due
+    again at once. If the process dies during (2), the row is due again when the lease ends.
     """
     factory = session_factory_of(source)
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
+    stop = stop or (lambda: False)
     report = DeliveryReport()
-    last_id = 0
+    last_id = after_id
     for _ in range(max_batch):
+        if stop():
+            report.stopped = True
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            break
         claimed = _claim_next(factory, channels, clock, last_id, report)
         if claimed is None:
             break
-        last_id, channel, payload = claimed
+        last_id, channel, payload, lease_from = claimed
+        report.last_id = last_id
         if channel is None:  # unknown channel: left pending
             continue
-        error = attempt(channel, payload, f"alert {last_id}")
+        error, interrupted = _send_bounded(channel, payload, stop, last_id)
+        if interrupted:
+            _release(factory, last_id, lease_from)
+            report.interrupted += 1
+            report.stopped = True
+            log.info("alert %s: send interrupted, left pending", last_id)
+            break
         _record(factory, last_id, error, clock, report, rng, max_attempts)
-    if report.attempted or report.unknown_channel:
+    if report.attempted or report.unknown_channel or report.interrupted:
         log.info("alerts: %s", report)
     return report
 
@@ -185,10 +305,37 @@ def attempt(channel: Channel, payload: dict[str, Any], what: str) -> str | None:
     return None
 
 
+def _send_bounded(channel: Channel, payload: dict[str, Any], stop: Callable[[], bool],
+                  alert_id: int) -> tuple[str | None, bool]:
+    """Send in a daemon thread; ``(error or None, interrupted)``. Waits at most the channel's
+    timeout (then the send is a failure) and returns at once when ``stop()`` turns true (the
+    abandoned thread ends with its socket timeout, or with the process)."""
+    outcome: list[str | None] = []
+
+    def run() -> None:
+        outcome.append(attempt(channel, payload, f"alert {alert_id}"))
+
+    limit = send_timeout(channel)
+    worker = threading.Thread(target=run, name=f"newswatch-send-{alert_id}", daemon=True)
+    give_up = time.monotonic() + limit
+    worker.start()
+    while True:
+        worker.join(min(STOP_POLL, max(0.0, give_up - time.monotonic())))
+        if outcome:
+            return outcome[0], False
+        if stop():
+            return None, True
+        if time.monotonic() >= give_up:
+            target = channel.target() if hasattr(channel, "target") else channel.name
+            return one_line(f"{getattr(channel, 'kind', 'channel')} {target}: no answer within "
+                            f"{limit:g}s"), False
+
+
 def _claim_next(factory: Callable[[], Session], channels: Mapping[str, Channel],
-                clock: Callable[[], datetime], after_id: int,
-                report: DeliveryReport) -> tuple[int, Channel | None, dict[str, Any]] | None:
-    """Lock and lease the next due row after ``after_id``; None when there is none."""
+                clock: Callable[[], datetime], after_id: int, report: DeliveryReport
+                ) -> tuple[int, Channel | None, dict[str, Any], datetime | None] | None:
+    """Lock and lease the next due row after ``after_id``; None when there is none. Returns
+    (id, channel, payload, its next_attempt_at before the lease)."""
     with factory() as session:
         session.connection(execution_options={SQLITE_IMMEDIATE: True})
         now = clock()
@@ -203,11 +350,23 @@ def _claim_next(factory: Callable[[], Session], channels: Mapping[str, Channel],
             alert.last_error = f"unknown channel {alert.channel}"
             report.unknown_channel[alert.channel] = report.unknown_channel.get(alert.channel, 0) + 1
             session.commit()
-            return alert.id, None, {}
+            return alert.id, None, {}, None
+        channel = channels[alert.channel]
         payload = payload_for_send(session, alert)
-        alert.next_attempt_at = now + SEND_LEASE
+        before = alert.next_attempt_at
+        alert.next_attempt_at = now + timedelta(seconds=send_timeout(channel)) + SEND_LEASE_MARGIN
         session.commit()
-        return alert.id, channels[alert.channel], payload
+        return alert.id, channel, payload, before
+
+
+def _release(factory: Callable[[], Session], alert_id: int, before: datetime | None) -> None:
+    """Give back the lease of an abandoned send: the row is as it was before the claim."""
+    with factory() as session:
+        session.connection(execution_options={SQLITE_IMMEDIATE: True})
+        alert = session.get(Alert, alert_id)
+        if alert is not None and alert.status != "sent":
+            alert.next_attempt_at = before
+            session.commit()
 
 
 def _record(factory: Callable[[], Session], alert_id: int, error: str | None,

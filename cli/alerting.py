@@ -1,9 +1,11 @@
 """Glue between a crawl and the alerts package: the planner for the config's watches and
 channels (checked when the config was loaded), the per-outlet alert hook for storage, and
-delivery of the ledger's pending alerts and of the digests that are due."""
+delivery of the ledger's pending alerts (all of them, within a time budget; SIGTERM/SIGINT stop
+it at once) and of the digests that are due."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,24 +62,42 @@ def run_hook_factory(alerting: Alerting | None) -> Callable[[Outlet, bool], Any]
 
 @dataclass
 class Delivered:
-    """What ``deliver`` did: the sender's report and the digests' (printed as one line)."""
+    """What ``deliver`` did: the sender's report and the digests' (printed as one line); the
+    sender's figures (``sent``, ``left``, ``stopped`` ...) read through."""
 
     alerts: Any
-    digests: Any
+    digests: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.alerts, name)
 
     def __str__(self) -> str:
-        if not self.digests.attempted:
+        if self.digests is None or not self.digests.attempted:
             return str(self.alerts)
         return f"{self.alerts}; digests: {self.digests}"
 
 
-def deliver(alerting: Alerting | None, store: Any) -> Delivered | None:
-    """Send what the ledger has pending and due, and the digests that are due; None when no
-    watch or no channel is configured."""
+def deliver(alerting: Alerting | None, store: Any, *, skip: bool = False) -> Delivered | None:
+    """Send every due alert of the ledger (``alerts.sender.deliver_all``: batches, within the
+    delivery time budget), then the digests that are due; None without channels.
+
+    SIGTERM/SIGINT during delivery stop it at once: the send in flight is abandoned and its
+    alert left pending; the report says how many are left. ``skip``: send nothing (the crawl
+    was stopped), only count what is left.
+    """
     if alerting is None or not alerting.channels:
         return None
     from newswatch.alerts.digest import deliver_digests
-    from newswatch.alerts.sender import deliver_pending
+    from newswatch.alerts.sender import DeliveryReport, count_due, deliver_all
+    from newswatch.scheduler.daemon import install_stop_signals
 
-    return Delivered(deliver_pending(store, alerting.channels),
-                     deliver_digests(store, alerting.channels))
+    if skip:
+        return Delivered(DeliveryReport(stopped=True, left=count_due(store)))
+    stop = threading.Event()
+    restore = install_stop_signals(stop)
+    try:
+        alerts = deliver_all(store, alerting.channels, stop=stop.is_set)
+        digests = None if stop.is_set() else deliver_digests(store, alerting.channels)
+        return Delivered(alerts, digests)
+    finally:
+        restore()

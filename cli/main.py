@@ -104,8 +104,13 @@ def open_store(config: Config) -> Any:
 
 
 def open_alerting(config: Config) -> Any:
+    from newswatch.alerts.sender import budget_from_env
     from newswatch.cli.alerting import build_alerting
 
+    try:
+        budget_from_env()  # a bad $NEWSWATCH_DELIVERY_BUDGET: one line, before any work
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     return build_alerting(config)
 
 
@@ -139,8 +144,8 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbos
                                 log_level="INFO" if level == "verbose" else "WARNING",
                                 extra_settings=extra_settings, full=full)
         out.print(summary_view(summary))
-        if deliver:
-            report = deliver_alerts(alerting, store)
+        if deliver:  # a crawl stopped by SIGTERM/SIGINT sends nothing more: the next run does
+            report = deliver_alerts(alerting, store, skip=summary.stopped)
             if report is not None:
                 out.print(f"alerts: {report}")
     return summary
@@ -350,6 +355,8 @@ def alerts(
             report = deliver_alerts(open_alerting(cfg), store)
             if report is not None:
                 err.print(f"alerts: {report}")
+            if report is not None and report.stopped:  # SIGTERM/SIGINT: stop, list nothing
+                return
         rows = store.list_alerts(status=status)
     if as_json:
         write_json_lines(rows)

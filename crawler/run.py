@@ -94,7 +94,13 @@ def run_crawl(
             store.save_page_validators(outlet.name, spider.fresh_page_validators, now)
     ended = datetime.now(UTC)
     store.finish_run(run_id, {s.outlet: s.as_dict() for s in summaries})
-    return CrawlSummary(run_id=run_id, started_at=started, ended_at=ended, outlets=summaries)
+    # a first crawl is a baseline until a crawl of the outlet finishes: one that was stopped
+    # (SIGTERM, SIGINT, a timeout) or killed leaves the next crawl in the baseline too
+    reasons = [crawler.stats.get_value("finish_reason") for _, crawler in crawlers]
+    store.end_baseline(outlet.name for (outlet, _), reason in zip(crawlers, reasons, strict=True)
+                       if reason == "finished")
+    return CrawlSummary(run_id=run_id, started_at=started, ended_at=ended, outlets=summaries,
+                        stopped="shutdown" in reasons)  # Scrapy's reason after SIGTERM/SIGINT
 
 
 def schedule_args(store: Any, outlet: Outlet, now: datetime, full: bool = False) -> dict[str, Any]:

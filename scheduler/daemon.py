@@ -6,8 +6,8 @@ crawls of one outlet at once), each run a child ``newswatch crawl --outlet NAME`
 job delivers pending alerts every ``delivery_interval`` seconds in this process. Each outlet's
 last start/end/status and next run are kept in ``scheduler_state`` so a restart neither
 re-crawls everything at once nor waits a full interval for overdue outlets. SIGTERM/SIGINT:
-stop scheduling, let an in-flight delivery finish, SIGTERM the crawl children (SIGKILL after
-``grace``), exit 0.
+stop scheduling, stop delivering at once (a send in flight is abandoned, its alert left
+pending), SIGTERM the crawl children (SIGKILL after ``grace``), exit 0: within ``grace`` + 10 s.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ class Daemon:
 
     def deliver(self) -> None:
         if self.channels:
-            deliver_once(self.store, self.channels, keep_going=lambda: not self.runner.closed)
+            deliver_once(self.store, self.channels, stop=lambda: self.runner.closed)
 
     # -- modes ------------------------------------------------------------------------------
 
@@ -274,13 +274,14 @@ class Daemon:
                      self.runner.running())
             scheduler.pause()
             self.runner.stop_all()
-            scheduler.shutdown(wait=True)  # lets an in-flight delivery pass finish
+            scheduler.shutdown(wait=True)  # a delivery pass stops at once: runner.closed
             log.info("daemon stopped")
         return 0
 
 
-def _install_signals(stop: threading.Event) -> Callable[[], None]:
-    """SIGTERM/SIGINT set ``stop``; returns a function restoring the old handlers."""
+def install_stop_signals(stop: threading.Event) -> Callable[[], None]:
+    """SIGTERM/SIGINT set ``stop`` (instead of ending the process); returns a function
+    restoring the old handlers. Also used by the CLI around alert delivery."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
@@ -314,6 +315,7 @@ def run_daemon(
     0 stopped cleanly, 1 cannot run (database, dashboard port) or a crawl failed in ``once``
     mode, 2 bad config. Errors are one line.
     """
+    from newswatch.alerts.sender import budget_from_env
     from newswatch.config import ConfigError, find_config_path, load_config
     from newswatch.storage.db import connect
     from newswatch.storage.errors import DatabaseError
@@ -327,6 +329,7 @@ def run_daemon(
         if not config.outlets:
             raise ConfigError(f"{path}: outlets: no outlet configured")
         timing.timeout_from_env()
+        budget_from_env()
         channels = config.channels
     except (ConfigError, ValueError) as exc:
         log.error("%s", exc)
@@ -343,7 +346,7 @@ def run_daemon(
         log.error("%s", exc)
         store.close()
         return 1
-    restore = _install_signals(stop)
+    restore = install_stop_signals(stop)
     daemon = None
     try:
         daemon = Daemon(config, path, store, channels, options, command)

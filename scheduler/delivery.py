@@ -11,8 +11,6 @@ from newswatch.errors import first_line
 
 log = logging.getLogger("newswatch.scheduler")
 
-MAX_BATCH = 100
-
 
 def deliver_digests_once(store: Any, channels: Mapping[str, Any]) -> int:
     """Assemble and send the digests that are due (alerts/digest.py); returns how many were
@@ -30,24 +28,23 @@ def deliver_digests_once(store: Any, channels: Mapping[str, Any]) -> int:
 
 
 def deliver_once(store: Any, channels: Mapping[str, Any],
-                 keep_going: Callable[[], bool] = lambda: True) -> int:
-    """Deliver due alerts (batch after batch while full and ``keep_going()``); returns sent count.
+                 stop: Callable[[], bool] = lambda: False) -> int:
+    """Deliver every due alert (``alerts.sender.deliver_all``: batch after batch, within the
+    delivery time budget) until ``stop()``; one log line per batch. Returns the sent count.
 
     Never raises: a failing pass (database down, sender bug) is one warning line and the next
-    pass retries, since the outbox keeps every unsent row.
+    pass retries, since the outbox keeps every unsent row. ``stop()`` true abandons a send in
+    flight at once (its alert stays pending).
     """
-    from newswatch.alerts.sender import deliver_pending
+    from newswatch.alerts.sender import deliver_all
 
     deliver_digests_once(store, channels)
-    sent = 0
-    while True:
-        try:
-            report = deliver_pending(store, channels, max_batch=MAX_BATCH)
-        except Exception as exc:  # noqa: BLE001 - the next pass retries
-            log.warning("alert delivery pass failed: %s: %s", type(exc).__name__, first_line(exc))
-            return sent
-        sent += report.sent
-        if report.attempted or report.unknown_channel:
-            log.info("alerts: %s", report)
-        if report.attempted < MAX_BATCH or not keep_going():
-            return sent
+    try:
+        report = deliver_all(store, channels, stop=stop,
+                             on_batch=lambda batch: log.info("alerts: %s", batch))
+    except Exception as exc:  # noqa: BLE001 - the next pass retries
+        log.warning("alert delivery pass failed: %s: %s", type(exc).__name__, first_line(exc))
+        return 0
+    if report.left:
+        log.info("alerts: %s", report)
+    return report.sent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,9 @@ class Outlet(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The render fallback's memory: this outlet's articles keep needing the browser.
     browser_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When a crawl of this outlet first finished with articles stored: until then every crawl
+    # is its baseline (matches recorded, nothing sent). See Store.end_baseline.
+    baseline_done_at: Mapped[datetime | None]
 
 
 class Story(Base):
@@ -212,6 +216,11 @@ class StoryVector(Base):
     vector: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+def new_alert_uid() -> str:
+    """A fresh alert uid: 32 hex digits (a random UUID)."""
+    return uuid.uuid4().hex
+
+
 ALERT_STATUSES = ("pending", "sent", "failed")
 """An alert row's ``status``: waiting to go out (again), delivered, given up on."""
 
@@ -247,6 +256,9 @@ class Alert(DeliveryState, Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Random, unique, fixed when the row is made: the alert's identity for receivers (payload
+    # ``alert_uid``, webhook ``Idempotency-Key``, email ``Message-ID``), the same on every retry.
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_alert_uid)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
     revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id", ondelete="CASCADE"))
     watch: Mapped[str] = mapped_column(String(200))

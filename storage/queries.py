@@ -303,7 +303,7 @@ def story_detail(session: Session, story_id: int) -> dict[str, Any] | None:
 def _alert_row(a: Alert) -> dict[str, Any]:
     """An alert as ``newswatch alerts --json`` prints it."""
     return {
-        "id": a.id, "story_id": a.story_id, "revision_id": a.revision_id,
+        "id": a.id, "uid": a.uid, "story_id": a.story_id, "revision_id": a.revision_id,
         "watch": a.watch, "channel": a.channel, "event": a.event,
         "status": a.status, "attempts": a.attempts,
         "next_attempt_at": a.next_attempt_at, "last_error": a.last_error,

@@ -401,6 +401,23 @@ class Store:
         with self.reading() as session:
             return alert_page(session, status=status, per_page=limit).items
 
+    def end_baseline(self, outlets: Iterable[str], at: datetime | None = None) -> list[str]:
+        """Mark the first (baseline) crawl of these outlets done; call it when a crawl of them
+        *finished* (not interrupted). An outlet with no stored URL yet (its site was down, say)
+        stays in its baseline. Returns the outlets whose baseline ended now."""
+        _check_aware("at", at)
+        names = list(dict.fromkeys(outlets))
+        if not names:
+            return []
+        has_urls = select(StoryUrl.id).where(StoryUrl.outlet_id == Outlet.id).exists()
+        with self.transaction() as session:
+            ended = session.scalars(
+                update(Outlet)
+                .where(Outlet.name.in_(names), Outlet.baseline_done_at.is_(None), has_urls)
+                .values(baseline_done_at=at or utcnow())
+                .returning(Outlet.name))
+            return sorted(ended)
+
     def browser_first(self, outlet: str) -> bool:
         """Whether this outlet's articles go straight to the browser (the render memory)."""
         with self.reading() as session:

@@ -2,7 +2,8 @@
 
 ``WebhookReceiver`` is the one local server (``newswatch.localserver``) answering POSTs: it
 checks ``X-Newswatch-Signature`` and records every request; it can be stopped and started again
-on the same port (receiver down, then up). ``SmtpSink`` wraps ``aiosmtpd`` (a test dependency, imported lazily) with optional STARTTLS,
+on the same port (receiver down, then up), answer slowly (``delay``) or only once released
+(``hold``). ``SilentReceiver`` accepts TCP connections and never answers. ``SmtpSink`` wraps ``aiosmtpd`` (a test dependency, imported lazily) with optional STARTTLS,
 implicit TLS and AUTH. ``self_signed_cert`` writes a throw-away certificate with ``cryptography``.
 """
 
@@ -14,6 +15,8 @@ import hashlib
 import hmac
 import json
 import socket
+import threading
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -55,6 +58,8 @@ class WebhookReceiver:
     status: int = 204
     port: int = 0
     received: list[Received] = field(default_factory=list)
+    delay: float = 0.0  # seconds before each answer (a slow receiver)
+    hold: threading.Event | None = None  # when set: record each request, answer once it is set
     _server: LocalServer | None = None
 
     @property
@@ -67,6 +72,10 @@ class WebhookReceiver:
             ok = verify_signature(request.body, request.headers.get("X-Newswatch-Signature"),
                                   self.secret)
         self.received.append(Received(request.path, request.headers, request.body, ok))
+        if self.hold is not None:
+            self.hold.wait(300)
+        if self.delay:
+            time.sleep(self.delay)
         return Reply(401 if ok is False else self.status)
 
     def start(self) -> WebhookReceiver:
@@ -136,15 +145,60 @@ class Mail:
         return msg
 
 
+class SilentReceiver:
+    """A TCP server on 127.0.0.1 that accepts every connection, reads what it is sent, and never
+    answers (a receiver that hangs). ``received``: the bytes read so far, over all connections."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port = int(self._listener.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.received = bytearray()
+        self.connections: list[socket.socket] = []
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="silent-receiver", daemon=True)
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections.append(conn)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := conn.recv(65536):
+                self.received += data
+
+    def __enter__(self) -> SilentReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        self._thread.join(5)
+        self._listener.close()
+        for conn in self.connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+
 class SmtpSink:
     """An aiosmtpd server on 127.0.0.1 that keeps every message in ``self.mails``.
 
     ``mode``: ``"plain"`` (no TLS), ``"starttls"`` (offers STARTTLS) or ``"smtps"`` (implicit TLS);
     ``credentials=(user, password)`` enables AUTH (allowed only over TLS unless mode is plain).
+    ``hold``: an event; each message is kept at once but answered only once it is set.
     """
 
     def __init__(self, mode: str = "plain", cert: tuple[Path, Path] | None = None,
-                 credentials: tuple[str, str] | None = None, require_starttls: bool = False) -> None:
+                 credentials: tuple[str, str] | None = None, require_starttls: bool = False,
+                 hold: threading.Event | None = None) -> None:
+        import asyncio
         import ssl
 
         from aiosmtpd.controller import Controller
@@ -161,6 +215,8 @@ class SmtpSink:
                 sink.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos),
                                        envelope.original_content or envelope.content,
                                        server.transport.get_extra_info("ssl_object") is not None, user))
+                while hold is not None and not hold.is_set():
+                    await asyncio.sleep(0.05)
                 return "250 OK"
 
         def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,

@@ -214,3 +214,28 @@ def test_apprise_failure_is_delivery_error_without_token(caplog):
     text = str(err.value) + json.dumps(chan.describe()) + caplog.text
     assert "secret-abc-6" not in text and "apitoken-xyz" not in text
     assert "\n" not in str(err.value)
+
+
+# --- the alert's identity: the same on every send of one alert ---------------------------
+
+
+def test_every_channel_carries_the_alert_uid_the_same_on_every_send():
+    first, other = payload(), payload(alert_id=8)
+    first["alert_uid"], other["alert_uid"] = "a" * 32, "b" * 32
+    with WebhookReceiver() as hook, SmtpSink() as smtp:
+        chans = parse_channels({
+            "hook": {"webhook": hook.url},
+            "mail": {"email": "desk@example.com", "smtp": f"smtp://127.0.0.1:{smtp.port}",
+                     "from": "newswatch@example.com"},
+            "chat": {"apprise": f"json://127.0.0.1:{hook.port}/chat"}})
+        for p in (first, first, other):  # a retry of the first alert, then another alert
+            for chan in chans.values():
+                chan.send(p)
+    hooks = [r for r in hook.received if r.path == "/hook"]
+    assert [r.headers["Idempotency-Key"] for r in hooks] == ["a" * 32, "a" * 32, "b" * 32]
+    assert [r.json["alert_uid"] for r in hooks] == ["a" * 32, "a" * 32, "b" * 32]
+    ids = [m.message["Message-ID"] for m in smtp.mails]
+    assert ids == [f"<newswatch.{'a' * 32}@example.com>"] * 2 + [
+        f"<newswatch.{'b' * 32}@example.com>"]
+    chats = [r.json["message"] for r in hook.received if r.path == "/chat"]
+    assert [("a" * 32 in m, "b" * 32 in m) for m in chats] == [(True, False)] * 2 + [(False, True)]

@@ -33,7 +33,7 @@ def test_payload_shape_new_and_updated():
                   "published": "2025-03-01T08:00:00Z", "first_seen": "2025-03-01T08:05:00Z",
                   "excerpt": "正文"},
         "news_event": None, "already_alerted": [], "entities": [],
-        "alert_id": None,
+        "alert_id": None, "alert_uid": None,
     }
     u = build_payload(event="updated", watch="w", terms=["AI"], story_id=5, title="t",
                       url="https://a/1", diff=[{"op": "added", "old": None, "new": "AI 来了。"}])

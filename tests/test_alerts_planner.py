@@ -91,6 +91,9 @@ def test_first_crawl_is_a_baseline(store, planner):
     # matches recorded for all; only the watch with alert_on_first_crawl sends
     assert {w for w, _ in matches(store)} == {"llm", "gpt", "chips"}
     assert outbox(store) == [("chips", "hook", "new"), ("chips", "chat", "new")]
+    with store.reading() as s:  # the baseline lasts until a crawl of the outlet finishes
+        assert first_crawl(s, "news-a") is True
+    store.end_baseline(["news-a"])
     with store.reading() as s:
         assert first_crawl(s, "news-a") is False
     record(store, planner, "https://b.cn/1", Art("大模型", "另一家媒体：大模型价格战开始了。"),

@@ -104,6 +104,7 @@ class MatchOut(BaseModel):
 
 class AlertRow(BaseModel):
     id: int
+    uid: str  # the alert's identity for receivers: Idempotency-Key, Message-ID
     story_id: int
     revision_id: int
     watch: str
