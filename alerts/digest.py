@@ -37,10 +37,11 @@ from newswatch.alerts.payload import iso
 from newswatch.alerts.secrets import one_line
 from newswatch.alerts.sender import (
     MAX_ATTEMPTS,
-    SEND_LEASE,
+    SEND_LEASE_MARGIN,
     DeliveryReport,
     attempt,
     backoff,
+    send_timeout,
     session_factory_of,
     story_locations,
 )
@@ -197,7 +198,8 @@ def _claim_next(factory: Callable[[], Session], channels: Mapping[str, Channel],
             row.status, row.last_error, row.next_attempt_at = "sent", "no alerts left", None
             session.commit()
             return row.id, row.key, None, payload
-        row.next_attempt_at = now + SEND_LEASE
+        channel = channels[row.channel]  # leased for one send: its timeout and a margin
+        row.next_attempt_at = now + timedelta(seconds=send_timeout(channel)) + SEND_LEASE_MARGIN
         session.commit()
         return row.id, row.key, channels[row.channel], payload
 
