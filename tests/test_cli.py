@@ -25,7 +25,7 @@ def run_ok(cli, *args, **kwargs):
 def test_diff_shows_the_changed_sentence(site, write_config, cli):
     site.set("/ai/", listing_html(["/news/2026/a.html"]))
     site.set("/news/2026/a.html", article_html("会变的文章", ZH_PARAGRAPHS, meta_charset="utf-8"))
-    config = str(write_config({"outlets": [outlet(site)]}))
+    config = str(write_config({"outlets": [outlet(site, revisit="always")]}))  # every crawl
     run_ok(cli, "crawl", "--config", config)
     [story] = [json.loads(x) for x in run_ok(cli, "stories", "--config", config, "--json").splitlines()]
     assert "one revision" in run_ok(cli, "diff", str(story["id"]), "--config", config)
