@@ -110,14 +110,13 @@ class StorePipeline(_Pipeline):
 
     @staticmethod
     def _record(store: Any, item: PageItem, plan: Any) -> Any:
-        result = store.record_article(
+        return store.record_article(
             outlet=item.outlet,
             url=item.url,
             article=item.article,
             fetched_at=datetime.now(UTC),
             plan_alerts=plan,
             fingerprint=item.extra.pop("fingerprint", None),
+            validators=(item.etag, item.last_modified) if item.etag or item.last_modified
+            else None,
         )
-        if item.etag or item.last_modified:
-            store.save_validators(item.url, item.etag, item.last_modified)
-        return result
