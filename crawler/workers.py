@@ -11,6 +11,7 @@ import asyncio
 import functools
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -19,6 +20,8 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()  # start_early creates the pool on a thread of its own
+_starter: threading.Thread | None = None
 
 
 def _warm_up() -> None:
@@ -51,14 +54,15 @@ def worker_count() -> int:
 
 def pool() -> ProcessPoolExecutor:
     global _pool
-    if _pool is None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["newswatch.crawler.poolguard", "newswatch.extraction",
-                                        "newswatch.storage.fingerprint"])
-        _start_forkserver()
-        _pool = ProcessPoolExecutor(max_workers=worker_count(), mp_context=context,
-                                    initializer=_warm_up)
-    return _pool
+    with _pool_lock:
+        if _pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["newswatch.crawler.poolguard", "newswatch.extraction",
+                                            "newswatch.storage.fingerprint"])
+            _start_forkserver()
+            _pool = ProcessPoolExecutor(max_workers=worker_count(), mp_context=context,
+                                        initializer=_warm_up)
+        return _pool
 
 
 def _start_forkserver() -> None:
@@ -83,13 +87,25 @@ def _start_forkserver() -> None:
             os.environ["PYTHONSAFEPATH"] = before
 
 
-def start_early() -> None:
+def _start_workers() -> None:
+    executor = pool()
+    for _ in range(worker_count()):
+        executor.submit(_warm_up)
+
+
+def start_early() -> threading.Thread | None:
     """Start the workers now, in the background (for a crawl that will surely extract pages,
-    such as an outlet's first): they are ready by the time the first article arrives."""
-    if worker_count() > 0:
-        executor = pool()
-        for _ in range(worker_count()):
-            executor.submit(_warm_up)
+    such as an outlet's first): they are ready by the time the first article arrives.
+    Starting them waits for the fork server to import the extractor (a second or more), so
+    it runs on a thread of its own while the crawl starts; the first page that needs a worker
+    before then waits for it. Returns that thread (shutdown() joins it)."""
+    global _starter
+    if worker_count() == 0:
+        return None
+    _starter = threading.Thread(target=_start_workers, name="newswatch-workers-start",
+                                daemon=True)
+    _starter.start()
+    return _starter
 
 
 async def run_in_pool(func: Callable[..., T], *args: Any) -> T:
@@ -106,7 +122,10 @@ async def run_in_pool(func: Callable[..., T], *args: Any) -> T:
 
 
 def shutdown() -> None:
-    global _pool
+    global _pool, _starter
+    if _starter is not None:  # a pool being started is shut down, not left behind
+        _starter.join()
+        _starter = None
     if _pool is not None:
         _pool.shutdown(wait=True, cancel_futures=True)
         _pool = None

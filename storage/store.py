@@ -79,6 +79,12 @@ def _attach(session: Session, model: type[Any], values: dict[str, Any]) -> Any:
     return obj
 
 
+def _update_validators(conn: Connection, url: str, etag: str | None,
+                       last_modified: str | None, fetched_at: datetime) -> None:
+    conn.execute(update(_STORY_URLS).where(_STORY_URLS.c.url == url).values(
+        etag=etag, last_modified=last_modified, last_fetched_at=fetched_at))
+
+
 class Store:
     """All reads and writes of stories, revisions, validators and crawl runs."""
 
@@ -160,6 +166,7 @@ class Store:
         *,
         fingerprint: Fingerprint | None = None,
         group: PlanAlerts | None = None,
+        validators: tuple[str | None, str | None] | None = None,
     ) -> RecordResult:
         """Store one fetched article and say what it was (see the module docstring).
 
@@ -170,6 +177,8 @@ class Store:
         ``group(session, story, revision, outcome)``: the same kind of hook, run first, for what
         sits a level above the story (events, entities; the crawl's grouping step): what it
         writes is there for ``plan_alerts`` and commits or rolls back with the story.
+        ``validators``: the response's (ETag, Last-Modified), saved as ``save_validators``
+        does, in the same transaction (one write transaction a page instead of two).
         """
         fp = self._check(outlet, url, article, fetched_at, fingerprint)
         outlet_id = self._outlet(outlet)
@@ -181,13 +190,18 @@ class Store:
                 if checked is not None:
                     checked = identity.compared(conn, checked, fp)
                     if identity.unchanged(checked, article.title):
+                        if validators is not None:
+                            self.save_validators(url, *validators, fetched_at=fetched_at)
                         return RecordResult(checked.story_id, checked.revision_id, "unchanged")
             expect_new = checked is None
         for attempt in (1, 2):
             try:
                 with self._write_engine.begin() as conn:
-                    return self._record(conn, outlet_id, url, article, fetched_at, fp,
-                                        (group, plan_alerts), checked, expect_new)
+                    result = self._record(conn, outlet_id, url, article, fetched_at, fp,
+                                          (group, plan_alerts), checked, expect_new)
+                    if validators is not None:
+                        _update_validators(conn, url, *validators, fetched_at)
+                    return result
             except IntegrityError:  # another process stored this URL or text first
                 if attempt == 2:
                     raise
@@ -266,10 +280,8 @@ class Store:
         """Remember a story URL's ETag / Last-Modified and mark it fetched now (or at
         fetched_at); a URL that carries no story is not kept."""
         _check_aware("fetched_at", fetched_at)
-        values = {"etag": etag, "last_modified": last_modified,
-                  "last_fetched_at": fetched_at or utcnow()}
         with self._write_engine.begin() as conn:
-            conn.execute(update(_STORY_URLS).where(_STORY_URLS.c.url == url).values(**values))
+            _update_validators(conn, url, etag, last_modified, fetched_at or utcnow())
 
     # -- the revisit schedule (storage/schedule.py) ------------------------------------------
 

@@ -87,6 +87,18 @@ def test_validators_round_trip(store) -> None:
     assert store.validators_for("other") == {}
 
 
+def test_validators_saved_with_the_article(store) -> None:
+    # the crawl hands them to record_article: one write transaction a page, same rows
+    store.record_article("o", "https://a.example/1", Art(ARTICLE_A), T0, validators=('"a"', None))
+    assert store.validators_for("o") == {"https://a.example/1": ('"a"', None)}
+    later = T0 + timedelta(hours=1)
+    result = store.record_article("o", "https://a.example/1", Art(ARTICLE_A), later,
+                                  validators=(None, "Wed, 12 Mar 2025 08:00:00 GMT"))
+    assert result.outcome == "unchanged"
+    assert store.validators_for("o") == {
+        "https://a.example/1": (None, "Wed, 12 Mar 2025 08:00:00 GMT")}
+
+
 def test_crawl_runs_and_outlets(store) -> None:
     ids = store.ensure_outlets(["a", "b", "a"])
     assert set(ids) == {"a", "b"} and store.ensure_outlets(["b"]) == {"b": ids["b"]}
