@@ -185,3 +185,21 @@ def test_two_crawl_processes_storing_two_copies_at_once_send_one_alert(db_url: s
             assert sorted(a.news_event_id for a in alerts) == sorted(e.id for e in events)
     finally:
         store.close()
+
+
+def test_a_story_whose_transaction_rolled_back_leaves_no_event_behind(store):
+    table = load_table()
+    step = GroupingStep(table, "lexical")
+    planner = planner_for({"name": "ds", "entities": ["deepseek"]}, table)
+    zh, en = articles()[0], articles()[3]
+
+    def failing(*args):
+        raise RuntimeError("alert planning failed")
+
+    with pytest.raises(RuntimeError):  # grouped in memory, then the transaction rolls back
+        store.record_article(*zh[:3], FETCHED, group=step.for_outlet(zh[0]), plan_alerts=failing)
+    plans = record_all(store, step, planner, [zh, en])
+    assert [p.alerted for p in plans] == [["ds"], []]
+    with store.reading() as session:
+        [event] = session.query(Event).all()
+        assert event.story_count == 2 and session.query(Alert).count() == 1
