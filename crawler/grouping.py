@@ -14,7 +14,9 @@ above it and never changes which story a page is:
 Several crawl processes may store at once (the daemon's children): each decision holds the
 grouping lock (storage.events) and first restores what other processes grouped since this one
 last looked (``story_vectors.id`` > its high-water mark; the stored vectors, so nothing is
-encoded twice). The encoder is loaded on the first new story, not at crawl start.
+encoded twice). When the story grouped last did not commit (its transaction rolled back after
+this hook), the step forgets its memory and restores it from storage. The encoder is loaded on
+the first new story, not at crawl start.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class GroupingStep:
         self._mine: set[int] = set()  # stories this process grouped (already in the grouper)
         self._events: dict[str, int] = {}  # grouper event key -> events.id
         self._keys: dict[int, str] = {}  # events.id -> grouper event key
+        self._last: int | None = None  # the story grouped last (checked: did it commit?)
 
     @classmethod
     def from_config(cls, config: Config) -> GroupingStep:
@@ -109,6 +112,8 @@ class GroupingStep:
             return None
         stored.add_story_entities(session, story.id, entities)
         stored.lock_grouping(session)
+        if self._last is not None and not stored.was_grouped(session, self._last):
+            self._forget()  # the last story's transaction rolled back: memory is not the truth
         at = story.published or story.first_seen or utcnow()
         self._catch_up(session, at)
         grouper = self.grouper
@@ -130,9 +135,17 @@ class GroupingStep:
                               language=story.language, outlet=outlet, **kept)
         self._events[assignment.event_key] = event_id
         self._keys.setdefault(event_id, assignment.event_key)
+        self._last = story.id
         log.debug("story %s: event %s (%s, score %.2f)", story.id, event_id,
                   "new" if assignment.new else "joined", assignment.score)
         return event_id
+
+    def _forget(self) -> None:
+        """Drop what this process remembers; the next story restores it from storage."""
+        if self._grouper is not None:
+            old = self._grouper
+            self._grouper = EventGrouper(old.encoder, self.tagger, old.settings)
+        self._seen, self._mine, self._events, self._keys, self._last = -1, set(), {}, {}, None
 
     def _catch_up(self, session: Any, at: datetime) -> None:
         """Remember the stories other processes grouped since this one last looked (the first

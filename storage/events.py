@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from newswatch.storage.models import Event, Outlet, Revision, Story, StoryEntity, StoryVector
 
 __all__ = ["GroupedStory", "add_story_entities", "create_event", "grouped_since", "join_event",
-           "latest_grouped", "lock_grouping", "set_story_entities", "story_entities", "story_event"]
+           "latest_grouped", "lock_grouping", "was_grouped", "set_story_entities", "story_entities", "story_event"]
 
 PG_GROUPING_LOCK = 0x6576656E  # "even": pg_advisory_xact_lock key for grouping decisions
 
@@ -68,6 +68,11 @@ def grouped_since(session: Session, after: int, not_before: datetime,
                          outlet, encoder, vector)
             for seq, sid, eid, title, body, lang, published, first_seen, outlet, encoder, vector
             in rows]
+
+
+def was_grouped(session: Session, story_id: int) -> bool:
+    """Whether the story's grouping is stored (its transaction committed)."""
+    return session.scalar(select(StoryVector.id).where(StoryVector.story_id == story_id)) is not None
 
 
 def latest_grouped(session: Session) -> int:

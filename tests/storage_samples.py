@@ -19,7 +19,25 @@ class Art:
     language: str | None = "zh"
 
 
-def record_in_child(url: str, barrier, jobs: list[tuple[str, str, str]], out) -> None:
+def run_children(target, argument_lists: list[tuple], timeout: float = 120) -> list:
+    """Start one spawned process per argument tuple, running ``target(*args, barrier, out)``
+    (a barrier shared by all, a queue for their reports); returns the reports once every child
+    has exited 0."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(len(argument_lists)), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args, barrier, out)) for args in argument_lists]
+    for proc in procs:  # they connect (and may migrate an empty database) at once too
+        proc.start()
+    results = [out.get(timeout=timeout) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    return results
+
+
+def record_in_child(url: str, jobs: list[tuple[str, str, str]], barrier, out) -> None:
     """Child process body for concurrency tests: connect, then record each (outlet, url, text)
     right after all processes reach the barrier; puts the outcomes on ``out``."""
     try:

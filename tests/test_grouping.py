@@ -19,7 +19,7 @@ from newswatch.matching import parse_watches
 from newswatch.storage.events import story_entities
 from newswatch.storage.models import Alert, Event
 from tests.events_site import ORDINARY, STORIES
-from tests.storage_samples import Art
+from tests.storage_samples import Art, run_children
 
 pytest_plugins = ["tests.storage_fixtures"]
 
@@ -171,21 +171,10 @@ def group_in_child(url: str, lang: str, barrier, out) -> None:
 
 
 def test_two_crawl_processes_storing_two_copies_at_once_send_one_alert(db_url: str) -> None:
-    import multiprocessing
-
     from newswatch.storage.db import connect
 
     connect(db_url).close()  # migrated before the race
-    ctx = multiprocessing.get_context("spawn")
-    barrier, out = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=group_in_child, args=(db_url, lang, barrier, out))
-             for lang in ("zh", "en")]
-    for proc in procs:
-        proc.start()
-    results = [out.get(timeout=300) for _ in procs]
-    for proc in procs:
-        proc.join(timeout=60)
-        assert proc.exitcode == 0
+    results = run_children(group_in_child, [(db_url, "zh"), (db_url, "en")], timeout=300)
     assert all(status == "ok" for status, _ in results), results
     store = connect(db_url)
     try:
@@ -196,3 +185,21 @@ def test_two_crawl_processes_storing_two_copies_at_once_send_one_alert(db_url: s
             assert sorted(a.news_event_id for a in alerts) == sorted(e.id for e in events)
     finally:
         store.close()
+
+
+def test_a_story_whose_transaction_rolled_back_leaves_no_event_behind(store):
+    table = load_table()
+    step = GroupingStep(table, "lexical")
+    planner = planner_for({"name": "ds", "entities": ["deepseek"]}, table)
+    zh, en = articles()[0], articles()[3]
+
+    def failing(*args):
+        raise RuntimeError("alert planning failed")
+
+    with pytest.raises(RuntimeError):  # grouped in memory, then the transaction rolls back
+        store.record_article(*zh[:3], FETCHED, group=step.for_outlet(zh[0]), plan_alerts=failing)
+    plans = record_all(store, step, planner, [zh, en])
+    assert [p.alerted for p in plans] == [["ds"], []]
+    with store.reading() as session:
+        [event] = session.query(Event).all()
+        assert event.story_count == 2 and session.query(Alert).count() == 1

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
-
 from newswatch.storage.db import connect
-from tests.storage_samples import ARTICLE_A, ARTICLE_B, ARTICLE_EN, record_in_child
+from tests.storage_samples import ARTICLE_A, ARTICLE_B, ARTICLE_EN, record_in_child, run_children
 
 pytest_plugins = ["tests.storage_fixtures"]
 
@@ -13,24 +11,10 @@ ROUNDS = [ARTICLE_A, ARTICLE_B, ARTICLE_EN, ARTICLE_A + "\n补充：模型已上
 
 
 def test_two_processes_same_text_end_with_one_story_each(db_url: str) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(2)
-    out = ctx.Queue()
-    procs = [
-        ctx.Process(
-            target=record_in_child,
-            args=(db_url, barrier,
-                  [(f"outlet{p}", f"https://p{p}.example/{i}", text)
-                   for i, text in enumerate(ROUNDS)], out),
-        )
-        for p in (1, 2)
-    ]
-    for proc in procs:  # both connect (and migrate the empty database) at once too
-        proc.start()
-    results = [out.get(timeout=120) for _ in procs]
-    for proc in procs:
-        proc.join(timeout=60)
-        assert proc.exitcode == 0
+    results = run_children(record_in_child, [
+        (db_url, [(f"outlet{p}", f"https://p{p}.example/{i}", text)
+                  for i, text in enumerate(ROUNDS)])
+        for p in (1, 2)])
     assert all(status == "ok" for status, _ in results), results
     first, second = (outcomes for _, outcomes in results)
     for (sid1, o1), (sid2, o2) in zip(first, second, strict=True):
