@@ -43,7 +43,7 @@ from newswatch.alerts.sender import (
     backoff,
     send_timeout,
     session_factory_of,
-    story_locations,
+    stories_locations,
 )
 from newswatch.config import Digest as DigestRule
 from newswatch.config.model import WEEKDAYS
@@ -224,8 +224,9 @@ def digest_payload(session: Session, row: Digest, rule: DigestRule | None = None
         entry["alert_ids"].append(alert.id)
         entry.setdefault("_urls", []).extend(latest.get("urls") or [])
         entry.setdefault("_outlets", []).extend(latest.get("outlets") or [])
+    known = stories_locations(session, stories)
     for story_id, entry in stories.items():
-        urls, outlets = story_locations(session, story_id)
+        urls, outlets = known[story_id]
         entry["urls"] = list(dict.fromkeys([*entry.pop("_urls"), *urls]))
         entry["outlets"] = list(dict.fromkeys([*entry.pop("_outlets"), *outlets]))
     return {
