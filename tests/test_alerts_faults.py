@@ -4,6 +4,7 @@ PostgreSQL schemas, and real receivers (webhook, SMTP, a socket that never answe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -57,7 +58,8 @@ def flat(output: str) -> str:
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
+    """SIGKILL the process's whole group, also after it exited (nothing of it outlives the test)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(60)
 
