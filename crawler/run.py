@@ -95,10 +95,11 @@ def run_crawl(
     ended = datetime.now(UTC)
     store.finish_run(run_id, {s.outlet: s.as_dict() for s in summaries})
     # a first crawl is a baseline until a crawl of the outlet finishes: one that was stopped
-    # (SIGTERM, SIGINT, a timeout) or killed leaves the next crawl in the baseline too
+    # (SIGTERM, SIGINT, a timeout) or killed, or that left new links for later (the
+    # max_new_articles cap), leaves the next crawl in the baseline too
     reasons = [crawler.stats.get_value("finish_reason") for _, crawler in crawlers]
-    store.end_baseline(outlet.name for (outlet, _), reason in zip(crawlers, reasons, strict=True)
-                       if reason == "finished")
+    store.end_baseline(summary.outlet for summary, reason in zip(summaries, reasons, strict=True)
+                       if reason == "finished" and not summary.capped)
     return CrawlSummary(run_id=run_id, started_at=started, ended_at=ended, outlets=summaries,
                         stopped="shutdown" in reasons)  # Scrapy's reason after SIGTERM/SIGINT
 

@@ -106,7 +106,7 @@ def worker_spider(cls: type) -> type:
                 # which listed articles are stored, and which are due: the revisit schedule
                 schedule = schedule_args(self.context.store, self.outlet, clock.now())
                 self.known, self.due_set = schedule["known"], set(schedule["due"])
-                self.requested_known = set()
+                self.requested_known, self.new_urls, self.capped = set(), set(), set()
             return super().discovered(response, requests)
 
         def on_error(self, failure: Any) -> None:

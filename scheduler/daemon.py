@@ -59,8 +59,9 @@ def default_crawl_command(config_path: str, outlet: str,
                           flags: Sequence[str] = ("--quiet",)) -> list[str]:
     """``newswatch crawl`` of one outlet; ``--no-deliver``: the child plans alerts, we send.
     ``flags``: ``--quiet`` (the child's warnings only: its counts are on our crawl-end line) or
-    ``--verbose`` (every page)."""
-    return [sys.executable, "-m", "newswatch.cli", "crawl", "--config", config_path,
+    ``--verbose`` (every page). ``-P``: the daemon's current folder stays off the child's
+    ``sys.path``, so a checkout's ``newswatch/`` folder never shadows the installed package."""
+    return [sys.executable, "-P", "-m", "newswatch.cli", "crawl", "--config", config_path,
             "--outlet", outlet, "--no-deliver", *flags]
 
 

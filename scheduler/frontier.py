@@ -94,6 +94,11 @@ class FrontierRuns:
             self.store.finish_run(run_id, {name: summary.as_dict()})
         except Exception as exc:  # noqa: BLE001 - the run row is gone or the database away
             log.warning("crawl %s: run %d not recorded: %s", name, run_id, first_line(exc))
+        if progress.done and not summary.capped:  # the baseline ends as a crawl's does
+            try:
+                self.store.end_baseline([name])
+            except Exception as exc:  # noqa: BLE001 - the next finished run ends it
+                log.warning("crawl %s: baseline not ended: %s", name, first_line(exc))
         self.dispatcher.close_run(name, run_id)
         self.state.ended(name, _now(), status)
         self.started.pop(name, None)

@@ -104,14 +104,48 @@ def test_new_article_links_are_capped_per_outlet_and_crawl(tmp_path, site: Local
     fetched = [h.path for h in site.hits if h.path.startswith("/news/")]
     assert sorted(fetched) == sorted(links[:50])  # the first 50 links of the listing
     assert "capped: local: 50 new article links (4950 more left for later crawls)" in first.stdout
-    # the next crawl asks again for the 50 it knows (304) and takes the next 50 new ones
+    # the next crawl takes the next 50 new ones; the 50 it stored are not due yet (revisit)
     site.hits.clear()
     second = cli("crawl", "--config", str(config), env=env)
     assert second.returncode == 0, second.stdout + second.stderr
     again = [h for h in site.hits if h.path.startswith("/news/")]
-    assert sorted(h.path for h in again if h.status == 304) == sorted(links[:50])
     assert sorted(h.path for h in again if h.status == 200) == sorted(links[50:100])
+    assert not [h for h in again if h.path in set(links[:50])]
     assert "4900 more left" in second.stdout
+
+
+def test_a_capped_first_crawl_does_not_end_the_baseline(tmp_path, site: LocalSite,
+                                                         write_config, cli):
+    """Links left for later by the cap belong to the outlet's first crawl: the baseline (no
+    alerts) ends with the first crawl that finishes without leaving any."""
+    from newswatch.alerts.planner import first_crawl
+    from newswatch.storage import connect
+
+    links = [f"/news/2026/{i}.html" for i in range(5)]
+    site.set("/ai/", listing_html(links))
+    for i, path in enumerate(links):
+        site.set(path, article_html(f"Story {i}", EN_PARAGRAPHS, meta_charset="utf-8").encode())
+    config = write_config({"outlets": [{"name": "local", "start_urls": [site.url + "/ai/"],
+                                        "article_url": ARTICLE_RE, "render": "never",
+                                        "max_new_articles": 2}],
+                           "politeness": {"retries": 0}})
+
+    def in_baseline() -> bool:
+        store = connect(f"sqlite:///{tmp_path / 'nw.db'}")
+        try:
+            with store.reading() as session:
+                return first_crawl(session, "local")
+        finally:
+            store.close()
+
+    for expected_left in (3, 1):  # two capped crawls: still the baseline
+        result = cli("crawl", "--config", str(config), env={"COLUMNS": "200"})
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"({expected_left} more left" in result.stdout
+        assert in_baseline()
+    result = cli("crawl", "--config", str(config))  # the last link: nothing left for later
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not in_baseline()
 
 
 def test_the_cap_is_a_positive_number(write_config, cli):
