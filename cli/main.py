@@ -240,7 +240,8 @@ def demo(
         if first_run:  # the site as first seen, crawled in a child (one Twisted reactor per process) ...
             sys.stdout.flush()
             child = multiprocessing.get_context("spawn").Process(
-                target=_demo_crawl, args=(raw, settings, level), name="newswatch-demo-crawl")
+                target=_demo_crawl, args=(raw, settings, level, os.getpid()),
+                name="newswatch-demo-crawl")
             child.start()
             child.join()
             if child.exitcode != 0:
@@ -256,8 +257,13 @@ def demo(
               "then open http://127.0.0.1:8000/", highlight=False, soft_wrap=True)
 
 
-def _demo_crawl(raw: dict[str, Any], settings: dict[str, Any], level: Verbosity) -> None:
-    """The demo's first crawl, in a child process of its own (started by ``demo``)."""
+def _demo_crawl(raw: dict[str, Any], settings: dict[str, Any], level: Verbosity,
+                parent: int) -> None:
+    """The demo's first crawl, in a child process of its own (started by ``demo``), which ends
+    with the demo however the demo ends."""
+    from newswatch.lifetime import die_with_parent
+
+    die_with_parent(parent)
     setup_logging(level, err)
     crawl_and_report(parse_config(raw, source="demo"), None, level=level, extra_settings=settings)
 

@@ -3,6 +3,11 @@
 Extraction is the CPU cost of a crawl; Scrapy's event loop stays on one core, so pages are
 extracted in worker processes. The pool is created lazily (a crawl of unchanged pages that all
 answer 304 never starts it) and replaced if a worker dies.
+
+The workers end with the crawl however it ends, SIGKILL included (``newswatch.lifetime``): each
+dies with its parent, multiprocessing's forkserver, and with the crawl process itself, which is
+not its parent. The forkserver and the resource tracker then end by themselves (the last holder
+of their pipes is gone).
 """
 
 from __future__ import annotations
@@ -24,6 +29,15 @@ _pool: ProcessPoolExecutor | None = None
 def _warm_up() -> None:
     import newswatch.extraction  # noqa: F401  (import once per worker, before the first page)
     import newswatch.storage.fingerprint  # noqa: F401
+
+
+def _start_worker(crawl: int) -> None:
+    """Initializer of each worker: end with the forkserver and with the crawl ``crawl``."""
+    from newswatch.lifetime import die_with, die_with_parent
+
+    die_with_parent()
+    die_with(crawl)
+    _warm_up()
 
 
 def extract_for_storage(body: bytes, url: str, header_charset: str | None) -> tuple[Any, Any]:
@@ -52,7 +66,7 @@ def pool() -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["newswatch.extraction", "newswatch.storage.fingerprint"])
         _pool = ProcessPoolExecutor(max_workers=worker_count(), mp_context=context,
-                                    initializer=_warm_up)
+                                    initializer=_start_worker, initargs=(os.getpid(),))
     return _pool
 
 
