@@ -2,12 +2,16 @@
 
 SQLite engines get WAL, a busy timeout, foreign keys and real transactions (the driver's own
 transaction handling is switched off; write transactions start with BEGIN IMMEDIATE so two
-processes never deadlock on a lock upgrade). Errors opening or migrating a database surface as
-``DatabaseError`` with a one-line message naming the URL, its password masked.
+processes never deadlock on a lock upgrade). Migrations are serialised between processes: a
+PostgreSQL advisory lock; on SQLite a lock file beside the database (``<file>-migrate``) taken
+before the first connection, so processes opening a new file at once wait for each other.
+Errors opening or migrating a database surface as ``DatabaseError`` with a one-line message
+naming the URL, its password masked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -87,8 +91,11 @@ def upgrade_engine(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     url = mask_url(engine.url)
+    db_file = sqlite.database_file(engine.url)
+    serialised = (sqlite.file_lock(db_file.with_name(db_file.name + "-migrate"))
+                  if db_file is not None else contextlib.nullcontext())
     try:
-        with engine.connect() as connection:
+        with serialised, engine.connect() as connection:
             connection = connection.execution_options(**{IMMEDIATE: True})
             with connection.begin():
                 migration_lock(connection)
