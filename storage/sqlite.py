@@ -68,21 +68,22 @@ def database_file(url: URL) -> Path | None:
 
 
 @contextlib.contextmanager
-def file_lock(path: Path, *, wait: bool = True) -> Iterator[bool]:
+def file_lock(path: Path, *, wait: bool = True) -> Iterator[int | None]:
     """An exclusive ``flock`` on ``path`` (created if missing) for the ``with`` block; yields
-    whether it is held: False when ``wait`` is False and another process holds it, or when
-    the file cannot be created (a read-only folder: nothing can write there anyway)."""
+    the locked file's descriptor, or None when it is not held: ``wait`` is False and another
+    process holds it, or the file cannot be created (a read-only folder: nothing can write
+    there anyway)."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError:
-        yield False
+        yield None
         return
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            yield False
+            yield None
             return
-        yield True
+        yield fd
     finally:
         os.close(fd)  # releases the lock
