@@ -1,7 +1,8 @@
 """The ``newswatch`` command line (typer + rich): crawl, stories, demo, db upgrade, and more.
 
 Commands only parse arguments, call into the packages and print; errors that stop a command
-are one line on stderr with exit code 2 (bad config) or 1 (cannot run, e.g. database down).
+are one line on stderr with exit code 2 (bad config) or 1 (cannot run, e.g. database down);
+a crawl stopped by Ctrl-C or SIGTERM is one line and exit code 130.
 """
 
 from __future__ import annotations
@@ -128,12 +129,20 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbos
                                 on_progress=progress.update,
                                 log_level="INFO" if level == "verbose" else "WARNING",
                                 extra_settings=extra_settings)
+        if summary.interrupted:
+            raise interrupted()
         out.print(summary_view(summary))
         if deliver:
             report = deliver_alerts(alerting, store)
             if report is not None:
                 out.print(f"alerts: {report}")
     return summary
+
+
+def interrupted() -> typer.Exit:
+    """Ctrl-C or SIGTERM stopped a crawl: one line, exit 130."""
+    return fail("interrupted: the crawl stopped early (Ctrl-C or SIGTERM); what it stored is "
+                "kept, the rest is crawled next time", code=130)
 
 
 @app.command(cls=Command)
@@ -153,7 +162,10 @@ def crawl(
     cfg = open_config(config)
     if not cfg.outlets:
         raise fail(f"{cfg.path}: outlets: no outlet configured")
-    crawl_and_report(cfg, outlet, level=level, alerts=not no_alerts, deliver=not no_deliver)
+    try:
+        crawl_and_report(cfg, outlet, level=level, alerts=not no_alerts, deliver=not no_deliver)
+    except KeyboardInterrupt:  # before Scrapy's own handler is installed, or after it is gone
+        raise interrupted() from None
 
 
 # --------------------------------------------------------------------------- stories

@@ -80,8 +80,13 @@ def run_crawl(
         errors = spider.error_lines() if spider else ["spider did not start"]
         summaries.append(summarize(outlet.name, crawler.stats.get_stats(), errors))
     ended = datetime.now(UTC)
-    store.finish_run(run_id, {s.outlet: s.as_dict() for s in summaries})
-    return CrawlSummary(run_id=run_id, started_at=started, ended_at=ended, outlets=summaries)
+    # Scrapy's own SIGINT/SIGTERM handler stops every crawler with this reason
+    interrupted = any(crawler.stats.get_value("finish_reason") == "shutdown"
+                      for _, crawler in crawlers if crawler.stats is not None)
+    store.finish_run(run_id, {s.outlet: s.as_dict() for s in summaries},
+                     status="interrupted" if interrupted else "finished")
+    return CrawlSummary(run_id=run_id, started_at=started, ended_at=ended, outlets=summaries,
+                        interrupted=interrupted)
 
 
 def _live_stats(crawlers: list[tuple[Outlet, Any]]) -> dict[str, dict[str, Any]]:

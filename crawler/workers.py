@@ -16,6 +16,7 @@ import asyncio
 import functools
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,11 +33,15 @@ def _warm_up() -> None:
 
 
 def _start_worker(crawl: int) -> None:
-    """Initializer of each worker: end with the forkserver and with the crawl ``crawl``."""
+    """Initializer of each worker: end with the forkserver and with the crawl ``crawl``, and
+    leave Ctrl-C and SIGTERM (sent to the whole process group) to the crawl, which finishes
+    the pages in hand and shuts the pool down: no worker traceback, no page lost mid-way."""
     from newswatch.lifetime import die_with, die_with_parent
 
     die_with_parent()
     die_with(crawl)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _warm_up()
 
 

@@ -4,6 +4,7 @@
   parent ends, however it ends (SIGKILL included); exits at once if the parent is already gone.
   Used by the daemon's crawl children (``scheduler/guard.py``), the extraction workers and the
   demo's crawl child.
+* :func:`process_alive`: whether a pid runs on this host (a crawl run's owner, ``storage``).
 * :func:`die_with`: for a grandchild whose parent is not the process it belongs to (an extraction
   worker's parent is multiprocessing's forkserver, not the crawl): a daemon thread waits on the
   owner's pidfd and SIGKILLs this process when the owner is gone.
@@ -54,12 +55,17 @@ def _wait_then_die(owner: int, pidfd: int | None) -> None:
     if pidfd is not None:
         select.select([pidfd], [], [])  # readable once the owner has exited
     else:
-        while True:
-            try:
-                os.kill(owner, 0)
-            except ProcessLookupError:
-                break
-            except PermissionError:
-                pass
+        while process_alive(owner):
             threading.Event().wait(1.0)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this host (a zombie counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
