@@ -7,6 +7,7 @@ a crawl stopped by Ctrl-C or SIGTERM is one line and exit code 130.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -111,6 +112,7 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbos
     from newswatch.cli.progress import CrawlProgress
     from newswatch.crawler.run import run_crawl
     from newswatch.spiders import spider_class
+    from newswatch.storage.errors import DatabaseError
 
     try:
         selected = config.select(outlets)
@@ -124,11 +126,19 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbos
     with open_store(config) as store:
         hooks = alert_hooks(alerting, config, store, selected)
         mode = "off" if level == "quiet" else "live" if sys.stderr.isatty() else "lines"
+        refused = None
         with CrawlProgress(err, mode) as progress:
-            summary = run_crawl(config, outlets, store=store, plan_alerts_for=hooks,
-                                on_progress=progress.update,
-                                log_level="INFO" if level == "verbose" else "WARNING",
-                                extra_settings=extra_settings)
+            try:
+                summary = run_crawl(config, outlets, store=store, plan_alerts_for=hooks,
+                                    on_progress=progress.update,
+                                    log_level="INFO" if level == "verbose" else "WARNING",
+                                    extra_settings=extra_settings)
+            except DatabaseError as exc:  # read-only, disk full: what was stored is kept
+                refused = str(exc)
+        if refused is not None:
+            if deliver:
+                deliver_if_possible(alerting, store)
+            raise fail(refused, code=1)
         if summary.interrupted:
             raise interrupted()
         out.print(summary_view(summary))
@@ -137,6 +147,18 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbos
             if report is not None:
                 out.print(f"alerts: {report}")
     return summary
+
+
+def deliver_if_possible(alerting: Any, store: Any) -> None:
+    """After a crawl the database stopped: send the alerts of what was stored, if the database
+    still lets the sender record them; else they stay pending for the next run (the crawl's
+    error line says why)."""
+    from newswatch.cli.alerting import deliver as deliver_alerts
+
+    with contextlib.suppress(Exception):
+        report = deliver_alerts(alerting, store)
+        if report is not None:
+            out.print(f"alerts: {report}")
 
 
 def interrupted() -> typer.Exit:

@@ -7,8 +7,9 @@ at most one crawl: the daemon starts a child process per crawl (see ``scheduler/
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from newswatch.crawler import workers
 from newswatch.crawler.context import CrawlContext
 from newswatch.crawler.settings import scrapy_settings
 from newswatch.crawler.summary import CrawlSummary, OutletSummary, summarize
+from newswatch.storage.errors import DatabaseError
 
 __all__ = ["CrawlSummary", "OutletSummary", "run_crawl", "summarize"]
 
@@ -46,9 +48,10 @@ def run_crawl(
             return run_crawl(config, outlet_names, store=own_store,
                              plan_alerts_for=plan_alerts_for, on_progress=on_progress,
                              log_level=log_level, extra_settings=extra_settings)
-    store.ensure_outlets([o.name for o in config.outlets])
     started = datetime.now(UTC)
-    run_id = store.start_run([o.name for o in outlets])
+    with refused_writes(store):
+        store.ensure_outlets([o.name for o in config.outlets])
+        run_id = store.start_run([o.name for o in outlets])
     context = CrawlContext(config=config, store=store, plan_alerts_for=plan_alerts_for)
 
     settings = scrapy_settings(config, log_level=log_level)
@@ -83,10 +86,28 @@ def run_crawl(
     # Scrapy's own SIGINT/SIGTERM handler stops every crawler with this reason
     interrupted = any(crawler.stats.get_value("finish_reason") == "shutdown"
                       for _, crawler in crawlers if crawler.stats is not None)
-    store.finish_run(run_id, {s.outlet: s.as_dict() for s in summaries},
-                     status="interrupted" if interrupted else "finished")
+    if context.unwritable:
+        raise DatabaseError(context.unwritable)
+    with refused_writes(store):
+        store.finish_run(run_id, {s.outlet: s.as_dict() for s in summaries},
+                         status="interrupted" if interrupted else "finished")
     return CrawlSummary(run_id=run_id, started_at=started, ended_at=ended, outlets=summaries,
                         interrupted=interrupted)
+
+
+@contextlib.contextmanager
+def refused_writes(store: Any) -> Iterator[None]:
+    """A write the database refuses (read-only, disk full) as one-line DatabaseError naming the
+    database and the cause."""
+    from newswatch.storage.db import refused_write
+
+    try:
+        yield
+    except Exception as exc:
+        refused = refused_write(store.engine.url, exc)
+        if refused is None:
+            raise
+        raise DatabaseError(refused) from None
 
 
 def _live_stats(crawlers: list[tuple[Outlet, Any]]) -> dict[str, dict[str, Any]]:

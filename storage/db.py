@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from newswatch.errors import first_line
 from newswatch.storage import sqlite
-from newswatch.storage.errors import DatabaseError
+from newswatch.storage.errors import DatabaseError, unwritable
 from newswatch.storage.sqlite import IMMEDIATE
 from newswatch.storage.store import Store
 
@@ -35,6 +35,15 @@ def mask_url(url: object) -> str:
         return make_url(str(url)).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - unparsable: mask by pattern
         return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", str(url))
+
+
+def refused_write(url: object, exc: BaseException) -> str | None:
+    """One line naming the database and why it refuses every write (read-only, disk full:
+    ``errors.unwritable``), or None when ``exc`` is another error."""
+    cause = unwritable(exc)
+    if cause is None:
+        return None
+    return f"cannot write to database {mask_url(url)}: {cause} ({first_line(exc)})"
 
 
 def migrations_dir() -> Path:
