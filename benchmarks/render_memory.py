@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from newswatch.lifeline import descendants
+from newswatch.lifetime import descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MB = 600.0

@@ -77,22 +77,19 @@ class Delivered:
         return f"{self.alerts}; digests: {self.digests}"
 
 
-def deliver(alerting: Alerting | None, store: Any, *, skip: bool = False) -> Delivered | None:
+def deliver(alerting: Alerting | None, store: Any) -> Delivered | None:
     """Send every due alert of the ledger (``alerts.sender.deliver_all``: batches, within the
     delivery time budget), then the digests that are due; None without channels.
 
     SIGTERM/SIGINT during delivery stop it at once: the send in flight is abandoned and its
-    alert left pending; the report says how many are left. ``skip``: send nothing (the crawl
-    was stopped), only count what is left.
+    alert left pending; the report says how many are left.
     """
     if alerting is None or not alerting.channels:
         return None
     from newswatch.alerts.digest import deliver_digests
-    from newswatch.alerts.sender import DeliveryReport, count_due, deliver_all
+    from newswatch.alerts.sender import deliver_all
     from newswatch.scheduler.daemon import install_stop_signals
 
-    if skip:
-        return Delivered(DeliveryReport(stopped=True, left=count_due(store)))
     stop = threading.Event()
     restore = install_stop_signals(stop)
     try:

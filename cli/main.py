@@ -1,11 +1,13 @@
 """The ``newswatch`` command line (typer + rich): crawl, stories, demo, db upgrade, and more.
 
 Commands only parse arguments, call into the packages and print; errors that stop a command
-are one line on stderr with exit code 2 (bad config) or 1 (cannot run, e.g. database down).
+are one line on stderr with exit code 2 (bad config) or 1 (cannot run, e.g. database down);
+a crawl stopped by Ctrl-C or SIGTERM is one line and exit code 130.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -123,6 +125,7 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbos
     from newswatch.crawler.grouping import GroupingStep
     from newswatch.crawler.run import run_crawl
     from newswatch.spiders import spider_class
+    from newswatch.storage.errors import DatabaseError
 
     try:
         clock.now()  # a bad $NEWSWATCH_NOW is an error before anything is fetched
@@ -138,17 +141,45 @@ def crawl_and_report(config: Config, outlets: list[str] | None, *, level: Verbos
     with open_store(config) as store:
         hooks = alert_hooks(alerting, config, store, selected)
         mode = "off" if level == "quiet" else "live" if sys.stderr.isatty() else "lines"
+        refused = None
         with CrawlProgress(err, mode) as progress:
-            summary = run_crawl(config, outlets, store=store, plan_alerts_for=hooks,
-                                on_progress=progress.update,
-                                log_level="INFO" if level == "verbose" else "WARNING",
-                                extra_settings=extra_settings, full=full)
+            try:
+                summary = run_crawl(config, outlets, store=store, plan_alerts_for=hooks,
+                                    on_progress=progress.update,
+                                    log_level="INFO" if level == "verbose" else "WARNING",
+                                    extra_settings=extra_settings, full=full)
+            except DatabaseError as exc:  # read-only, disk full: what was stored is kept
+                refused = str(exc)
+        if refused is not None:
+            if deliver:
+                deliver_if_possible(alerting, store)
+            raise fail(refused, code=1)
+        if summary.interrupted:  # stopped by SIGTERM/SIGINT: nothing more is sent, the next run does
+            raise interrupted()
         out.print(summary_view(summary))
-        if deliver:  # a crawl stopped by SIGTERM/SIGINT sends nothing more: the next run does
-            report = deliver_alerts(alerting, store, skip=summary.stopped)
+        if deliver:
+            report = deliver_alerts(alerting, store)
             if report is not None:
                 out.print(f"alerts: {report}")
     return summary
+
+
+def deliver_if_possible(alerting: Any, store: Any) -> None:
+    """After a crawl the database stopped: send the alerts of what was stored, if the database
+    still lets the sender record them; else they stay pending for the next run (the crawl's
+    error line says why)."""
+    from newswatch.cli.alerting import deliver as deliver_alerts
+
+    with contextlib.suppress(Exception):
+        report = deliver_alerts(alerting, store)
+        if report is not None:
+            out.print(f"alerts: {report}")
+
+
+def interrupted() -> typer.Exit:
+    """Ctrl-C or SIGTERM stopped a crawl: one line, exit 130."""
+    return fail("interrupted: the crawl stopped early (Ctrl-C or SIGTERM); what it stored is "
+                "kept, the rest is crawled next time", code=130)
 
 
 @app.command(cls=Command)
@@ -170,8 +201,11 @@ def crawl(
     cfg = open_config(config)
     if not cfg.outlets:
         raise fail(f"{cfg.path}: outlets: no outlet configured")
-    crawl_and_report(cfg, outlet, level=level, alerts=not no_alerts, deliver=not no_deliver,
-                     full=full)
+    try:
+        crawl_and_report(cfg, outlet, level=level, alerts=not no_alerts, deliver=not no_deliver,
+                         full=full)
+    except KeyboardInterrupt:  # before Scrapy's own handler is installed, or after it is gone
+        raise interrupted() from None
 
 
 # --------------------------------------------------------------------------- stories
@@ -265,7 +299,8 @@ def demo(
         if first_run:  # the site as first seen, crawled in a child (one Twisted reactor per process) ...
             sys.stdout.flush()
             child = multiprocessing.get_context("spawn").Process(
-                target=_demo_crawl, args=(raw, settings, level), name="newswatch-demo-crawl")
+                target=_demo_crawl, args=(raw, settings, level, os.getpid()),
+                name="newswatch-demo-crawl")
             child.start()
             child.join()
             if child.exitcode != 0:
@@ -281,8 +316,13 @@ def demo(
               "then open http://127.0.0.1:8000/", highlight=False, soft_wrap=True)
 
 
-def _demo_crawl(raw: dict[str, Any], settings: dict[str, Any], level: Verbosity) -> None:
-    """The demo's first crawl, in a child process of its own (started by ``demo``)."""
+def _demo_crawl(raw: dict[str, Any], settings: dict[str, Any], level: Verbosity,
+                parent: int) -> None:
+    """The demo's first crawl, in a child process of its own (started by ``demo``), which ends
+    with the demo however the demo ends."""
+    from newswatch.lifetime import die_with_parent
+
+    die_with_parent(parent)
     setup_logging(level, err)
     crawl_and_report(parse_config(raw, source="demo"), None, level=level, extra_settings=settings)
 

@@ -27,3 +27,6 @@ class CrawlContext:
     def plan_for(self, outlet: Outlet, item: Any) -> Any:
         """Storage's ``plan_alerts`` hook for ``item`` of ``outlet`` (None: no alerts)."""
         return self.plan_alerts_for(outlet) if self.plan_alerts_for else None
+    # set at the first write the database refuses (read-only, disk full): one line naming the
+    # database and the cause; every spider stops, run_crawl raises it as a DatabaseError
+    unwritable: str | None = None

@@ -105,8 +105,10 @@ class StorePipeline(_Pipeline):
                 _db_thread, self._record, context.store, self.spider, item, plan, group
             )
         except Exception as exc:  # storage errors roll back that page only
-            self.spider.note_error(item.url, f"not stored: {type(exc).__name__}: {exc}")
             item.outcome = "error"
+            if self._refused(context, exc):
+                return item
+            self.spider.note_error(item.url, f"not stored: {type(exc).__name__}: {exc}")
             return item
         item.outcome = result.outcome
         item.body = b""
@@ -116,6 +118,21 @@ class StorePipeline(_Pipeline):
         log.info("%s: fetched %s%s: %s", item.outlet, item.url,
                  " (rendered)" if item.rendered else "", result.outcome)
         return item
+
+    def _refused(self, context: Any, exc: Exception) -> bool:
+        """When the database refuses every write (read-only, disk full): note it once for the
+        crawl and stop this outlet's spider (each page would fail the same way)."""
+        from newswatch.storage.db import refused_write
+
+        refused = refused_write(context.store.engine.url, exc)
+        if refused is None:
+            return False
+        context.unwritable = context.unwritable or refused
+        if not getattr(self.spider, "_closing_unwritable", False):
+            self.spider._closing_unwritable = True
+            self._closing = asyncio.ensure_future(
+                self.crawler.engine.close_spider_async(reason="database unwritable"))
+        return True
 
     @staticmethod
     def _record(store: Any, spider: Any, item: PageItem, plan: Any, group: Any) -> Any:

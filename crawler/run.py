@@ -10,8 +10,9 @@ at most one crawl: the daemon starts a child process per crawl (see ``scheduler/
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from newswatch.crawler.context import CrawlContext
 from newswatch.crawler.grouping import GroupingStep
 from newswatch.crawler.settings import scrapy_settings
 from newswatch.crawler.summary import CrawlSummary, OutletSummary, summarize
+from newswatch.storage.errors import DatabaseError
 
 __all__ = ["CrawlSummary", "OutletSummary", "run_crawl", "summarize"]
 
@@ -52,10 +54,11 @@ def run_crawl(
             return run_crawl(config, outlet_names, store=own_store,
                              plan_alerts_for=plan_alerts_for, on_progress=on_progress,
                              log_level=log_level, extra_settings=extra_settings, full=full)
-    store.ensure_outlets([o.name for o in config.outlets])
     now = clock.now()
     started = datetime.now(UTC)
-    run_id = store.start_run([o.name for o in outlets])
+    with refused_writes(store):
+        store.ensure_outlets([o.name for o in config.outlets])
+        run_id = store.start_run([o.name for o in outlets])
     context = CrawlContext(config=config, store=store, plan_alerts_for=plan_alerts_for,
                            grouping=GroupingStep.from_config(config))
 
@@ -93,15 +96,22 @@ def run_crawl(
                 and not summaries[-1].errors):
             store.save_page_validators(outlet.name, spider.fresh_page_validators, now)
     ended = datetime.now(UTC)
-    store.finish_run(run_id, {s.outlet: s.as_dict() for s in summaries})
-    # a first crawl is a baseline until a crawl of the outlet finishes: one that was stopped
-    # (SIGTERM, SIGINT, a timeout) or killed, or that left new links for later (the
-    # max_new_articles cap), leaves the next crawl in the baseline too
-    reasons = [crawler.stats.get_value("finish_reason") for _, crawler in crawlers]
-    store.end_baseline(summary.outlet for summary, reason in zip(summaries, reasons, strict=True)
-                       if reason == "finished" and not summary.capped)
+    # Scrapy's own SIGINT/SIGTERM handler stops every crawler with this reason
+    reasons = [crawler.stats.get_value("finish_reason") if crawler.stats is not None else None
+               for _, crawler in crawlers]
+    interrupted = "shutdown" in reasons
+    if context.unwritable:
+        raise DatabaseError(context.unwritable)
+    with refused_writes(store):
+        store.finish_run(run_id, {s.outlet: s.as_dict() for s in summaries},
+                         status="interrupted" if interrupted else "finished")
+        # a first crawl is a baseline until a crawl of the outlet finishes: one that was
+        # stopped (SIGTERM, SIGINT, a timeout) or killed, or that left new links for later (the
+        # max_new_articles cap), leaves the next crawl in the baseline too
+        store.end_baseline(summary.outlet for summary, reason in zip(summaries, reasons, strict=True)
+                           if reason == "finished" and not summary.capped)
     return CrawlSummary(run_id=run_id, started_at=started, ended_at=ended, outlets=summaries,
-                        stopped="shutdown" in reasons)  # Scrapy's reason after SIGTERM/SIGINT
+                        interrupted=interrupted)
 
 
 def schedule_args(store: Any, outlet: Outlet, now: datetime, full: bool = False) -> dict[str, Any]:
@@ -113,6 +123,21 @@ def schedule_args(store: Any, outlet: Outlet, now: datetime, full: bool = False)
         return {"known": known, "due": list(known) if full else [], "page_validators": {}}
     due = list(known) if full else store.due_articles(outlet.name, now)
     return {"known": known, "due": due, "page_validators": store.page_validators(outlet.name)}
+
+
+@contextlib.contextmanager
+def refused_writes(store: Any) -> Iterator[None]:
+    """A write the database refuses (read-only, disk full) as one-line DatabaseError naming the
+    database and the cause."""
+    from newswatch.storage.db import refused_write
+
+    try:
+        yield
+    except Exception as exc:
+        refused = refused_write(store.engine.url, exc)
+        if refused is None:
+            raise
+        raise DatabaseError(refused) from None
 
 
 def _live_stats(crawlers: list[tuple[Outlet, Any]]) -> dict[str, dict[str, Any]]:

@@ -75,7 +75,7 @@ class CrawlSummary:
     started_at: datetime
     ended_at: datetime
     outlets: list[OutletSummary]
-    stopped: bool = False  # SIGTERM/SIGINT stopped the crawl before it finished
+    interrupted: bool = False  # stopped by SIGINT/SIGTERM before every outlet finished
 
 
 def summarize(outlet: str, stats: dict[str, Any], error_lines: list[str] | None = None,

@@ -3,6 +3,11 @@
 Extraction is the CPU cost of a crawl; Scrapy's event loop stays on one core, so pages are
 extracted in worker processes. The pool is created lazily (a crawl of unchanged pages that all
 answer 304 never starts it) and replaced if a worker dies.
+
+The workers end with the crawl however it ends, SIGKILL included (``newswatch.lifetime``): each
+dies with its parent, multiprocessing's forkserver, and with the crawl process itself, which is
+not its parent. The forkserver and the resource tracker then end by themselves (the last holder
+of their pipes is gone).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import functools
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -25,11 +31,21 @@ _starter: threading.Thread | None = None
 
 
 def _warm_up() -> None:
-    from newswatch.lifeline import die_with_parent
-
-    die_with_parent()  # a pool worker goes with its forkserver (which goes with us)
     import newswatch.extraction  # noqa: F401  (import once per worker, before the first page)
     import newswatch.storage.fingerprint  # noqa: F401
+
+
+def _start_worker(crawl: int) -> None:
+    """Initializer of each worker: end with the forkserver and with the crawl ``crawl``, and
+    leave Ctrl-C and SIGTERM (sent to the whole process group) to the crawl, which finishes
+    the pages in hand and shuts the pool down: no worker traceback, no page lost mid-way."""
+    from newswatch.lifetime import die_with, die_with_parent
+
+    die_with_parent()
+    die_with(crawl)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _warm_up()
 
 
 def extract_for_storage(body: bytes, url: str, header_charset: str | None) -> tuple[Any, Any]:
@@ -57,11 +73,12 @@ def pool() -> ProcessPoolExecutor:
     with _pool_lock:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["newswatch.crawler.poolguard", "newswatch.extraction",
+            context.set_forkserver_preload(["newswatch.extraction",
                                             "newswatch.storage.fingerprint"])
             _start_forkserver()
             _pool = ProcessPoolExecutor(max_workers=worker_count(), mp_context=context,
-                                        initializer=_warm_up)
+                                        initializer=_start_worker,
+                                        initargs=(os.getpid(),))
         return _pool
 
 

@@ -5,9 +5,11 @@ crawls of one outlet at once), each run a child ``newswatch crawl --outlet NAME`
 (memory stays flat; a crash or hang is one log line and the next run still happens). A second
 job delivers pending alerts every ``delivery_interval`` seconds in this process. Each outlet's
 last start/end/status and next run are kept in ``scheduler_state`` so a restart neither
-re-crawls everything at once nor waits a full interval for overdue outlets. SIGTERM/SIGINT:
-stop scheduling, stop delivering at once (a send in flight is abandoned, its alert left
-pending), SIGTERM the crawl children (SIGKILL after ``grace``), exit 0: within ``grace`` + 10 s.
+re-crawls everything at once nor waits a full interval for overdue outlets. One daemon leads a
+database (``storage.leader``): a second one says so in one line and waits, taking over when the
+leader ends. SIGTERM/SIGINT: stop scheduling, stop delivering at once (a send in flight is
+abandoned, its alert left pending), SIGTERM the crawl children (SIGKILL after ``grace``), exit 0:
+within ``grace`` + 10 s.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from newswatch.scheduler.child import ChildResult, ChildRunner
 from newswatch.scheduler.delivery import deliver_once
 from newswatch.scheduler.hosts import HostLocks, outlet_hosts
 from newswatch.scheduler.state import SchedulerState
+from newswatch.storage.leader import Leadership
 
 log = logging.getLogger("newswatch.scheduler")
 
@@ -53,6 +56,7 @@ class DaemonOptions:
     crawl_flags: tuple[str, ...] = ("--quiet",)  # the children's log: --quiet, or --verbose
     interval_override: float | None = None  # every outlet's interval (benchmarks)
     stderr_sink: Any = field(default=sys.stderr, repr=False)  # where children's stderr goes
+    leader_poll: float = 5.0  # seconds between tries for the leader lock while another leads
 
 
 def default_crawl_command(config_path: str, outlet: str,
@@ -341,15 +345,18 @@ def run_daemon(
         log.error("%s", exc)
         return 1
     command = crawl_command or partial(default_crawl_command, flags=options.crawl_flags)
-    try:
-        dashboard = _start_dashboard(config, serve, store) if serve else None
-    except ValueError as exc:
-        log.error("%s", exc)
-        store.close()
-        return 1
+    dashboard = None
     restore = install_stop_signals(stop)
+    leadership = Leadership(store.engine)
     daemon = None
     try:
+        if not lead(leadership, stop, options.leader_poll):
+            return 0  # stopped while waiting
+        try:
+            dashboard = _start_dashboard(config, serve, store) if serve else None
+        except ValueError as exc:
+            log.error("%s", exc)
+            return 1
         daemon = Daemon(config, path, store, channels, options, command)
         if daemon.frontier is not None:
             daemon.frontier.dispatcher.ping()
@@ -367,7 +374,21 @@ def run_daemon(
         restore()
         if dashboard is not None:
             dashboard.stop()
+        leadership.release()
         store.close()
+
+
+def lead(leadership: Leadership, stop: threading.Event, poll: float) -> bool:
+    """Take the database's leader lock, waiting (one line said) while another daemon holds it;
+    False when ``stop`` is set first."""
+    if leadership.acquire():
+        return True
+    log.warning("another daemon leads this database (%s); waiting", leadership.holder())
+    while not stop.wait(poll):
+        if leadership.acquire():
+            log.info("the other daemon is gone: this daemon leads the database now")
+            return True
+    return False
 
 
 def _start_dashboard(config: Any, bind: tuple[str, int], store: Any) -> Any:

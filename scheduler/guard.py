@@ -1,9 +1,9 @@
 """``python -m newswatch.scheduler.guard PARENT_PID CMD...``: exec CMD so it dies with the daemon.
 
-On Linux it sets ``PR_SET_PDEATHSIG`` to SIGKILL before ``exec``: a daemon killed with SIGKILL
-takes its crawl children along, so a restarted daemon never finds an orphan crawl of an outlet
-still running. (Done here rather than in ``preexec_fn``, which is unsafe in a threaded parent.)
-Elsewhere it simply execs CMD.
+It sets the parent-death signal (``newswatch.lifetime.die_with_parent``: SIGKILL when the daemon
+ends, SIGKILL included) before ``exec``: a restarted daemon never finds an orphan crawl of an
+outlet still running. (Done here rather than in ``preexec_fn``, which is unsafe in a threaded
+parent.) Elsewhere than Linux it simply execs CMD.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 import sys
 
-from newswatch.lifeline import die_with_parent
+from newswatch.lifetime import die_with_parent
 
 
 def main(argv: list[str]) -> None:
     parent, command = int(argv[0]), argv[1:]
-    if not die_with_parent(parent):  # the daemon died before prctl took effect
-        sys.exit(137)
+    die_with_parent(parent)  # exits 137 when the daemon died before this line
     os.execvp(command[0], command)
 
 

@@ -2,12 +2,16 @@
 
 SQLite engines get WAL, a busy timeout, foreign keys and real transactions (the driver's own
 transaction handling is switched off; write transactions start with BEGIN IMMEDIATE so two
-processes never deadlock on a lock upgrade). Errors opening or migrating a database surface as
-``DatabaseError`` with a one-line message naming the URL, its password masked.
+processes never deadlock on a lock upgrade). Migrations are serialised between processes: a
+PostgreSQL advisory lock; on SQLite a lock file beside the database (``<file>-migrate``) taken
+before the first connection, so processes opening a new file at once wait for each other.
+Errors opening or migrating a database surface as ``DatabaseError`` with a one-line message
+naming the URL, its password masked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from newswatch.errors import first_line
 from newswatch.storage import sqlite
-from newswatch.storage.errors import DatabaseError
+from newswatch.storage.errors import DatabaseError, unwritable
 from newswatch.storage.sqlite import IMMEDIATE
 from newswatch.storage.store import Store
 
@@ -31,6 +35,15 @@ def mask_url(url: object) -> str:
         return make_url(str(url)).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - unparsable: mask by pattern
         return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", str(url))
+
+
+def refused_write(url: object, exc: BaseException) -> str | None:
+    """One line naming the database and why it refuses every write (read-only, disk full:
+    ``errors.unwritable``), or None when ``exc`` is another error."""
+    cause = unwritable(exc)
+    if cause is None:
+        return None
+    return f"cannot write to database {mask_url(url)}: {cause} ({first_line(exc)})"
 
 
 def migrations_dir() -> Path:
@@ -87,8 +100,11 @@ def upgrade_engine(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     url = mask_url(engine.url)
+    db_file = sqlite.database_file(engine.url)
+    serialised = (sqlite.file_lock(db_file.with_name(db_file.name + "-migrate"))
+                  if db_file is not None else contextlib.nullcontext())
     try:
-        with engine.connect() as connection:
+        with serialised, engine.connect() as connection:
             connection = connection.execution_options(**{IMMEDIATE: True})
             with connection.begin():
                 migration_lock(connection)

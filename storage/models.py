@@ -145,6 +145,9 @@ class StorySimhashBand(Base):
     simhash: Mapped[int] = mapped_column(BigInteger)  # full hash of the revision indexed
 
 
+RUN_STATUSES = ("finished", "interrupted")
+
+
 class CrawlRun(Base):
     __tablename__ = "crawl_runs"
 
@@ -153,6 +156,9 @@ class CrawlRun(Base):
     ended_at: Mapped[datetime | None]
     outlets: Mapped[list[Any]] = mapped_column(JSON, default=list)
     stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pid: Mapped[int | None]  # the crawl's process, on ``host``: is it still running?
+    host: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str | None] = mapped_column(String(20))  # None running, RUN_STATUSES
 
 
 class Match(Base):

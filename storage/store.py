@@ -23,6 +23,8 @@ the plan_alerts hook gets ORM objects attached to a session on the same connecti
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,12 +37,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
+from newswatch.lifetime import process_alive
 from newswatch.revisit import Visit
 from newswatch.storage import identity, schedule
 from newswatch.storage.fingerprint import Fingerprint
 from newswatch.storage.fingerprint import fingerprint as _fingerprint
 from newswatch.storage.identity import ArticleLike, Known, Outcome
 from newswatch.storage.models import (
+    RUN_STATUSES,
     CrawlRun,
     Outlet,
     PageValidator,
@@ -327,24 +331,36 @@ class Store:
     # -- crawl runs ---------------------------------------------------------------------------
 
     def start_run(self, outlets: list[str]) -> int:
-        """Open a crawl run row; returns its id."""
+        """Open a crawl run row owned by this process (pid, host); returns its id. First closes,
+        as "interrupted", the open rows whose crawl is gone: this host's rows whose process no
+        longer runs, and rows without an owner (written before owners were recorded)."""
+        host = socket.gethostname()
         with self.transaction() as session:
-            run = CrawlRun(started_at=utcnow(), outlets=list(outlets))
+            now = utcnow()
+            for run in session.scalars(select(CrawlRun).where(CrawlRun.ended_at.is_(None))):
+                if run.pid is None or (run.host == host and not process_alive(run.pid)):
+                    run.ended_at, run.status = now, "interrupted"
+            run = CrawlRun(started_at=now, outlets=list(outlets), pid=os.getpid(), host=host)
             session.add(run)
             session.flush()
             return run.id
 
-    def finish_run(self, run_id: int, stats: dict[str, Any]) -> None:
-        """Close a crawl run with its per-outlet stats (counts, errors); JSON-serialisable."""
+    def finish_run(self, run_id: int, stats: dict[str, Any], status: str = "finished") -> None:
+        """Close a crawl run with its per-outlet stats (counts, errors; JSON-serialisable) and
+        how it ended (``RUN_STATUSES``: "interrupted" when stopped by a signal)."""
+        if status not in RUN_STATUSES:
+            raise ValueError(f"crawl run status {status!r}: use one of {RUN_STATUSES}")
         with self.transaction() as session:
             run = session.get(CrawlRun, run_id)
             if run is None:
                 raise ValueError(f"unknown crawl run id {run_id}")
             run.ended_at = utcnow()
             run.stats = stats
+            run.status = status
 
     def get_run(self, run_id: int) -> dict[str, Any] | None:
-        """A crawl run as a dict (id, started_at, ended_at, outlets, stats), or None."""
+        """A crawl run as a dict (id, started_at, ended_at, outlets, stats, status, pid, host),
+        or None."""
         with self.reading() as session:
             run = session.get(CrawlRun, run_id)
             if run is None:
@@ -355,6 +371,9 @@ class Store:
                 "ended_at": run.ended_at,
                 "outlets": run.outlets,
                 "stats": run.stats,
+                "status": run.status,
+                "pid": run.pid,
+                "host": run.host,
             }
 
     def last_run(self, outlet: str, since: datetime) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.lifeline import descendants  # noqa: F401 - the tests' leftover check
+from newswatch.lifetime import descendants  # noqa: F401 - the tests' leftover check
 from newswatch.localserver import LocalServer, Reply, Request
 
 REDIS_ENV = "NEWSWATCH_TEST_REDIS_URL"
