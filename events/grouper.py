@@ -2,7 +2,8 @@
 
 A story (``Story``: key, title, lead, language, time, outlet) joins the event it is most
 similar to, if that similarity reaches the threshold; otherwise it starts an event whose key
-is its own key. An event's similarity is the mean over its stories published within
+is its own key. An event holds one story per outlet (``Settings.one_per_outlet``): a second
+story of the same outlet is a follow-up, not a copy. An event's similarity is the mean over its stories published within
 ``window`` of the new one (average linkage: one close story does not drag an event in, and
 events do not chain). Similarity of two stories::
 
@@ -70,6 +71,9 @@ class Settings:
     cross_language_bonus: float = 0.0
     time_decay: float = 0.0  # per day apart, beyond the first 12 hours
     window: timedelta = timedelta(hours=72)
+    # an event holds at most one story per outlet: an outlet's second story on the same news is
+    # a follow-up (its republished copies are one story already, storage's duplicates)
+    one_per_outlet: bool = True
 
 
 # Tuned on the tuning split (benchmarks/events.py --tune); None = no encoder (lexical only).
@@ -264,17 +268,23 @@ class EventGrouper:
             cosines = None
             hopeful = {m.events[i] for i in np.flatnonzero(in_window).tolist()}
         scores: dict[str, list[tuple[float, int]]] = {}
+        outlet = prepared.story.outlet if s.one_per_outlet else None
+        blocked: set[str] = set()
         for i in np.flatnonzero(in_window).tolist():
             if m.events[i] not in hopeful:
                 continue
             other = m.prepared[i]
+            if outlet is not None and other.story.outlet == outlet:
+                blocked.add(m.events[i])
             if cosines is not None:
                 score = float(cosines[i]) + self._lexical_term(prepared, other)
             else:
                 score = self.similarity(prepared, other)
             scores.setdefault(m.events[i], []).append((score, i))
         best, best_score = None, float("-inf")
-        for pairs in scores.values():
+        for event, pairs in scores.items():
+            if event in blocked:
+                continue
             member = max(pairs)[1]
             event_score = sum(p for p, _ in pairs) / len(pairs)
             if event_score > best_score:

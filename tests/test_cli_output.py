@@ -73,7 +73,11 @@ def two_outlets(site, write_config, *, watch: bool = False):
         outlets.append({"name": name, "start_urls": [f"{site.url}/{name}/"],
                         "article_url": r"/news/\d{4}/", "render": "never",
                         "alert_on_first_crawl": True})
-    config: dict = {"outlets": outlets, "politeness": {"obey_robots": False}}
+    # Random characters are noise to the sentence encoder (such pages all look alike to it, so
+    # the two outlets' stories would be grouped as the same news); lexical evidence keeps them
+    # six stories, six events.
+    config: dict = {"outlets": outlets, "politeness": {"obey_robots": False},
+                    "events": {"encoder": "lexical"}}
     if watch:
         config["watches"] = [{"name": "qwen-watch", "terms": ["通义千问"], "notify": ["team-hook"]}]
         config["notify"] = {"team-hook": {"webhook": "http://127.0.0.1:9/hook"}}  # refused

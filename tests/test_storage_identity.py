@@ -143,7 +143,8 @@ def test_list_stories_fields_and_filters(store) -> None:
     a = stories[1]
     assert set(a) == {"id", "outlet", "title", "url", "urls", "outlets", "published", "author",
                       "language", "first_seen", "last_changed", "revisions", "content_hash",
-                      "text", "watches"}
+                      "text", "watches", "event_id", "entities"}
+    assert a["event_id"] is None and a["entities"] == []  # stored without the grouping step
     assert a["title"] == "深度求索发布新模型" and a["author"] == "张三" and a["language"] == "zh"
     assert a["published"] == published and a["published"].tzinfo is not None
     assert a["first_seen"] == T0 and a["last_changed"] == T0 and a["revisions"] == 1

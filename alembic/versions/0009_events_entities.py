@@ -72,13 +72,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('uq_alerts_event_slot_watch_channel', table_name='alerts')
     op.drop_index('ix_alerts_news_event_id', table_name='alerts')
-    with op.batch_alter_table('alerts') as batch:
-        batch.drop_column('event_slot')
-        batch.drop_column('news_event_id')
+    # plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): a batch rebuild would drop and
+    # recreate stories, and with foreign keys on that deletes every revision (ON DELETE CASCADE)
+    op.drop_column('alerts', 'event_slot')
+    op.drop_column('alerts', 'news_event_id')
     op.drop_index('ix_stories_event_id', table_name='stories')
-    with op.batch_alter_table('stories') as batch:
-        batch.drop_column('event_score')
-        batch.drop_column('event_id')
+    op.drop_column('stories', 'event_score')
+    op.drop_column('stories', 'event_id')
     op.drop_table('story_vectors')
     op.drop_index('ix_story_entities_entity', table_name='story_entities')
     op.drop_table('story_entities')
