@@ -1,0 +1,29 @@
+"""The extraction pool (crawler/workers.py): started early on a thread of its own, it serves
+the first page and leaves no worker behind after shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+
+from newswatch.crawler import workers
+
+PAGE = ("<html><head><title>Lab releases model</title></head><body><article><h1>Lab releases "
+        "model</h1>" + "<p>The lab released a new model on Tuesday and said it was faster. </p>" * 6
+        + "</article></body></html>").encode()
+
+
+def test_pool_started_early_serves_a_page_and_shuts_down(monkeypatch) -> None:
+    monkeypatch.setenv("NEWSWATCH_EXTRACT_WORKERS", "1")
+    workers.worker_count.cache_clear()
+    try:
+        starter = workers.start_early()
+        assert starter is not None  # the crawl goes on while the pool starts
+        article, fingerprint = asyncio.run(workers.run_in_pool(
+            workers.extract_for_storage, PAGE, "https://example.com/a", None))
+        assert "faster" in article.text and fingerprint is not None
+    finally:
+        workers.shutdown()
+        workers.worker_count.cache_clear()
+    assert not starter.is_alive()
+    assert multiprocessing.active_children() == []
