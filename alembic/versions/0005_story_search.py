@@ -6,7 +6,8 @@ Revises: 0003
 
 SQLite: an FTS5 table (unicode61 tokenizer); PostgreSQL: a tsvector column with a GIN index.
 Stories stored before this revision are indexed here, in batches, in the migration's
-transaction. (down_revision is 0003 on this branch; it follows 0004 once both are merged.)
+transaction. (There is no 0004. The revisions after this one were numbered as they were
+written and chained as they landed: 0005 -> 0008 -> 0010 -> 0009 -> 0006 -> 0007.)
 """
 from collections.abc import Sequence
 
