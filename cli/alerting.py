@@ -68,8 +68,10 @@ class Delivered:
     alerts: Any
     digests: Any = None
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.alerts, name)
+    def __getattr__(self, name: str) -> Any:  # only for names the dataclass lacks
+        if name.startswith("__") or "alerts" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.__dict__["alerts"], name)
 
     def __str__(self) -> str:
         if self.digests is None or not self.digests.attempted:

@@ -95,7 +95,8 @@ def run_crawl(
         # a listing answered 304 gives no links: keep its validators only when this crawl took
         # every link it gave (no error, none left for later by the max_new_articles cap)
         if (spider and crawler.stats.get_value("finish_reason") == "finished"
-                and not summaries[-1].errors and not summaries[-1].capped):
+                and not summaries[-1].errors and not summaries[-1].capped
+                and not context.unwritable):
             store.save_page_validators(outlet.name, spider.fresh_page_validators, now)
     ended = datetime.now(UTC)
     # Scrapy's own SIGINT/SIGTERM handler stops every crawler with this reason
