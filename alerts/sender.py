@@ -198,10 +198,14 @@ def payload_for_send(session: Session, alert: Alert) -> dict[str, Any]:
     return payload
 
 
-def count_due(source: Any, now: datetime | None = None) -> int:
-    """How many alerts are due now (``pending``, or ``failed`` and due for a retry)."""
+def count_due(source: Any, now: datetime | None = None,
+              channels: Mapping[str, Any] | None = None) -> int:
+    """How many alerts are due now (``pending``, or ``failed`` and due for a retry), leaving
+    out those that wait for a digest of ``channels``."""
+    held = not_deferred(channels) if channels is not None else []
     with session_factory_of(source)() as session:
-        return int(session.scalar(select(func.count(Alert.id)).where(_due(now or utcnow()))) or 0)
+        return int(session.scalar(select(func.count(Alert.id))
+                                  .where(_due(now or utcnow()), *held)) or 0)
 
 
 def deliver_all(
@@ -241,7 +245,7 @@ def deliver_all(
         if report.last_id == 0 or report.stopped:  # nothing more to look at, or stopped
             break
     if run.stopped or run.out_of_time:
-        run.left = count_due(source, now)
+        run.left = count_due(source, now, channels)
     return run
 
 
