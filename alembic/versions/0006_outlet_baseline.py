@@ -57,5 +57,6 @@ def downgrade() -> None:
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('uq_alerts_uid'), type_='unique')
         batch_op.drop_column('uid')
-    with op.batch_alter_table('outlets', schema=None) as batch_op:
-        batch_op.drop_column('baseline_done_at')
+    # plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): a batch rebuild drops and recreates
+    # outlets, which the stories, URLs and crawl runs reference (a foreign key error)
+    op.drop_column('outlets', 'baseline_done_at')
