@@ -5,6 +5,7 @@ real server (uvicorn) on 127.0.0.1 in a thread, stopped at the end."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from newswatch import clock
 from newswatch.alerts.planner import AlertPlanner
 from newswatch.config import Config, parse_config
 from newswatch.storage.db import connect
@@ -19,8 +21,10 @@ from newswatch.storage.models import Alert
 from newswatch.web.server import DashboardThread
 from tests.storage_samples import Art
 
-# three days ago, so the outlets' health is judged as of today
+# three days ago, so the outlets' health is judged as of today; the dashboard's clock is held at
+# NOW (``$NEWSWATCH_NOW``), so "went silent" does not depend on the hour the tests run at
 T0 = (datetime.now(UTC) - timedelta(days=3)).replace(hour=8, minute=0, second=0, microsecond=0)
+NOW = T0 + timedelta(days=3)
 ZH_V1 = ("晚上八點，直播間裡的數字人主播準時開口，語速平穩、表情自然。\n"
          "這場直播連續進行了七個小時，成交額超過三十萬元。")
 ZH_V2 = ("晚上八點，直播間裡的數字人主播準時開口，語速平穩、表情自然。\n"
@@ -109,12 +113,18 @@ def _latest(store: Any, story_id: int) -> int:
 def start_dashboard(db_url: str, token: str | None = None) -> Iterator[Dashboard]:
     config = dashboard_config(db_url, token)
     store = connect(db_url)
+    held = os.environ.get(clock.ENV)
+    os.environ[clock.ENV] = NOW.isoformat()
     try:
         ids = fill(store, config)
         with DashboardThread(config, "127.0.0.1", 0, store=store) as web:
             yield Dashboard(web.url, config, store, ids)
     finally:
         store.close()
+        if held is None:
+            os.environ.pop(clock.ENV, None)
+        else:
+            os.environ[clock.ENV] = held
 
 
 @pytest.fixture

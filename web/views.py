@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from newswatch import clock
 from newswatch.matching.diff import inline_diff
 
 SILENT_INTERVALS = 8  # no new story for this many crawl intervals ...
@@ -54,7 +55,7 @@ def outlet_rows(health: dict[str, dict[str, Any]], intervals: dict[str, int],
     from the config; None for an outlet no longer configured), ``needs_browser`` (pages of the
     last crawl skipped for lack of a browser), and ``warning``: why the outlet looks silent
     (None when it does not)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     rows = []
     for name in sorted(health):
         entry = dict(health[name])
