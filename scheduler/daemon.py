@@ -18,6 +18,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor as Pool
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ class DaemonOptions:
     crawl_flags: tuple[str, ...] = ("--quiet",)  # the children's log: --quiet, or --verbose
     interval_override: float | None = None  # every outlet's interval (benchmarks)
     stderr_sink: Any = field(default=sys.stderr, repr=False)  # where children's stderr goes
-    leader_poll: float = 5.0  # seconds between tries for the leader lock while another leads
+    leader_poll: float = 5.0  # seconds between tries for the leader lock, and between checks of it
 
 
 def default_crawl_command(config_path: str, outlet: str,
@@ -85,8 +86,11 @@ class Daemon:
     """The running daemon's parts: config, store, state, children and the job functions."""
 
     def __init__(self, config: Any, config_path: str, store: Any, channels: dict[str, Any],
-                 options: DaemonOptions, crawl_command: CrawlCommand) -> None:
+                 options: DaemonOptions, crawl_command: CrawlCommand,
+                 leadership: Leadership | None = None) -> None:
         self.config = config
+        self.leadership = leadership  # checked while running forever: still the leader?
+        self._paused = False  # crawls paused: the leader lock could not be checked
         self.config_path = config_path
         self.store = store
         self.channels = channels
@@ -271,9 +275,15 @@ class Daemon:
 
             log.info("crawls are queued on %s (prefix %s) for `newswatch worker`",
                      mask_url(self.config.redis), self.config.frontier.key_prefix)
+        lost = False
         try:
+            checked = time.monotonic()
             while not stop.wait(0.5):
-                pass
+                if time.monotonic() - checked >= self.options.leader_poll:
+                    checked = time.monotonic()
+                    if not self.keep_leading(scheduler):
+                        lost = True
+                        break
         finally:
             log.info("stopping: no new crawls; terminating %d running crawl(s)",
                      self.runner.running())
@@ -281,7 +291,33 @@ class Daemon:
             self.runner.stop_all()
             scheduler.shutdown(wait=True)  # a delivery pass stops at once: runner.closed
             log.info("daemon stopped")
-        return 0
+        return 1 if lost else 0
+
+    def keep_leading(self, scheduler: Any) -> bool:
+        """Check the leader lock (``storage.leader``): crawls pause while the database cannot
+        say (the lock went with its connection), resume when the lock is taken again, and the
+        daemon ends (False) when another daemon took the lead meanwhile."""
+        if self.leadership is None:
+            return True
+        state = self.leadership.check()
+        if state == "unreachable":
+            if not self._paused:
+                self._paused = True
+                scheduler.pause()
+                log.warning("the leader lock went with the database connection; crawls paused"
+                            " until the database answers")
+            return True
+        if state == "lost":
+            log.error("another daemon leads this database now (%s): this one ends",
+                      self.leadership.holder())
+            return False
+        if state == "retaken" or self._paused:
+            log.warning("the leader lock went with the database connection and is taken again;"
+                        " crawls go on")
+            if self._paused:
+                self._paused = False
+                scheduler.resume()
+        return True
 
 
 def install_stop_signals(stop: threading.Event) -> Callable[[], None]:
@@ -357,7 +393,7 @@ def run_daemon(
         except ValueError as exc:
             log.error("%s", exc)
             return 1
-        daemon = Daemon(config, path, store, channels, options, command)
+        daemon = Daemon(config, path, store, channels, options, command, leadership)
         if daemon.frontier is not None:
             daemon.frontier.dispatcher.ping()
         return daemon.run_once(stop) if once else daemon.run_forever(stop)

@@ -5,7 +5,9 @@ locks live in one database) and the schema (``current_schema()``), so daemons on
 schemas of one server do not exclude each other; the connection's ``application_name`` says who
 holds it. SQLite: an ``flock`` on ``<database file>-leader`` beside the database, whose content
 says who holds it. Both are released by the kernel or the server when the holder dies, however
-it dies, so a waiting daemon takes over.
+it dies, so a waiting daemon takes over. The holder ``check()``s now and then that it still holds
+the lock: a PostgreSQL restart (or a terminated backend) ends the session and the lock with it,
+and the holder must notice before it schedules another crawl.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Leadership:
         self._connection: Any = None  # PostgreSQL: the connection holding the lock
         self._file_lock = contextlib.ExitStack()  # SQLite: the locked file
         self._file = database_file(engine.url)
+        self._keys: dict[str, int] | None = None  # PostgreSQL: the lock's two keys
         self.held = False
 
     def acquire(self) -> bool:
@@ -66,6 +69,32 @@ class Leadership:
         except Exception:  # noqa: BLE001 - the name is only for the message
             name = None
         return (name or "").removeprefix(_PG_NAME_PREFIX) or "unknown"
+
+    def check(self) -> str:
+        """Whether this process still holds the lock it took: ``held``; ``retaken`` (the lock
+        had gone with its connection, and is taken again on a new one); ``lost`` (another
+        process holds it now); ``unreachable`` (it had gone, and the database does not answer
+        to take it again). Only PostgreSQL's lock can go: a file lock lasts as long as we do."""
+        if self._connection is None or self._keys is None:
+            return "held" if self.held else self._retake()
+        try:
+            mine = self._connection.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()"
+                " AND locktype = 'advisory' AND granted"
+                " AND classid = :c AND objid = :o AND objsubid = 2"), self._keys).scalar()
+            self._connection.commit()
+        except Exception:  # noqa: BLE001 - the connection is gone, and the lock with it
+            mine = 0
+        if mine:
+            return "held"
+        self.release()
+        return self._retake()
+
+    def _retake(self) -> str:
+        try:
+            return "retaken" if self.acquire() else "lost"
+        except Exception:  # noqa: BLE001 - the database does not answer (yet)
+            return "unreachable"
 
     def release(self) -> None:
         if self._connection is not None:
@@ -98,6 +127,7 @@ class Leadership:
             raise
         if got:
             self._connection = conn  # held open (out of the pool) for the daemon's life
+            self._keys = keys
             return True
         conn.invalidate()  # not back to the pool with our application_name
         conn.close()
