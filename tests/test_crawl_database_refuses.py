@@ -1,7 +1,8 @@
-"""A database that refuses writes: read-only (SQLite ``mode=ro``) or full (a small tmpfs, when
+"""A database that refuses writes: read-only (SQLite ``mode=ro``; PostgreSQL sessions whose
+transactions are read-only, SQLSTATE 25006) or full (a small tmpfs, when
 this machine lets the test mount one). ``newswatch crawl`` says so in one line naming the
 database and the cause, exits 1, corrupts nothing, and the alerts of what it did store still go
-out. Real crawls, a real local outlet and webhook receiver, real SQLite."""
+out. Real crawls, a real local outlet and webhook receiver, real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import yaml
 from tests.localsite import LocalSite
 from tests.pages import article_html, listing_html
 from tests.receivers import WebhookReceiver
+
+pytest_plugins = ["tests.storage_fixtures"]
 
 WORDS = "芯片 算力 数据 训练 推理 开源 企业 用户 市场 价格 政策 监管 应用 平台 手机 汽车".split()
 
@@ -148,3 +151,38 @@ def test_full_disk_is_one_line_exit_1_and_stored_alerts_still_go_out(
     uids = [r.json["alert_uid"] for r in hook.received]
     assert len(set(uids)) == stored  # each alert received, a repeat only with its own uid
     assert len({r.json["alert_id"] for r in hook.received}) == stored
+
+
+def read_only_session(db_url: str) -> str:
+    """``db_url`` (a PostgreSQL schema's URL, ``options=-csearch_path=...``) with every
+    transaction of its sessions read-only: writes fail with SQLSTATE 25006."""
+    from urllib.parse import quote, unquote
+
+    base, options = db_url.split("options=", 1)
+    return base + "options=" + quote(unquote(options) + " -cdefault_transaction_read_only=on")
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_read_only_postgresql_is_one_line_exit_1(db_url: str, tmp_path: Path, cli,
+                                                 outlet) -> None:
+    from sqlalchemy import create_engine, text
+
+    site, hook = outlet
+    publish(site, 3)
+    config = write_config(tmp_path / "nw.yaml", db_url, site, hook)
+    assert cli("crawl", "--config", str(config)).returncode == 0
+    publish(site, 6)
+    read_only = write_config(tmp_path / "ro.yaml", read_only_session(db_url), site, hook)
+    result = cli("crawl", "--config", str(read_only))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "read-only" in lines[0], result.stderr
+    assert db_url.split("?")[0] in lines[0], lines[0]  # names the database
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM stories")).scalar() == 3
+    finally:
+        engine.dispose()
+    assert len(hook.received) == 3
