@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from newswatch import clock
+from newswatch.capped import capped_text
 from newswatch.matching.diff import inline_diff
 
 SILENT_INTERVALS = 8  # no new story for this many crawl intervals ...
@@ -53,7 +54,9 @@ def outlet_rows(health: dict[str, dict[str, Any]], intervals: dict[str, int],
                 now: datetime | None = None) -> list[dict[str, Any]]:
     """Each outlet's health (``storage.queries.outlet_health``) with ``interval`` (seconds,
     from the config; None for an outlet no longer configured), ``needs_browser`` (pages of the
-    last crawl skipped for lack of a browser), and ``warning``: why the outlet looks silent
+    last crawl skipped for lack of a browser), ``capped`` (the last crawl reached
+    ``max_new_articles`` and left links for later: the crawl summary's words; else None), and
+    ``warning``: why the outlet looks silent
     (None when it does not)."""
     now = now or clock.now()
     rows = []
@@ -64,6 +67,8 @@ def outlet_rows(health: dict[str, dict[str, Any]], intervals: dict[str, int],
         entry["interval"] = interval
         reasons = (run or {}).get("skip_reasons") or {}
         entry["needs_browser"] = sum(n for r, n in reasons.items() if "browser" in r)
+        entry["capped"] = capped_text(int((run or {}).get("new_link_cap") or 0),
+                                      int((run or {}).get("capped") or 0))
         entry["warning"] = silent_warning(entry, interval, now)
         entry["configured"] = name in intervals
         rows.append(entry)
