@@ -201,7 +201,7 @@ class AlertPage(BaseModel):
 
 
 def _json(data: Any) -> JSONResponse:
-    return JSONResponse(views.plain(data))
+    return JSONResponse(views.masked(views.plain(data)))
 
 
 def story_page(request: Request, flt: queries.StoryFilter, page: int,

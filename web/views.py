@@ -7,12 +7,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from markupsafe import Markup
+
 from newswatch import clock
 from newswatch.capped import capped_text
 from newswatch.matching.diff import inline_diff
+from newswatch.secrets import redact_data
 
 SILENT_INTERVALS = 8  # no new story for this many crawl intervals ...
 SILENT_FLOOR = timedelta(days=1)  # ... and at least this long: the outlet "went silent"
+
+
+def masked(value: Any) -> Any:
+    """``value`` (a string, or dicts and lists of them) with secrets masked as the command line
+    masks its output (``newswatch/secrets.py``: every ``${VAR}`` value of the config, URL
+    passwords): what pages, the API and feeds show. Markup (already rendered) is left as is."""
+    if isinstance(value, Markup):
+        return value
+    return redact_data(value)
 
 
 def plain(value: Any) -> Any:
