@@ -34,13 +34,12 @@ from sqlalchemy.orm import Session
 
 from newswatch.alerts.channels import Channel
 from newswatch.alerts.payload import iso
-from newswatch.alerts.secrets import one_line
 from newswatch.alerts.sender import (
     MAX_ATTEMPTS,
     SEND_LEASE_MARGIN,
     DeliveryReport,
     attempt,
-    backoff,
+    record_attempt,
     send_timeout,
     session_factory_of,
     stories_locations,
@@ -256,25 +255,15 @@ def _record(factory: Callable[[], Session], digest_id: int, error: str | None,
         if row is None:
             return
         now = clock()
-        row.attempts = (row.attempts or 0) + 1
+        outcome = record_attempt(row, error, now, report, rng, max_attempts,
+                                 {"digest": row.key, "channel": row.channel})
         mine = update(Alert).where(Alert.digest_id == digest_id)
-        if error is None:
-            row.status, row.sent_at, row.last_error, row.next_attempt_at = "sent", now, None, None
+        if outcome == "sent":
             session.execute(mine.values(status="sent", sent_at=now, last_error=None,
                                         next_attempt_at=None, attempts=Alert.attempts + 1))
-            report.sent += 1
-            report.sent_ids.append(row.id)
+        elif outcome == "gave_up":
+            session.execute(mine.values(status="failed", next_attempt_at=None,
+                                        last_error=f"digest: {row.last_error}"))
         else:
-            row.status, row.last_error = "failed", one_line(error)
-            if row.attempts >= max_attempts:
-                row.next_attempt_at = None
-                report.gave_up += 1
-                session.execute(mine.values(status="failed", next_attempt_at=None,
-                                            last_error=f"digest: {row.last_error}"))
-            else:
-                row.next_attempt_at = now + backoff(row.attempts - 1, rng)
-                report.failed += 1
-                session.execute(mine.values(last_error=f"digest: {row.last_error}"))
-            report.errors.append({"digest": row.key, "channel": row.channel,
-                                  "attempts": row.attempts, "error": row.last_error})
+            session.execute(mine.values(last_error=f"digest: {row.last_error}"))
         session.commit()

@@ -388,26 +388,40 @@ def _release(factory: Callable[[], Session], alert_id: int, before: datetime | N
 def _record(factory: Callable[[], Session], alert_id: int, error: str | None,
             clock: Callable[[], datetime], report: DeliveryReport,
             rng: random.Random | None, max_attempts: int) -> None:
+    """The send's outcome on the alert row, in one transaction."""
     with factory() as session:
         session.connection(execution_options={SQLITE_IMMEDIATE: True})
         alert = session.get(Alert, alert_id)
         if alert is None:  # its story was deleted meanwhile
             return
-        alert.attempts = (alert.attempts or 0) + 1
-        if error is None:
-            alert.status, alert.sent_at = "sent", clock()
-            alert.last_error = alert.next_attempt_at = None
-            report.sent += 1
-            report.sent_ids.append(alert_id)
-        else:
-            alert.status, alert.last_error = "failed", one_line(error)
-            if alert.attempts >= max_attempts:
-                alert.next_attempt_at = None
-                report.gave_up += 1
-            else:
-                alert.next_attempt_at = clock() + backoff(alert.attempts - 1, rng)
-                report.failed += 1
-            report.errors.append({"alert_id": alert_id, "channel": alert.channel,
-                                  "watch": alert.watch, "attempts": alert.attempts,
-                                  "error": alert.last_error})
+        record_attempt(alert, error, clock(), report, rng, max_attempts,
+                       {"alert_id": alert_id, "channel": alert.channel, "watch": alert.watch})
         session.commit()
+
+
+def record_attempt(row: Any, error: str | None, now: datetime, report: DeliveryReport,
+                   rng: random.Random | None, max_attempts: int, about: dict[str, Any]) -> str:
+    """One send's outcome on an outbox row (an ``Alert`` or a ``Digest``: ``attempts``,
+    ``status``, ``sent_at``, ``last_error``, ``next_attempt_at``) and in ``report``.
+
+    Returns ``"sent"``, ``"failed"`` (due again after a back-off) or ``"gave_up"`` (the
+    ``max_attempts``-th failure: no more retries). ``about`` names the row in ``report.errors``
+    (its id, channel ...); the attempt count and the one-line error follow it there.
+    """
+    row.attempts = (row.attempts or 0) + 1
+    if error is None:
+        row.status, row.sent_at, row.last_error, row.next_attempt_at = "sent", now, None, None
+        report.sent += 1
+        report.sent_ids.append(row.id)
+        return "sent"
+    row.status, row.last_error = "failed", one_line(error)
+    if row.attempts >= max_attempts:
+        row.next_attempt_at = None
+        report.gave_up += 1
+        outcome = "gave_up"
+    else:
+        row.next_attempt_at = now + backoff(row.attempts - 1, rng)
+        report.failed += 1
+        outcome = "failed"
+    report.errors.append({**about, "attempts": row.attempts, "error": row.last_error})
+    return outcome

@@ -58,7 +58,7 @@ class _Pipeline:
 
 class ExtractPipeline(_Pipeline):
     async def process_item(self, item: PageItem) -> PageItem:
-        if item.status == 304 or item.article is not None:
+        if item.status == 304 or item.gone or item.article is not None:
             return item
         if not item.body:
             return self.skip(item, "empty")
@@ -86,15 +86,11 @@ class StorePipeline(_Pipeline):
         context = self.spider.context
         loop = asyncio.get_running_loop()
         if item.status == 304:
-            item.outcome = "unchanged"
             self.count("unchanged")
             log.info("%s: 304 %s: unchanged", item.outlet, item.url)
-            try:
-                await loop.run_in_executor(_db_thread, save_visit, context.store, self.spider,
-                                           item, "unchanged", clock.now())
-            except Exception as exc:  # the schedule stays as it was: the URL stays due
-                self.spider.note_error(item.url, f"visit not saved: {type(exc).__name__}: {exc}")
-            return item
+            return await self._visited(item, "unchanged")
+        if item.gone:  # counted and logged as an error by the spider: its visits back off
+            return await self._visited(item, "gone")
         article = item.article
         if article is None or article.skip_reason:
             return self.skip(item, article.skip_reason if article else "no article")
@@ -117,6 +113,18 @@ class StorePipeline(_Pipeline):
             self.count("rendered")
         log.info("%s: fetched %s%s: %s", item.outlet, item.url,
                  " (rendered)" if item.rendered else "", result.outcome)
+        return item
+
+    async def _visited(self, item: PageItem, outcome: str) -> PageItem:
+        """A visit that stored no page (304, gone): only its next visit is saved, as a visit
+        that found no change."""
+        item.outcome = outcome
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                _db_thread, save_visit, self.spider.context.store, self.spider, item,
+                "unchanged", clock.now())
+        except Exception as exc:  # the schedule stays as it was: the URL stays due
+            self.spider.note_error(item.url, f"visit not saved: {type(exc).__name__}: {exc}")
         return item
 
     def _refused(self, context: Any, exc: Exception) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from newswatch.capped import capped_text
 from newswatch.secrets import redact
 
 OUTCOMES = ("new", "changed", "unchanged", "duplicate", "skipped")
@@ -42,10 +43,7 @@ class OutletSummary:
 
     def capped_text(self) -> str | None:
         """``"50 new article links (4950 more left for later crawls)"`` when the cap was hit."""
-        if not self.capped:
-            return None
-        return (f"{self.new_link_cap} new article links ({self.capped} more left for later "
-                "crawls)")
+        return capped_text(self.new_link_cap, self.capped)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

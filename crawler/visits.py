@@ -1,8 +1,9 @@
 """After an article URL was fetched: its next visit (``newswatch/revisit.py``), saved with its
 validators and the listed date that made it due (``Store.save_visit``).
 
-Called by the store pipeline on the database thread, for stored pages and 304s alike; a page
-that stored nothing (skipped, failed) keeps its old schedule, so it stays due.
+Called by the store pipeline on the database thread, for stored pages, 304s and gone articles
+(404/410: a visit that found no change, so it backs off, and keeps its validators); a page that
+stored nothing (skipped, failed) keeps its old schedule, so it stays due.
 """
 
 from __future__ import annotations
@@ -21,6 +22,6 @@ def save_visit(store: Any, spider: Any, item: PageItem, outcome: str, now: datet
     previous = known.revisit_seconds if known is not None else None
     visit = next_visit(spider.outlet.revisit, now=now, origin=origin, previous=previous,
                        changed=outcome == "changed")
-    validators = None if item.status == 304 else (item.etag, item.last_modified)
+    validators = None if item.status == 304 or item.gone else (item.etag, item.last_modified)
     store.save_visit(item.url, visit, fetched_at=now, validators=validators,
                      listed_at=item.extra.get(LISTED))

@@ -109,9 +109,11 @@ def worker_spider(cls: type) -> type:
                 self.requested_known, self.new_urls, self.capped = set(), set(), set()
             return super().discovered(response, requests)
 
-        def on_error(self, failure: Any) -> None:
-            super().on_error(failure)
-            _ack(self.crawler, failure.request)
+        def on_error(self, failure: Any) -> Any:
+            items = super().on_error(failure)
+            if not items:  # an item (a gone article's visit) is acked when it is stored
+                _ack(self.crawler, failure.request)
+            return items
 
     WorkerSpider.__name__ = WorkerSpider.__qualname__ = f"Worker{cls.__name__}"
     return WorkerSpider

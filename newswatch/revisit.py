@@ -9,6 +9,8 @@ StormCrawler's adaptive fetch schedule, and Miniflux's feed intervals):
   published, else since it was first seen), capped at ``max``: an old article found today is
   not rechecked hourly;
 * a visit that finds it changed sets the interval back to ``min``;
+* a visit that finds its URL gone (404/410) counts as one that found no change: it backs off
+  like an unchanged article and stops at ``stop_after``; its story is kept;
 * once it is ``stop_after`` old (30 days) it is not visited again, unless a feed or sitemap
   announces a newer version (the crawl decides that) or a ``crawl --full`` run.
 

@@ -51,7 +51,8 @@ def redact(text: str, extra: Iterable[str | None] = ()) -> str:
     """Mask registered secrets, ``extra`` strings and URL passwords (``user:***@``) in ``text``."""
     if not text:
         return text
-    text = _USERINFO.sub(lambda m: m.group("pre") + MASK, text)
+    if "://" in text:  # the URL-password pattern needs one; a long text without it is skipped fast
+        text = _USERINFO.sub(lambda m: m.group("pre") + MASK, text)
     pattern = _pattern
     if pattern is not None:
         text = pattern.sub(MASK, text)

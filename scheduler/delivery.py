@@ -12,19 +12,26 @@ from newswatch.errors import first_line
 log = logging.getLogger("newswatch.scheduler")
 
 
+def _guarded(what: str, run: Callable[[], Any], worth_a_line: Callable[[Any], bool]) -> int:
+    """``run()`` a delivery pass and return its report's sent count; a pass that raised is one
+    warning line and 0 (the next pass retries). ``worth_a_line(report)``: log the report too."""
+    try:
+        report = run()
+    except Exception as exc:  # noqa: BLE001 - the next pass retries
+        log.warning("%s delivery pass failed: %s: %s", what, type(exc).__name__, first_line(exc))
+        return 0
+    if worth_a_line(report):
+        log.info("%ss: %s", what, report)
+    return int(report.sent)
+
+
 def deliver_digests_once(store: Any, channels: Mapping[str, Any]) -> int:
     """Assemble and send the digests that are due (alerts/digest.py); returns how many were
     sent. Never raises, like ``deliver_once``."""
     from newswatch.alerts.digest import deliver_digests
 
-    try:
-        report = deliver_digests(store, channels)
-    except Exception as exc:  # noqa: BLE001 - the next pass retries
-        log.warning("digest delivery pass failed: %s: %s", type(exc).__name__, first_line(exc))
-        return 0
-    if report.attempted:
-        log.info("digests: %s", report)
-    return report.sent
+    return _guarded("digest", lambda: deliver_digests(store, channels),
+                    lambda report: bool(report.attempted))
 
 
 def deliver_once(store: Any, channels: Mapping[str, Any],
@@ -39,12 +46,6 @@ def deliver_once(store: Any, channels: Mapping[str, Any],
     from newswatch.alerts.sender import deliver_all
 
     deliver_digests_once(store, channels)
-    try:
-        report = deliver_all(store, channels, stop=stop,
-                             on_batch=lambda batch: log.info("alerts: %s", batch))
-    except Exception as exc:  # noqa: BLE001 - the next pass retries
-        log.warning("alert delivery pass failed: %s: %s", type(exc).__name__, first_line(exc))
-        return 0
-    if report.left:
-        log.info("alerts: %s", report)
-    return report.sent
+    return _guarded("alert", lambda: deliver_all(store, channels, stop=stop,
+                                                 on_batch=lambda b: log.info("alerts: %s", b)),
+                    lambda report: bool(report.left))

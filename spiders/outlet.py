@@ -35,7 +35,7 @@ from twisted.python.failure import Failure
 from newswatch.config import Outlet
 from newswatch.errors import first_line
 from newswatch.spiders.failures import describe
-from newswatch.spiders.page import ARTICLE, LISTED, ROLE, BrowserUnavailable, PageItem
+from newswatch.spiders.page import ARTICLE, GONE, LISTED, ROLE, BrowserUnavailable, PageItem
 
 log = logging.getLogger("newswatch.crawl")
 
@@ -287,19 +287,26 @@ class OutletSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ errors
 
-    def on_error(self, failure: Failure) -> None:
+    def on_error(self, failure: Failure) -> list[PageItem] | None:
+        """Count and log a failed request. A stored article whose URL answers 404/410 gives a
+        ``gone`` item too: its visit is saved as one that found no change, so it backs off
+        (``newswatch/revisit.py``) instead of staying due; its story is kept."""
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(BrowserUnavailable):
             self.note_skip(request.url, failure.getErrorMessage())
-            return
+            return None
         if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
             self.note_skip(request.url, "forbidden by robots.txt")
-            return
+            return None
         if failure.check(HttpError):
-            self.note_error(request.url, f"HTTP {failure.value.response.status}")
-            return
+            status = failure.value.response.status
+            self.note_error(request.url, f"HTTP {status}")
+            if status in GONE and request.meta.get(ARTICLE) and request.url in self.known:
+                return [PageItem(outlet=self.outlet.name, url=request.url, status=status)]
+            return None
         failed = describe(failure.type, failure.getErrorMessage())
         self.note_error(request.url, failed.reason, host_wide=failed.host_wide)
+        return None
 
     def note_skip(self, url: str, reason: str) -> None:
         log.info("%s: skipped %s: %s", self.outlet.name, url, reason)

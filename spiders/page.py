@@ -22,6 +22,8 @@ LISTED = "newswatch_listed"
 """Request meta: the ``<lastmod>`` / feed date (aware datetime) that made a stored article due."""
 DISCOVERY_ROLES = ("listing", "feed", "sitemap")
 """The ``ROLE`` of discovery pages: fetched every crawl, conditionally."""
+GONE = (404, 410)
+"""The statuses of a stored article whose URL is gone: its story is kept, its visits back off."""
 
 
 class BrowserUnavailable(IgnoreRequest):
@@ -30,7 +32,8 @@ class BrowserUnavailable(IgnoreRequest):
 
 @dataclass
 class PageItem:
-    """A fetched article URL. ``status`` 304 means the server said it did not change."""
+    """A fetched article URL. ``status`` 304 means the server said it did not change; a status
+    in ``GONE`` (a stored article's URL now answers 404/410) carries no page, only the visit."""
 
     outlet: str
     url: str
@@ -46,3 +49,7 @@ class PageItem:
     # Filled by the store pipeline ("new", "changed", "unchanged", "duplicate", "skipped"):
     outcome: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def gone(self) -> bool:
+        return self.status in GONE

@@ -155,3 +155,34 @@ def test_a_bad_newswatch_now_is_one_line_and_nothing_is_fetched(site, write_conf
     assert "got 'next tuesday'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert site.hits == []
+
+
+def test_a_gone_article_backs_off_and_its_story_is_kept(site, write_config, cli):
+    """A stored article whose URL now answers 404 is a visit that found no change: its
+    interval doubles (it is not asked on every crawl), and its story stays stored."""
+    site.set("/ai/", listing_html([RECENT, *OLD]))
+    publish(site)
+    config = write_config({"outlets": [{"name": "local", "start_urls": [site.url + "/ai/"],
+                                        "article_url": ARTICLE_RE, "render": "never"}]})
+    crawl(cli, config, timedelta(0))
+    del site.pages[RECENT]  # the site answers 404 from now on
+
+    # due after an hour (min): asked, 404, an error of the crawl; the story is kept
+    output = crawl(cli, config, timedelta(hours=1))
+    assert [h.status for h in site.requests_for(RECENT)] == [200, 404]
+    assert "HTTP 404" in output
+    kept = stories(cli, config)["recent.html"]
+    assert kept["title"] == "新文章" and kept["revisions"] == 1
+
+    # the next crawls before its doubled interval (2 h after that visit) do not ask it again
+    for when in (timedelta(hours=1, minutes=5), timedelta(hours=2, minutes=30)):
+        output = crawl(cli, config, when)
+        assert "not due 4" in counts(output)
+        assert len(site.requests_for(RECENT)) == 2
+
+    # then it is due again, still 404, and backs off further (4 h)
+    crawl(cli, config, timedelta(hours=3))
+    assert [h.status for h in site.requests_for(RECENT)] == [200, 404, 404]
+    output = crawl(cli, config, timedelta(hours=6))
+    assert len(site.requests_for(RECENT)) == 3
+    assert "recent.html" in stories(cli, config)

@@ -146,6 +146,16 @@ def test_outlets_watches_and_alerts(dashboard: Dashboard) -> None:
     assert api(dashboard, "/api/alerts?status=sent")["alerts"] == []
 
 
+def test_an_outlet_whose_last_crawl_hit_the_new_link_cap_says_so(dashboard: Dashboard) -> None:
+    """The crawl summary's "capped" words on the outlet's row: links were left for later."""
+    outlets = {o["outlet"]: o for o in api(dashboard, "/api/outlets")["outlets"]}
+    assert outlets["alpha"]["capped"] == "3 new article links (7 more left for later crawls)"
+    assert outlets["beta"]["capped"] is None
+    page = get(dashboard, "/outlets").text
+    assert "capped: 3 new article links (7 more left for later crawls)" in page
+    assert page.count("capped:") == 1
+
+
 def test_field_names_match_the_stories_command(sqlite_dashboard: Dashboard, tmp_path,
                                                write_config, cli) -> None:
     config = write_config({"database": sqlite_dashboard.config.database, "outlets": []})

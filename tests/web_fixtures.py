@@ -1,6 +1,6 @@
 """A dashboard to test against: a real store (SQLite file or a PostgreSQL schema) holding a few
 stories written through the crawl's own path (``record_article`` with the alert planner as its
-hook), a crawl run, an alert, one story whose title, text and URL carry script payloads, and the
+hook), a crawl run (alpha's hit its ``max_new_articles`` cap), an alert, one story whose title, text and URL carry script payloads, and the
 real server (uvicorn) on 127.0.0.1 in a thread, stopped at the end."""
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ def fill(store: Any, config: Config) -> dict[str, int]:
     store.finish_run(run, {
         "alpha": {"outlet": "alpha", "fetched": 9, "not_modified": 4, "new": 3, "changed": 1,
                   "unchanged": 1, "duplicate": 0, "skipped": 1, "rendered": 0, "errors": 0,
-                  "skip_reasons": {"needs a browser (render: never)": 1}, "error_samples": []},
+                  "skip_reasons": {"needs a browser (render: never)": 1}, "error_samples": [],
+                  "new_link_cap": 3, "capped": 7},
         "beta": {"outlet": "beta", "fetched": 3, "not_modified": 0, "new": 0, "changed": 0,
                  "unchanged": 0, "duplicate": 0, "skipped": 0, "rendered": 0, "errors": 3,
                  "skip_reasons": {}, "error_samples": ["HTTP 503 on https://beta.example/"]},

@@ -134,6 +134,7 @@ class OutletRow(BaseModel):
     last_new: datetime | None
     browser_first: bool
     needs_browser: int
+    capped: str | None  # the last crawl hit max_new_articles: "50 new article links (7 more ...)"
     warning: str | None
     run: dict[str, Any] | None
     schedule: dict[str, Any] | None
@@ -200,7 +201,7 @@ class AlertPage(BaseModel):
 
 
 def _json(data: Any) -> JSONResponse:
-    return JSONResponse(views.plain(data))
+    return JSONResponse(views.masked(views.plain(data)))
 
 
 def story_page(request: Request, flt: queries.StoryFilter, page: int,

@@ -24,9 +24,11 @@ from newswatch.web import views
 from newswatch.web.security import guard, is_machine_path
 
 HERE = Path(__file__).resolve().parent
-# autoescape everywhere: scraped titles and text are data, never markup
+# autoescape everywhere: scraped titles and text are data, never markup; every value shown is
+# masked (``views.masked``: story URLs may carry an outlet's ``${VAR}`` value or a password)
 templates = Jinja2Templates(env=jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True))
+    loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
+    finalize=views.masked))
 templates.env.filters.update(when=views.when, href=views.href,
                              iso=lambda v: v.isoformat() if v else "")
 

@@ -44,7 +44,7 @@ def _feed(request: Request, title: str, flt: queries.StoryFilter) -> Response:
     fg.link(href=base + "/", rel="alternate", type="text/html")
     fg.generator("newswatch")
     fg.updated(max((s["last_changed"] for s in stories), default=datetime(2026, 1, 1, tzinfo=UTC)))
-    groups = views.group_by_event(stories, members)
+    groups = views.group_by_event(views.masked(stories), views.masked(members))
     for group in reversed(groups):  # feedgen puts the last added entry first
         _entry(fg.add_entry(), group, first.get(group["event_id"]), base)
     return Response(fg.atom_str(pretty=True), media_type=ATOM)

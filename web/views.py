@@ -7,11 +7,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from markupsafe import Markup
+
 from newswatch import clock
+from newswatch.capped import capped_text
 from newswatch.matching.diff import inline_diff
+from newswatch.secrets import redact_data
 
 SILENT_INTERVALS = 8  # no new story for this many crawl intervals ...
 SILENT_FLOOR = timedelta(days=1)  # ... and at least this long: the outlet "went silent"
+
+
+def masked(value: Any) -> Any:
+    """``value`` (a string, or dicts and lists of them) with secrets masked as the command line
+    masks its output (``newswatch/secrets.py``: every ``${VAR}`` value of the config, URL
+    passwords): what pages, the API and feeds show. Markup (already rendered) is left as is."""
+    if isinstance(value, Markup):
+        return value
+    return redact_data(value)
 
 
 def plain(value: Any) -> Any:
@@ -53,7 +66,9 @@ def outlet_rows(health: dict[str, dict[str, Any]], intervals: dict[str, int],
                 now: datetime | None = None) -> list[dict[str, Any]]:
     """Each outlet's health (``storage.queries.outlet_health``) with ``interval`` (seconds,
     from the config; None for an outlet no longer configured), ``needs_browser`` (pages of the
-    last crawl skipped for lack of a browser), and ``warning``: why the outlet looks silent
+    last crawl skipped for lack of a browser), ``capped`` (the last crawl reached
+    ``max_new_articles`` and left links for later: the crawl summary's words; else None), and
+    ``warning``: why the outlet looks silent
     (None when it does not)."""
     now = now or clock.now()
     rows = []
@@ -64,6 +79,8 @@ def outlet_rows(health: dict[str, dict[str, Any]], intervals: dict[str, int],
         entry["interval"] = interval
         reasons = (run or {}).get("skip_reasons") or {}
         entry["needs_browser"] = sum(n for r, n in reasons.items() if "browser" in r)
+        entry["capped"] = capped_text(int((run or {}).get("new_link_cap") or 0),
+                                      int((run or {}).get("capped") or 0))
         entry["warning"] = silent_warning(entry, interval, now)
         entry["configured"] = name in intervals
         rows.append(entry)
