@@ -262,3 +262,44 @@ def test_the_daemon_queues_each_run_on_its_interval_and_finishes_it(tmp_path, re
     assert recorded["ended_at"] is not None
     assert OutletSummary.from_dict(recorded["stats"]["many"]).fetched == 2
     assert "crawl many: end after" in caplog.text and ": ok: fetched 2" in caplog.text
+
+
+@POSTGRES
+def test_a_gone_article_backs_off_on_the_workers_too(tmp_path, db_url, redis_url, prefix):
+    """A stored article that answers 404 on a worker is a visit that found no change: its
+    interval doubles (1 h -> 2 h), its story is kept, and the run still ends (its lease acked)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    t0 = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)  # two hours after the pages say they were out
+    outlet = CountingOutlet(3)
+    path = write(tmp_path, outlet_config(db_url, redis_url, prefix, outlet))
+
+    def run_at(when: datetime) -> None:
+        env = {"NEWSWATCH_NOW": when.isoformat()}
+        workers = [newswatch_process("worker", "--config", path, "-q", env=env)]
+        try:
+            daemon = newswatch_process("daemon", "--once", "--config", path, "-q", env=env)
+            wait_for(lambda: daemon.poll() is not None, 600, "the daemon's run", workers)
+            assert daemon.returncode == 0, daemon.stderr.read().decode()
+        finally:
+            stop(workers)
+
+    def schedule() -> dict[str, tuple[int, datetime]]:
+        with connect(db_url) as store, store.engine.connect() as conn:
+            rows = conn.execute(text("SELECT url, revisit_seconds, next_visit_at FROM story_urls"))
+            return {url.rsplit("/", 1)[1]: (seconds, at) for url, seconds, at in rows}
+
+    try:
+        run_at(t0)
+        assert {seconds for seconds, _ in schedule().values()} == {3600}
+        outlet.pages = 2  # /a/2.html answers 404 from now on
+        run_at(t0 + timedelta(hours=1))
+        assert outlet.hits["/a/2.html"] == 2
+        seconds, at = schedule()["2.html"]
+        assert seconds == 7200 and at == t0 + timedelta(hours=3)
+        assert stories_and_urls(db_url)[0] == 3  # its story is kept
+    finally:
+        outlet.close()
+    assert processes_with(path) == []
