@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 
 from newswatch.storage.models import (
     Alert,
@@ -90,6 +90,8 @@ class Page:
     per_page: int
     extra: dict[str, Any] = field(default_factory=dict)
     exact: bool = True  # False: there are more than ``total``
+    # find_stories(facet_stories=n): (story id, entity id) of the latest n matching stories
+    entity_pairs: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -112,27 +114,74 @@ def _outlet_story_ids(outlet: str) -> Any:
 
 
 def find_stories(session: Session, flt: StoryFilter, page: int = 1, per_page: int = 50,
-                 count_limit: int = COUNT_LIMIT) -> Page:
+                 count_limit: int = COUNT_LIMIT, facet_stories: int = 0) -> Page:
     """Stories matching ``flt``, newest change first, one page of them (``story_rows``).
 
     ``total`` is exact up to ``count_limit`` matches; beyond, it is ``count_limit`` and
     ``exact`` is False (counting every story holding a word as common as 模型 would cost more
-    than the page itself: the page stops after its rows, the count after ``count_limit``)."""
+    than the page itself: the page stops after its rows, the count after ``count_limit``).
+    ``facet_stories``: also the (story id, entity id) pairs of the latest this many matching
+    stories, in ``entity_pairs`` (what entity facets count over).
+
+    The latest matches are read once, newest first, as far as the count, the facets and the
+    page need (``count_limit`` + 1 at most when the page lies within): the page, the count and
+    the facets come from that one query, which stops after its rows."""
     page, per_page = _paging(page, per_page)
     conds = flt.conditions(session.get_bind().dialect.name)
-    ids = list(session.scalars(
-        select(Story.id).where(*conds)
-        .order_by(Story.last_changed.desc(), Story.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)))
+    end = page * per_page
+    head = max(facet_stories, count_limit if conds else 0)  # the latest matches read at once
+    latest: list[int] | None = None
+    pairs: list[tuple[int, str]] = []
+    if end <= head:
+        latest, pairs = _latest_ids(session, conds, head + 1, facet_stories)
+        ids = latest[end - per_page:end]
+    else:  # a page past them: its own query
+        ids = list(session.scalars(_latest(conds, per_page, end - per_page)))
+        if facet_stories:
+            pairs = _latest_ids(session, conds, facet_stories, facet_stories)[1]
+    rows = story_rows(session, ids)
     if not conds:
         total = session.scalar(select(func.count()).select_from(Story)) or 0
+        return Page(rows, total, page, per_page, entity_pairs=pairs)
+    limit = max(count_limit, end) + 1
+    if latest is not None:  # every match when fewer than head + 1, else at least limit
+        total = min(len(latest), limit)
     else:
-        limit = max(count_limit, page * per_page) + 1
         total = session.scalar(select(func.count()).select_from(
             select(Story.id).where(*conds).limit(limit).subquery())) or 0
-        if total >= limit:
-            return Page(story_rows(session, ids), limit - 1, page, per_page, exact=False)
-    return Page(story_rows(session, ids), total, page, per_page)
+    if total >= limit:
+        return Page(rows, limit - 1, page, per_page, exact=False, entity_pairs=pairs)
+    return Page(rows, total, page, per_page, entity_pairs=pairs)
+
+
+def _latest(conds: Sequence[ColumnElement[bool]], limit: int, offset: int = 0,
+            *columns: Any) -> Select[Any]:
+    """The ids (and ``columns``) of stories matching ``conds``, newest change first."""
+    query = (select(Story.id, *columns).where(*conds)
+             .order_by(Story.last_changed.desc(), Story.id.desc()).limit(limit))
+    return query.offset(offset) if offset else query
+
+
+def _latest_ids(session: Session, conds: Sequence[ColumnElement[bool]], limit: int,
+                facet_stories: int) -> tuple[list[int], list[tuple[int, str]]]:
+    """The ids of the latest ``limit`` stories matching ``conds`` (newest change first) and
+    the (story id, entity id) pairs of the first ``facet_stories`` of them (sorted), in one
+    query: those stories left-joined with their entities."""
+    if not facet_stories:
+        return list(session.scalars(_latest(conds, limit))), []
+    latest = _latest(conds, limit, 0, Story.last_changed).subquery()
+    ids: list[int] = []
+    pairs: list[tuple[int, str]] = []
+    for story_id, entity in session.execute(
+        select(latest.c.id, StoryEntity.entity)
+        .outerjoin(StoryEntity, StoryEntity.story_id == latest.c.id)
+        .order_by(latest.c.last_changed.desc(), latest.c.id.desc())
+    ):
+        if not ids or ids[-1] != story_id:
+            ids.append(story_id)
+        if entity is not None and len(ids) <= facet_stories:
+            pairs.append((story_id, entity))
+    return ids, sorted(pairs)
 
 
 def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -206,14 +255,6 @@ def entity_pairs(session: Session, story_ids: Sequence[int]) -> list[tuple[int, 
         select(StoryEntity.story_id, StoryEntity.entity)
         .where(StoryEntity.story_id.in_(list(story_ids)))
         .order_by(StoryEntity.story_id, StoryEntity.entity))]
-
-
-def filtered_story_ids(session: Session, flt: StoryFilter, limit: int) -> list[int]:
-    """The ids of the latest ``limit`` stories matching ``flt`` (newest change first): what
-    facet counts are made over."""
-    conds = flt.conditions(session.get_bind().dialect.name)
-    return list(session.scalars(select(Story.id).where(*conds)
-                                .order_by(Story.last_changed.desc(), Story.id.desc()).limit(limit)))
 
 
 def event_members(session: Session, event_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:

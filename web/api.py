@@ -203,29 +203,22 @@ def _json(data: Any) -> JSONResponse:
     return JSONResponse(views.plain(data))
 
 
-def story_page(request: Request, flt: queries.StoryFilter, page: int,
-               per_page: int) -> queries.Page:
-    with request.app.state.store.reading() as session:
-        return queries.find_stories(session, flt, page, per_page)
-
-
 FACET_STORIES = 1000  # entity facets count over the latest this many matching stories
 
 
-def grouped(request: Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The page's stories folded by news event (``views.group_by_event``)."""
-    events = list(dict.fromkeys(r["event_id"] for r in rows if r.get("event_id") is not None))
+def story_listing(request: Request, flt: queries.StoryFilter, page: int, per_page: int,
+                  ) -> tuple[queries.Page, list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """What ``/`` and ``/api/stories`` show, read in one transaction: the page of stories
+    (``queries.find_stories``), the same stories folded by news event
+    (``views.group_by_event``) and the entity facet counts over the latest FACET_STORIES
+    stories the filter matches (``views.entity_facets``)."""
     with request.app.state.store.reading() as session:
+        result = queries.find_stories(session, flt, page, per_page, facet_stories=FACET_STORIES)
+        events = list(dict.fromkeys(r["event_id"] for r in result.items
+                                    if r.get("event_id") is not None))
         members = queries.event_members(session, events)
-    return views.group_by_event(rows, members)
-
-
-def facets(request: Request, flt: queries.StoryFilter) -> dict[str, list[dict[str, Any]]]:
-    """Entity facet counts over the stories the filter matches (``views.entity_facets``)."""
-    with request.app.state.store.reading() as session:
-        ids = queries.filtered_story_ids(session, flt, FACET_STORIES)
-        pairs = queries.entity_pairs(session, ids)
-    return {"entities": views.entity_facets(entity_table(request), pairs)}
+    facets = {"entities": views.entity_facets(entity_table(request), result.entity_pairs)}
+    return result, views.group_by_event(result.items, members), facets
 
 
 def story_in_full(request: Request, story_id: int) -> dict[str, Any]:
@@ -264,9 +257,9 @@ def alerts_page(request: Request, status: str | None, watch: str | None, page: i
 @router.get("/stories", response_model=StoryPage, summary="Stories, newest change first")
 def api_stories(request: Request, flt: Annotated[queries.StoryFilter, Depends(story_filter)],
                 page: PageNumber = 1, per_page: PerPage = 50) -> JSONResponse:
-    result = story_page(request, flt, page, per_page)
-    return _json({"stories": result.items, "events": grouped(request, result.items),
-                  "facets": facets(request, flt), "total": result.total,
+    result, groups, facets = story_listing(request, flt, page, per_page)
+    return _json({"stories": result.items, "events": groups,
+                  "facets": facets, "total": result.total,
                   "total_exact": result.exact, "page": result.page,
                   "per_page": result.per_page, "pages": result.pages})
 
