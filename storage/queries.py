@@ -29,7 +29,7 @@ from newswatch.storage.models import (
     StoryEntity,
     StoryUrl,
 )
-from newswatch.storage.search import matching_story_ids
+from newswatch.storage.search import story_matches
 
 __all__ = ["ALERT_STATUSES", "KINDS", "Page", "StoryFilter", "alert_page", "entity_pairs",
            "event_members", "event_page", "find_stories", "latest_revisions", "outlet_names",
@@ -56,10 +56,11 @@ class StoryFilter:
     entities: tuple[str, ...] = ()
     event: int | None = None  # belongs to this news event
 
-    def conditions(self, dialect: str) -> list[ColumnElement[bool]]:
+    def conditions(self, session: Session) -> list[ColumnElement[bool]]:
+        """The filter as SQL conditions on ``Story`` (``session``: the database they run on)."""
         conds: list[ColumnElement[bool]] = []
         if self.q and self.q.strip():
-            conds.append(Story.id.in_(matching_story_ids(self.q, dialect)))
+            conds.append(story_matches(session, Story.id, self.q))
         if self.outlet:
             conds.append(Story.id.in_(_outlet_story_ids(self.outlet)))
         if self.watch:
@@ -127,7 +128,7 @@ def find_stories(session: Session, flt: StoryFilter, page: int = 1, per_page: in
     page need (``count_limit`` + 1 at most when the page lies within): the page, the count and
     the facets come from that one query, which stops after its rows."""
     page, per_page = _paging(page, per_page)
-    conds = flt.conditions(session.get_bind().dialect.name)
+    conds = flt.conditions(session)
     end = page * per_page
     head = max(facet_stories, count_limit if conds else 0)  # the latest matches read at once
     latest: list[int] | None = None
