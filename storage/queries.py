@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from newswatch.storage.models import (
@@ -194,7 +194,16 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
     wanted = list(ids)
-    stories = {s.id: s for s in session.scalars(select(Story).where(Story.id.in_(wanted)))}
+    every = aliased(Revision)
+    revisions = (select(func.count()).where(every.story_id == Story.id)
+                 .correlate(Story).scalar_subquery())
+    stories = {r.id: r for r in session.execute(
+        select(Story.id, Outlet.name, Story.title, Story.published, Story.author,
+               Story.language, Story.first_seen, Story.last_changed, Story.event_id,
+               Revision.content_hash, Revision.text, revisions.label("revisions"))
+        .join(Outlet, Outlet.id == Story.outlet_id)
+        .outerjoin(Revision, Revision.id == Story.latest_revision_id)
+        .where(Story.id.in_(wanted)))}
     urls: dict[int, list[tuple[str, str]]] = {}
     for story_id, url, name in session.execute(
         select(StoryUrl.story_id, StoryUrl.url, Outlet.name)
@@ -203,13 +212,6 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
         .order_by(StoryUrl.first_seen, StoryUrl.id)
     ):
         urls.setdefault(story_id, []).append((url, name))
-    counts = dict(session.execute(
-        select(Revision.story_id, func.count()).where(Revision.story_id.in_(wanted))
-        .group_by(Revision.story_id)).all())
-    latest = {r.story_id: r for r in session.execute(
-        select(Revision.story_id, Revision.content_hash, Revision.text)
-        .join(Story, Story.latest_revision_id == Revision.id)
-        .where(Story.id.in_(wanted)))}
     watches: dict[int, list[str]] = {}
     for story_id, watch in session.execute(
         select(Match.story_id, Match.watch).where(Match.story_id.in_(wanted))
@@ -225,10 +227,9 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
         if story is None:
             continue
         story_urls = urls.get(story_id, [])
-        rev = latest.get(story_id)
         rows.append({
             "id": story.id,
-            "outlet": story.outlet.name,
+            "outlet": story.name,
             "title": story.title,
             "url": story_urls[0][0] if story_urls else None,
             "urls": [u for u, _ in story_urls],
@@ -238,9 +239,9 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
             "language": story.language,
             "first_seen": story.first_seen,
             "last_changed": story.last_changed,
-            "revisions": counts.get(story_id, 0),
-            "content_hash": rev.content_hash if rev else None,
-            "text": rev.text if rev else None,
+            "revisions": story.revisions,
+            "content_hash": story.content_hash,
+            "text": story.text,
             "watches": watches.get(story_id, []),
             "event_id": story.event_id,
             "entities": entities.get(story_id, []),
