@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -168,12 +168,13 @@ def _latest_ids(session: Session, conds: Sequence[ColumnElement[bool]], limit: i
     """The ids of the latest ``limit`` stories matching ``conds`` (newest change first) and
     the (story id, entity id) pairs of the first ``facet_stories`` of them (sorted), in one
     query: those stories left-joined with their entities."""
+    conn = session.connection()  # Core rows: no ORM loading
     if not facet_stories:
-        return list(session.scalars(_latest(conds, limit))), []
+        return list(conn.scalars(_latest(conds, limit))), []
     latest = _latest(conds, limit, 0, Story.last_changed).subquery()
     ids: list[int] = []
     pairs: list[tuple[int, str]] = []
-    for story_id, entity in session.execute(
+    for story_id, entity in conn.execute(
         select(latest.c.id, StoryEntity.entity)
         .outerjoin(StoryEntity, StoryEntity.story_id == latest.c.id)
         .order_by(latest.c.last_changed.desc(), latest.c.id.desc())
@@ -185,6 +186,28 @@ def _latest_ids(session: Session, conds: Sequence[ColumnElement[bool]], limit: i
     return ids, sorted(pairs)
 
 
+# story_rows' statements, built once (``ids``: the stories wanted)
+_IDS = bindparam("ids", expanding=True)
+_EVERY_REVISION = aliased(Revision)
+_STORY_FIELDS = (
+    select(Story.id, Outlet.name, Story.title, Story.published, Story.author, Story.language,
+           Story.first_seen, Story.last_changed, Story.event_id, Revision.content_hash,
+           Revision.text,
+           select(func.count()).where(_EVERY_REVISION.story_id == Story.id).correlate(Story)
+           .scalar_subquery().label("revisions"))
+    .join(Outlet, Outlet.id == Story.outlet_id)
+    .outerjoin(Revision, Revision.id == Story.latest_revision_id)  # the latest
+    .where(Story.id.in_(_IDS)))
+_STORY_URLS = (select(StoryUrl.story_id, StoryUrl.url, Outlet.name)
+               .join(Outlet, Outlet.id == StoryUrl.outlet_id).where(StoryUrl.story_id.in_(_IDS))
+               .order_by(StoryUrl.first_seen, StoryUrl.id))
+_STORY_WATCHES = (select(Match.story_id, Match.watch).where(Match.story_id.in_(_IDS))
+                  .group_by(Match.story_id, Match.watch).order_by(Match.watch))
+_STORY_ENTITIES = (select(StoryEntity.story_id, StoryEntity.entity)
+                   .where(StoryEntity.story_id.in_(_IDS))
+                   .order_by(StoryEntity.story_id, StoryEntity.entity))
+
+
 def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
     """The stories with these ids, in this order, as ``newswatch stories --json`` prints them:
     id, outlet (first sighting), title, url, urls, outlets (every copy's), published, author,
@@ -194,32 +217,16 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
     wanted = list(ids)
-    every = aliased(Revision)
-    revisions = (select(func.count()).where(every.story_id == Story.id)
-                 .correlate(Story).scalar_subquery())
-    stories = {r.id: r for r in session.execute(
-        select(Story.id, Outlet.name, Story.title, Story.published, Story.author,
-               Story.language, Story.first_seen, Story.last_changed, Story.event_id,
-               Revision.content_hash, Revision.text, revisions.label("revisions"))
-        .join(Outlet, Outlet.id == Story.outlet_id)
-        .outerjoin(Revision, Revision.id == Story.latest_revision_id)
-        .where(Story.id.in_(wanted)))}
+    conn = session.connection()  # Core rows: no ORM loading
+    stories = {r.id: r for r in conn.execute(_STORY_FIELDS, {"ids": wanted})}
     urls: dict[int, list[tuple[str, str]]] = {}
-    for story_id, url, name in session.execute(
-        select(StoryUrl.story_id, StoryUrl.url, Outlet.name)
-        .join(Outlet, Outlet.id == StoryUrl.outlet_id)
-        .where(StoryUrl.story_id.in_(wanted))
-        .order_by(StoryUrl.first_seen, StoryUrl.id)
-    ):
+    for story_id, url, name in conn.execute(_STORY_URLS, {"ids": wanted}):
         urls.setdefault(story_id, []).append((url, name))
     watches: dict[int, list[str]] = {}
-    for story_id, watch in session.execute(
-        select(Match.story_id, Match.watch).where(Match.story_id.in_(wanted))
-        .group_by(Match.story_id, Match.watch).order_by(Match.watch)
-    ):
+    for story_id, watch in conn.execute(_STORY_WATCHES, {"ids": wanted}):
         watches.setdefault(story_id, []).append(watch)
     entities: dict[int, list[str]] = {}
-    for story_id, entity in entity_pairs(session, wanted):
+    for story_id, entity in conn.execute(_STORY_ENTITIES, {"ids": wanted}):
         entities.setdefault(story_id, []).append(entity)
     rows = []
     for story_id in wanted:
@@ -253,10 +260,8 @@ def entity_pairs(session: Session, story_ids: Sequence[int]) -> list[tuple[int, 
     """(story id, entity id) of these stories' stored entities (direct hits), sorted."""
     if not story_ids:
         return []
-    return [(sid, e) for sid, e in session.execute(
-        select(StoryEntity.story_id, StoryEntity.entity)
-        .where(StoryEntity.story_id.in_(list(story_ids)))
-        .order_by(StoryEntity.story_id, StoryEntity.entity))]
+    return [(sid, e) for sid, e in session.connection().execute(
+        _STORY_ENTITIES, {"ids": list(story_ids)})]
 
 
 def event_members(session: Session, event_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from newswatch.storage import queries
 from newswatch.web import views
@@ -215,17 +216,17 @@ def _json(data: Any) -> JSONResponse:
 FACET_STORIES = 1000  # entity facets count over the latest this many matching stories
 
 
-def story_listing(request: Request, flt: queries.StoryFilter, page: int, per_page: int,
+def story_listing(request: Request, session: Session, flt: queries.StoryFilter, page: int,
+                  per_page: int,
                   ) -> tuple[queries.Page, list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-    """What ``/`` and ``/api/stories`` show, read in one transaction: the page of stories
-    (``queries.find_stories``), the same stories folded by news event
+    """What ``/`` and ``/api/stories`` show, read in the caller's read transaction: the page
+    of stories (``queries.find_stories``), the same stories folded by news event
     (``views.group_by_event``) and the entity facet counts over the latest FACET_STORIES
     stories the filter matches (``views.entity_facets``)."""
-    with request.app.state.store.reading() as session:
-        result = queries.find_stories(session, flt, page, per_page, facet_stories=FACET_STORIES)
-        events = list(dict.fromkeys(r["event_id"] for r in result.items
-                                    if r.get("event_id") is not None))
-        members = queries.event_members(session, events)
+    result = queries.find_stories(session, flt, page, per_page, facet_stories=FACET_STORIES)
+    events = list(dict.fromkeys(r["event_id"] for r in result.items
+                                if r.get("event_id") is not None))
+    members = queries.event_members(session, events)
     facets = {"entities": views.entity_facets(entity_table(request), result.entity_pairs)}
     return result, views.group_by_event(result.items, members), facets
 
@@ -266,7 +267,8 @@ def alerts_page(request: Request, status: str | None, watch: str | None, page: i
 @router.get("/stories", response_model=StoryPage, summary="Stories, newest change first")
 def api_stories(request: Request, flt: Annotated[queries.StoryFilter, Depends(story_filter)],
                 page: PageNumber = 1, per_page: PerPage = 50) -> JSONResponse:
-    result, groups, facets = story_listing(request, flt, page, per_page)
+    with request.app.state.store.reading() as session:
+        result, groups, facets = story_listing(request, session, flt, page, per_page)
     return _json({"stories": result.items, "events": groups,
                   "facets": facets, "total": result.total,
                   "total_exact": result.exact, "page": result.page,
