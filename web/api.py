@@ -202,11 +202,13 @@ class AlertPage(BaseModel):
 
 
 class PlainJSON(JSONResponse):
-    """JSON with datetimes as ISO strings (``views.json_value``), written in one pass."""
+    """JSON with datetimes as ISO strings (``views.json_value``), written in one pass (the
+    rows are plain dicts and lists built per request: no cycle to look for)."""
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
-                          separators=(",", ":"), default=views.json_value).encode("utf-8")
+                          separators=(",", ":"), default=views.json_value,
+                          check_circular=False).encode("utf-8")
 
 
 def _json(data: Any) -> JSONResponse:
