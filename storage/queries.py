@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import ColumnElement, Select
 
 from newswatch.storage.models import (
     Alert,
@@ -29,7 +29,7 @@ from newswatch.storage.models import (
     StoryEntity,
     StoryUrl,
 )
-from newswatch.storage.search import matching_story_ids
+from newswatch.storage.search import story_matches
 
 __all__ = ["ALERT_STATUSES", "KINDS", "Page", "StoryFilter", "alert_page", "entity_pairs",
            "event_members", "event_page", "find_stories", "latest_revisions", "outlet_names",
@@ -56,10 +56,11 @@ class StoryFilter:
     entities: tuple[str, ...] = ()
     event: int | None = None  # belongs to this news event
 
-    def conditions(self, dialect: str) -> list[ColumnElement[bool]]:
+    def conditions(self, session: Session) -> list[ColumnElement[bool]]:
+        """The filter as SQL conditions on ``Story`` (``session``: the database they run on)."""
         conds: list[ColumnElement[bool]] = []
         if self.q and self.q.strip():
-            conds.append(Story.id.in_(matching_story_ids(self.q, dialect)))
+            conds.append(story_matches(session, Story.id, self.q))
         if self.outlet:
             conds.append(Story.id.in_(_outlet_story_ids(self.outlet)))
         if self.watch:
@@ -90,6 +91,8 @@ class Page:
     per_page: int
     extra: dict[str, Any] = field(default_factory=dict)
     exact: bool = True  # False: there are more than ``total``
+    # find_stories(facet_stories=n): (story id, entity id) of the latest n matching stories
+    entity_pairs: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -112,27 +115,97 @@ def _outlet_story_ids(outlet: str) -> Any:
 
 
 def find_stories(session: Session, flt: StoryFilter, page: int = 1, per_page: int = 50,
-                 count_limit: int = COUNT_LIMIT) -> Page:
+                 count_limit: int = COUNT_LIMIT, facet_stories: int = 0) -> Page:
     """Stories matching ``flt``, newest change first, one page of them (``story_rows``).
 
     ``total`` is exact up to ``count_limit`` matches; beyond, it is ``count_limit`` and
     ``exact`` is False (counting every story holding a word as common as 模型 would cost more
-    than the page itself: the page stops after its rows, the count after ``count_limit``)."""
+    than the page itself: the page stops after its rows, the count after ``count_limit``).
+    ``facet_stories``: also the (story id, entity id) pairs of the latest this many matching
+    stories, in ``entity_pairs`` (what entity facets count over).
+
+    The latest matches are read once, newest first, as far as the count, the facets and the
+    page need (``count_limit`` + 1 at most when the page lies within): the page, the count and
+    the facets come from that one query, which stops after its rows."""
     page, per_page = _paging(page, per_page)
-    conds = flt.conditions(session.get_bind().dialect.name)
-    ids = list(session.scalars(
-        select(Story.id).where(*conds)
-        .order_by(Story.last_changed.desc(), Story.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)))
+    conds = flt.conditions(session)
+    end = page * per_page
+    head = max(facet_stories, count_limit if conds else 0)  # the latest matches read at once
+    latest: list[int] | None = None
+    pairs: list[tuple[int, str]] = []
+    if end <= head:
+        latest, pairs = _latest_ids(session, conds, head + 1, facet_stories)
+        ids = latest[end - per_page:end]
+    else:  # a page past them: its own query
+        ids = list(session.scalars(_latest(conds, per_page, end - per_page)))
+        if facet_stories:
+            pairs = _latest_ids(session, conds, facet_stories, facet_stories)[1]
+    rows = story_rows(session, ids)
     if not conds:
         total = session.scalar(select(func.count()).select_from(Story)) or 0
+        return Page(rows, total, page, per_page, entity_pairs=pairs)
+    limit = max(count_limit, end) + 1
+    if latest is not None:  # every match when fewer than head + 1, else at least limit
+        total = min(len(latest), limit)
     else:
-        limit = max(count_limit, page * per_page) + 1
         total = session.scalar(select(func.count()).select_from(
             select(Story.id).where(*conds).limit(limit).subquery())) or 0
-        if total >= limit:
-            return Page(story_rows(session, ids), limit - 1, page, per_page, exact=False)
-    return Page(story_rows(session, ids), total, page, per_page)
+    if total >= limit:
+        return Page(rows, limit - 1, page, per_page, exact=False, entity_pairs=pairs)
+    return Page(rows, total, page, per_page, entity_pairs=pairs)
+
+
+def _latest(conds: Sequence[ColumnElement[bool]], limit: int, offset: int = 0,
+            *columns: Any) -> Select[Any]:
+    """The ids (and ``columns``) of stories matching ``conds``, newest change first."""
+    query = (select(Story.id, *columns).where(*conds)
+             .order_by(Story.last_changed.desc(), Story.id.desc()).limit(limit))
+    return query.offset(offset) if offset else query
+
+
+def _latest_ids(session: Session, conds: Sequence[ColumnElement[bool]], limit: int,
+                facet_stories: int) -> tuple[list[int], list[tuple[int, str]]]:
+    """The ids of the latest ``limit`` stories matching ``conds`` (newest change first) and
+    the (story id, entity id) pairs of the first ``facet_stories`` of them (sorted), in one
+    query: those stories left-joined with their entities."""
+    conn = session.connection()  # Core rows: no ORM loading
+    if not facet_stories:
+        return list(conn.scalars(_latest(conds, limit))), []
+    latest = _latest(conds, limit, 0, Story.last_changed).subquery()
+    ids: list[int] = []
+    pairs: list[tuple[int, str]] = []
+    for story_id, entity in conn.execute(
+        select(latest.c.id, StoryEntity.entity)
+        .outerjoin(StoryEntity, StoryEntity.story_id == latest.c.id)
+        .order_by(latest.c.last_changed.desc(), latest.c.id.desc())
+    ):
+        if not ids or ids[-1] != story_id:
+            ids.append(story_id)
+        if entity is not None and len(ids) <= facet_stories:
+            pairs.append((story_id, entity))
+    return ids, sorted(pairs)
+
+
+# story_rows' statements, built once (``ids``: the stories wanted)
+_IDS = bindparam("ids", expanding=True)
+_EVERY_REVISION = aliased(Revision)
+_STORY_FIELDS = (
+    select(Story.id, Outlet.name, Story.title, Story.published, Story.author, Story.language,
+           Story.first_seen, Story.last_changed, Story.event_id, Revision.content_hash,
+           Revision.text,
+           select(func.count()).where(_EVERY_REVISION.story_id == Story.id).correlate(Story)
+           .scalar_subquery().label("revisions"))
+    .join(Outlet, Outlet.id == Story.outlet_id)
+    .outerjoin(Revision, Revision.id == Story.latest_revision_id)  # the latest
+    .where(Story.id.in_(_IDS)))
+_STORY_URLS = (select(StoryUrl.story_id, StoryUrl.url, Outlet.name)
+               .join(Outlet, Outlet.id == StoryUrl.outlet_id).where(StoryUrl.story_id.in_(_IDS))
+               .order_by(StoryUrl.first_seen, StoryUrl.id))
+_STORY_WATCHES = (select(Match.story_id, Match.watch).where(Match.story_id.in_(_IDS))
+                  .group_by(Match.story_id, Match.watch).order_by(Match.watch))
+_STORY_ENTITIES = (select(StoryEntity.story_id, StoryEntity.entity)
+                   .where(StoryEntity.story_id.in_(_IDS))
+                   .order_by(StoryEntity.story_id, StoryEntity.entity))
 
 
 def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -144,30 +217,16 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
     wanted = list(ids)
-    stories = {s.id: s for s in session.scalars(select(Story).where(Story.id.in_(wanted)))}
+    conn = session.connection()  # Core rows: no ORM loading
+    stories = {r.id: r for r in conn.execute(_STORY_FIELDS, {"ids": wanted})}
     urls: dict[int, list[tuple[str, str]]] = {}
-    for story_id, url, name in session.execute(
-        select(StoryUrl.story_id, StoryUrl.url, Outlet.name)
-        .join(Outlet, Outlet.id == StoryUrl.outlet_id)
-        .where(StoryUrl.story_id.in_(wanted))
-        .order_by(StoryUrl.first_seen, StoryUrl.id)
-    ):
+    for story_id, url, name in conn.execute(_STORY_URLS, {"ids": wanted}):
         urls.setdefault(story_id, []).append((url, name))
-    counts = dict(session.execute(
-        select(Revision.story_id, func.count()).where(Revision.story_id.in_(wanted))
-        .group_by(Revision.story_id)).all())
-    latest = {r.story_id: r for r in session.execute(
-        select(Revision.story_id, Revision.content_hash, Revision.text)
-        .join(Story, Story.latest_revision_id == Revision.id)
-        .where(Story.id.in_(wanted)))}
     watches: dict[int, list[str]] = {}
-    for story_id, watch in session.execute(
-        select(Match.story_id, Match.watch).where(Match.story_id.in_(wanted))
-        .group_by(Match.story_id, Match.watch).order_by(Match.watch)
-    ):
+    for story_id, watch in conn.execute(_STORY_WATCHES, {"ids": wanted}):
         watches.setdefault(story_id, []).append(watch)
     entities: dict[int, list[str]] = {}
-    for story_id, entity in entity_pairs(session, wanted):
+    for story_id, entity in conn.execute(_STORY_ENTITIES, {"ids": wanted}):
         entities.setdefault(story_id, []).append(entity)
     rows = []
     for story_id in wanted:
@@ -175,10 +234,9 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
         if story is None:
             continue
         story_urls = urls.get(story_id, [])
-        rev = latest.get(story_id)
         rows.append({
             "id": story.id,
-            "outlet": story.outlet.name,
+            "outlet": story.name,
             "title": story.title,
             "url": story_urls[0][0] if story_urls else None,
             "urls": [u for u, _ in story_urls],
@@ -188,9 +246,9 @@ def story_rows(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
             "language": story.language,
             "first_seen": story.first_seen,
             "last_changed": story.last_changed,
-            "revisions": counts.get(story_id, 0),
-            "content_hash": rev.content_hash if rev else None,
-            "text": rev.text if rev else None,
+            "revisions": story.revisions,
+            "content_hash": story.content_hash,
+            "text": story.text,
             "watches": watches.get(story_id, []),
             "event_id": story.event_id,
             "entities": entities.get(story_id, []),
@@ -202,18 +260,8 @@ def entity_pairs(session: Session, story_ids: Sequence[int]) -> list[tuple[int, 
     """(story id, entity id) of these stories' stored entities (direct hits), sorted."""
     if not story_ids:
         return []
-    return [(sid, e) for sid, e in session.execute(
-        select(StoryEntity.story_id, StoryEntity.entity)
-        .where(StoryEntity.story_id.in_(list(story_ids)))
-        .order_by(StoryEntity.story_id, StoryEntity.entity))]
-
-
-def filtered_story_ids(session: Session, flt: StoryFilter, limit: int) -> list[int]:
-    """The ids of the latest ``limit`` stories matching ``flt`` (newest change first): what
-    facet counts are made over."""
-    conds = flt.conditions(session.get_bind().dialect.name)
-    return list(session.scalars(select(Story.id).where(*conds)
-                                .order_by(Story.last_changed.desc(), Story.id.desc()).limit(limit)))
+    return [(sid, e) for sid, e in session.connection().execute(
+        _STORY_ENTITIES, {"ids": list(story_ids)})]
 
 
 def event_members(session: Session, event_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:

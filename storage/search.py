@@ -16,7 +16,8 @@ answered from the index, whatever its length (a trigram index cannot use itself 
   text may be missed there.
 
 Query words are ANDed; a word is matched as a phrase. ``matching_story_ids(q, dialect)`` is a
-SELECT of story ids for use in ``Story.id.in_(...)``.
+SELECT of story ids for use in ``Story.id.in_(...)``; ``story_matches(session, column, q)`` is
+that condition as the planner should read it when the stories are wanted newest first.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ from typing import Any
 
 from sqlalchemy import column, func, literal_column, select, table, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import Select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement, Select
 
 from newswatch.fold import search_form
 
 __all__ = ["SEARCH_TABLE", "index_story", "index_stories", "is_search_table",
-           "matching_story_ids", "query_phrases"]
+           "matching_story_ids", "query_phrases", "story_matches"]
 
 SEARCH_TABLE = "story_search"
+SQLITE_MANY = 2000  # story_matches: from this many matches on, SQLite walks the stories instead
 _FTS = table(SEARCH_TABLE, column("rowid"), column("title"), column("body"))
 _PG = table(SEARCH_TABLE, column("story_id"), column("document"))
 
@@ -94,3 +97,21 @@ def matching_story_ids(q: str, dialect: str) -> Select[Any]:
         return select(_FTS.c.rowid).where(literal_column("0"))
     expression = " AND ".join('"' + p.replace('"', '""') + '"' for p in phrases)
     return select(_FTS.c.rowid).where(literal_column(SEARCH_TABLE).op("MATCH")(expression))
+
+
+def story_matches(session: Session, story_id: ColumnElement[int], q: str) -> ColumnElement[bool]:
+    """``story_id IN matching_story_ids(q)``, phrased for a query that wants the matching
+    stories newest first and stops after some of them.
+
+    PostgreSQL plans it well from its statistics. SQLite cannot tell how many stories the
+    index matches and always starts from them: it looks every match up and sorts them all
+    (30 ms for a word in half of 20,000 stories). When the index holds SQLITE_MANY matches or
+    more (counted up to there: FTS5 stops early), the condition reads ``story_id + 0 IN``,
+    which keeps the planner from starting there: it walks the stories in the order wanted,
+    checks each against the matches (read once) and stops after the rows it needs."""
+    dialect = session.get_bind().dialect.name
+    ids = matching_story_ids(q, dialect)
+    if dialect == "sqlite" and session.scalar(
+            select(func.count()).select_from(ids.limit(SQLITE_MANY).subquery())) >= SQLITE_MANY:
+        return (story_id + literal_column("0")).in_(ids)
+    return story_id.in_(ids)

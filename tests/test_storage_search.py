@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from alembic import command
+from newswatch.storage import search
 from newswatch.storage.db import _alembic_config, create_engine_for
 from newswatch.storage.models import Story
 from newswatch.storage.queries import StoryFilter, find_stories
@@ -125,3 +127,46 @@ def test_counting_stops_at_the_limit_but_paging_goes_on(store) -> None:
         assert len(first.items) == 2
         third = find_stories(session, StoryFilter(q="模型"), page=3, per_page=2, count_limit=3)
         assert (third.total, third.exact, len(third.items)) == (5, True, 1)
+
+
+@pytest.mark.parametrize("many", [1, search.SQLITE_MANY])
+def test_page_count_and_facets_read_at_once_match_reading_them_apart(
+        store, monkeypatch: pytest.MonkeyPatch, many: int) -> None:
+    """find_stories reads the page, the count and the facet stories in one query when the page
+    lies within the latest matches: the same page, total and entity pairs as reading each
+    apart, for pages inside and past them, with and without a search -- and on SQLite, whether
+    the search starts from the index's matches (few) or walks the stories (many)."""
+    from newswatch.storage.events import set_story_entities
+
+    monkeypatch.setattr(search, "SQLITE_MANY", many)
+
+    entities = (["deepseek", "deepseek-r1"], [], ["qwen"], ["deepseek-r1"], [], ["openai"],
+                ["qwen", "openai"])
+    for i, names in enumerate(entities):
+        topic = "模型" if i % 3 else "芯片"
+        story = store.record_article("a", f"https://a.example/{i}",
+                                     Art(f"{topic}报道第{i}篇：开源社区。" * 2),
+                                     T0 + timedelta(minutes=(i * 5) % 4))  # ties in time too
+        with store.transaction() as session:
+            set_story_entities(session, story.story_id, names)
+    with store.reading() as session:
+        for flt in (StoryFilter(), StoryFilter(q="模型"), StoryFilter(q="开源 社区"),
+                    StoryFilter(q="芯片")):
+            everything = find_stories(session, flt, per_page=200, count_limit=200)
+            assert everything.total == {None: 7, "模型": 4, "开源 社区": 7, "芯片": 3}[flt.q]
+            order = [row["id"] for row in everything.items]
+            mentions = {row["id"]: row["entities"] for row in everything.items}
+            for per_page, count_limit, facet_stories in [(1, 2, 0), (2, 3, 4), (2, 100, 1),
+                                                         (3, 2, 100), (7, 1, 3)]:
+                for page in range(1, 6):
+                    got = find_stories(session, flt, page, per_page, count_limit=count_limit,
+                                       facet_stories=facet_stories)
+                    end = page * per_page
+                    assert [row["id"] for row in got.items] == order[end - per_page:end]
+                    limit = max(count_limit, end) + 1
+                    if flt.q is None or len(order) < limit:
+                        assert (got.total, got.exact) == (len(order), True)
+                    else:
+                        assert (got.total, got.exact) == (limit - 1, False)
+                    assert got.entity_pairs == sorted(
+                        (sid, e) for sid in order[:facet_stories] for e in mentions[sid])

@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from newswatch.storage import queries
 from newswatch.web import views
@@ -200,33 +202,36 @@ class AlertPage(BaseModel):
     counts: dict[str, int]
 
 
+class PlainJSON(JSONResponse):
+    """JSON with datetimes as ISO strings (``views.json_value``), written in one pass (the
+    rows are plain dicts and lists built per request: no cycle to look for)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
+                          separators=(",", ":"), default=views.json_value,
+                          check_circular=False).encode("utf-8")
+
+
 def _json(data: Any) -> JSONResponse:
-    return JSONResponse(views.masked(views.plain(data)))
-
-
-def story_page(request: Request, flt: queries.StoryFilter, page: int,
-               per_page: int) -> queries.Page:
-    with request.app.state.store.reading() as session:
-        return queries.find_stories(session, flt, page, per_page)
+    return PlainJSON(views.masked(data))
 
 
 FACET_STORIES = 1000  # entity facets count over the latest this many matching stories
 
 
-def grouped(request: Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The page's stories folded by news event (``views.group_by_event``)."""
-    events = list(dict.fromkeys(r["event_id"] for r in rows if r.get("event_id") is not None))
-    with request.app.state.store.reading() as session:
-        members = queries.event_members(session, events)
-    return views.group_by_event(rows, members)
-
-
-def facets(request: Request, flt: queries.StoryFilter) -> dict[str, list[dict[str, Any]]]:
-    """Entity facet counts over the stories the filter matches (``views.entity_facets``)."""
-    with request.app.state.store.reading() as session:
-        ids = queries.filtered_story_ids(session, flt, FACET_STORIES)
-        pairs = queries.entity_pairs(session, ids)
-    return {"entities": views.entity_facets(entity_table(request), pairs)}
+def story_listing(request: Request, session: Session, flt: queries.StoryFilter, page: int,
+                  per_page: int,
+                  ) -> tuple[queries.Page, list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """What ``/`` and ``/api/stories`` show, read in the caller's read transaction: the page
+    of stories (``queries.find_stories``), the same stories folded by news event
+    (``views.group_by_event``) and the entity facet counts over the latest FACET_STORIES
+    stories the filter matches (``views.entity_facets``)."""
+    result = queries.find_stories(session, flt, page, per_page, facet_stories=FACET_STORIES)
+    events = list(dict.fromkeys(r["event_id"] for r in result.items
+                                if r.get("event_id") is not None))
+    members = queries.event_members(session, events)
+    facets = {"entities": views.entity_facets(entity_table(request), result.entity_pairs)}
+    return result, views.group_by_event(result.items, members), facets
 
 
 def story_in_full(request: Request, story_id: int) -> dict[str, Any]:
@@ -265,9 +270,10 @@ def alerts_page(request: Request, status: str | None, watch: str | None, page: i
 @router.get("/stories", response_model=StoryPage, summary="Stories, newest change first")
 def api_stories(request: Request, flt: Annotated[queries.StoryFilter, Depends(story_filter)],
                 page: PageNumber = 1, per_page: PerPage = 50) -> JSONResponse:
-    result = story_page(request, flt, page, per_page)
-    return _json({"stories": result.items, "events": grouped(request, result.items),
-                  "facets": facets(request, flt), "total": result.total,
+    with request.app.state.store.reading() as session:
+        result, groups, facets = story_listing(request, session, flt, page, per_page)
+    return _json({"stories": result.items, "events": groups,
+                  "facets": facets, "total": result.total,
                   "total_exact": result.exact, "page": result.page,
                   "per_page": result.per_page, "pages": result.pages})
 

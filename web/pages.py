@@ -44,16 +44,16 @@ def _with_page(request: Request, page: int) -> str:
 def index(request: Request, flt: Annotated[queries.StoryFilter, Depends(story_filter)],
           page: Annotated[int, Query(ge=1)] = 1,
           per_page: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
-    result = api.story_page(request, flt, page, per_page)
     with request.app.state.store.reading() as session:
+        result, groups, facets = api.story_listing(request, session, flt, page, per_page)
         outlets = sorted(set(queries.outlet_names(session))
                          | {o.name for o in request.app.state.config.outlets})
     watches = [w.name for w in request.app.state.config.watch_rules]
     params = request.query_params
     return html(request, "index.html", {
         "result": result, "flt": flt, "outlets": outlets, "watches": watches,
-        "groups": api.grouped(request, result.items),
-        "facets": api.facets(request, flt)["entities"],
+        "groups": groups,
+        "facets": facets["entities"],
         "form": {k: params.get(k, "") for k in ("q", "outlet", "watch", "kind", "since",
                                                  "until", "entity", "event")},
         "feed": _feed_for(flt),

@@ -27,15 +27,12 @@ def masked(value: Any) -> Any:
     return redact_data(value)
 
 
-def plain(value: Any) -> Any:
-    """``value`` with datetimes as ISO strings, walked through dicts, lists and tuples."""
+def json_value(value: Any) -> Any:
+    """What JSON holds for a value the json module cannot write (``json.dumps(data,
+    default=json_value)``): a datetime's ISO string."""
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def history(story: dict[str, Any]) -> list[dict[str, Any]]:
