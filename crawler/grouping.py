@@ -15,14 +15,17 @@ Several crawl processes may store at once (the daemon's children): each decision
 grouping lock (storage.events) and first restores what other processes grouped since this one
 last looked (``story_vectors.id`` > its high-water mark; the stored vectors, so nothing is
 encoded twice). When the story grouped last did not commit (its transaction rolled back after
-this hook), the step forgets its memory and restores it from storage. The encoder is loaded on
-the first new story, not at crawl start.
+this hook), the step forgets its memory and restores it from storage. The encoder is loaded
+(~2 s) on a thread of its own (``warm_up``) while pages are fetched and extracted: at the start of
+an outlet's first crawl, else when the crawl finds its first new article URL, else on the first
+new story; a crawl of 304s never loads it.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,6 +60,8 @@ class GroupingStep:
         self._events: dict[str, int] = {}  # grouper event key -> events.id
         self._keys: dict[int, str] = {}  # events.id -> grouper event key
         self._last: int | None = None  # the story grouped last (checked: did it commit?)
+        self._building = threading.Lock()  # the grouper is built once, by warm_up or on use
+        self._warming: threading.Thread | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> GroupingStep:
@@ -81,6 +86,10 @@ class GroupingStep:
 
     @property
     def grouper(self) -> EventGrouper:
+        with self._building:  # waits for a warm_up under way
+            return self._build()
+
+    def _build(self) -> EventGrouper:
         if self._grouper is None:
             if self.encoder_name == "auto":
                 encoder = default_encoder()
@@ -95,6 +104,25 @@ class GroupingStep:
             self._grouper = EventGrouper(encoder, self.tagger, replace(settings, window=self.window))
             log.info("events grouped by %s", encoder.name if encoder else "lexical evidence")
         return self._grouper
+
+    def warm_up(self) -> None:
+        """Build the grouper and load its encoder's model on a thread of its own (once), so
+        the first new story does not wait for it on the database thread; a failure is left
+        for that story to raise."""
+        if self._warming is not None or self._grouper is not None:
+            return
+        self._warming = threading.Thread(target=self._load, name="newswatch-encoder-load",
+                                         daemon=True)
+        self._warming.start()
+
+    def _load(self) -> None:
+        with self._building:
+            try:
+                encoder = self._build().encoder
+                if encoder is not None:
+                    encoder.encode(["warm up"])  # the model's weights load on first use
+            except Exception as exc:  # e.g. events.encoder not installed: said again on use
+                log.debug("encoder warm-up failed: %s", exc)
 
     def for_outlet(self, outlet: str) -> Any:
         """The ``group`` hook for one outlet's pages."""

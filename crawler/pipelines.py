@@ -4,7 +4,7 @@
 ``StorePipeline`` hands the article to storage (which decides the story's identity) on one
 database thread, with the crawl's grouping step (``crawler.grouping``: entities and events) and
 alert hook, saves the page's validators for the next conditional request and its next visit
-(``crawler/visits.py``), and counts the outcome in the crawl stats as ``newswatch/<outcome>`` (and
+(``crawler/visits.py``) in the article's transaction, and counts the outcome in the crawl stats as ``newswatch/<outcome>`` (and
 in the verbose log: one line per page).
 A page that is not an article is counted as skipped and the crawl log says why.
 """
@@ -21,7 +21,7 @@ from scrapy.crawler import Crawler
 from newswatch import clock
 from newswatch.crawler import workers
 from newswatch.crawler.render import RenderPolicy
-from newswatch.crawler.visits import save_visit
+from newswatch.crawler.visits import save_visit, visit_args
 from newswatch.spiders.page import PageItem
 
 log = logging.getLogger("newswatch.crawl")  # -v: one line per page and its outcome
@@ -145,7 +145,7 @@ class StorePipeline(_Pipeline):
     @staticmethod
     def _record(store: Any, spider: Any, item: PageItem, plan: Any, group: Any) -> Any:
         now = clock.now()
-        result = store.record_article(
+        return store.record_article(
             outlet=item.outlet,
             url=item.url,
             article=item.article,
@@ -153,6 +153,5 @@ class StorePipeline(_Pipeline):
             plan_alerts=plan,
             fingerprint=item.extra.pop("fingerprint", None),
             group=group,
+            **visit_args(spider, item, now),
         )
-        save_visit(store, spider, item, result.outcome, now)
-        return result

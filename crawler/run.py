@@ -69,7 +69,8 @@ def run_crawl(
     process = CrawlerProcess(settings)
     validators = {outlet.name: store.validators_for(outlet.name) for outlet in outlets}
     if not all(validators.values()):  # an outlet's first crawl: every article gets extracted
-        workers.start_early()
+        workers.start_early()  # and stored new: the workers and the encoder load meanwhile
+        context.grouping.warm_up()
     crawlers = []
     for outlet in outlets:
         crawler = process.create_crawler(spider_class(outlet.spider))

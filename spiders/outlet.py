@@ -214,12 +214,19 @@ class OutletSpider(scrapy.Spider):
                     if len(self.new_urls) >= self.outlet.max_new_articles:
                         self.note_capped(url)
                         continue
+                    if not self.new_urls:  # its story will need the encoder: load it now
+                        self.warm_up_grouping()
                     self.new_urls.add(url)
                 yield self.article_request(url)
             elif self.outlet.revisit.always or url in self.due_set:
                 yield self.article_request(url)
             elif self.announced(url, date):
                 yield self.article_request(url, **{LISTED: date})
+
+    def warm_up_grouping(self) -> None:
+        grouping = self.context.grouping if self.context is not None else None
+        if grouping is not None:
+            grouping.warm_up()
 
     def announced(self, url: str, date: datetime | None) -> bool:
         """Does a discovery page's date for a stored article say it changed since we last

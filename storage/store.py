@@ -171,6 +171,8 @@ class Store:
         fingerprint: Fingerprint | None = None,
         group: PlanAlerts | None = None,
         validators: tuple[str | None, str | None] | None = None,
+        visit: Callable[[Outcome], Visit] | None = None,
+        listed_at: datetime | None = None,
     ) -> RecordResult:
         """Store one fetched article and say what it was (see the module docstring).
 
@@ -183,6 +185,8 @@ class Store:
         writes is there for ``plan_alerts`` and commits or rolls back with the story.
         ``validators``: the response's (ETag, Last-Modified), saved as ``save_validators``
         does, in the same transaction (one write transaction a page instead of two).
+        ``visit(outcome)``: the URL's next visit once its outcome is known, saved as
+        ``save_visit`` does (with ``validators`` and ``listed_at``), in the same transaction.
         """
         fp = self._check(outlet, url, article, fetched_at, fingerprint)
         outlet_id = self._outlet(outlet)
@@ -194,7 +198,10 @@ class Store:
                 if checked is not None:
                     checked = identity.compared(conn, checked, fp)
                     if identity.unchanged(checked, article.title):
-                        if validators is not None:
+                        if visit is not None:
+                            self.save_visit(url, visit("unchanged"), fetched_at=fetched_at,
+                                            validators=validators, listed_at=listed_at)
+                        elif validators is not None:
                             self.save_validators(url, *validators, fetched_at=fetched_at)
                         return RecordResult(checked.story_id, checked.revision_id, "unchanged")
             expect_new = checked is None
@@ -203,7 +210,10 @@ class Store:
                 with self._write_engine.begin() as conn:
                     result = self._record(conn, outlet_id, url, article, fetched_at, fp,
                                           (group, plan_alerts), checked, expect_new)
-                    if validators is not None:
+                    if visit is not None:
+                        schedule.save_visit(conn, url, visit(result.outcome), fetched_at,
+                                            validators, listed_at)
+                    elif validators is not None:
                         _update_validators(conn, url, *validators, fetched_at)
                     return result
             except IntegrityError:  # another process stored this URL or text first

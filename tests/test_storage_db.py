@@ -99,6 +99,34 @@ def test_validators_saved_with_the_article(store) -> None:
         "https://a.example/1": (None, "Wed, 12 Mar 2025 08:00:00 GMT")}
 
 
+def test_visit_saved_with_the_article(store) -> None:
+    # the crawl hands the next visit to record_article, decided by the outcome: one write
+    # transaction a page, the same rows as save_visit after it
+    from newswatch.revisit import Visit
+
+    outcomes: list[str] = []
+
+    def visit(outcome: str) -> Visit:
+        outcomes.append(outcome)
+        return Visit(T0 + timedelta(hours=1 if outcome == "new" else 2), 3600)
+
+    listed = T0 - timedelta(minutes=5)
+    store.record_article("o", "https://a.example/1", Art(ARTICLE_A), T0, validators=('"a"', None),
+                         visit=visit, listed_at=listed)
+    plan = store.article_schedule("o")["https://a.example/1"]
+    assert (plan.next_visit_at, plan.revisit_seconds, plan.listed_at, plan.last_fetched_at) == (
+        T0 + timedelta(hours=1), 3600, listed, T0)
+    assert store.validators_for("o") == {"https://a.example/1": ('"a"', None)}
+    later = T0 + timedelta(hours=1)
+    result = store.record_article("o", "https://a.example/1", Art(ARTICLE_A), later,
+                                  validators=('"b"', None), visit=visit)
+    assert result.outcome == "unchanged" and outcomes == ["new", "unchanged"]
+    plan = store.article_schedule("o")["https://a.example/1"]
+    assert (plan.next_visit_at, plan.listed_at, plan.last_fetched_at) == (
+        T0 + timedelta(hours=2), listed, later)
+    assert store.validators_for("o") == {"https://a.example/1": ('"b"', None)}
+
+
 def test_crawl_runs_and_outlets(store) -> None:
     ids = store.ensure_outlets(["a", "b", "a"])
     assert set(ids) == {"a", "b"} and store.ensure_outlets(["b"]) == {"b": ids["b"]}
