@@ -268,8 +268,11 @@ class RunDupeFilter(RFPDupeFilter):
 class FrontierScheduler(Scheduler):
     """scrapy-redis's scheduler on :class:`LeasedQueue` and :class:`RunDupeFilter`, persistent
     (a worker stopping leaves the queue to the others); renews the leases it holds and puts
-    expired ones back every second. Settings: ``NEWSWATCH_REDIS_URL``,
-    ``NEWSWATCH_REDIS_PREFIX``, ``NEWSWATCH_LEASE_SECONDS``."""
+    expired ones back every second. It holds at most ``NEWSWATCH_MAX_LEASES`` leases (default
+    ``CONCURRENT_REQUESTS``): Scrapy would otherwise pop every queued request whose download
+    is quick, to wait in this worker's scraper queue while other workers sit idle. Settings:
+    ``NEWSWATCH_REDIS_URL``, ``NEWSWATCH_REDIS_PREFIX``, ``NEWSWATCH_LEASE_SECONDS``,
+    ``NEWSWATCH_MAX_LEASES``."""
 
     crawler: Any = None
 
@@ -284,6 +287,9 @@ class FrontierScheduler(Scheduler):
         scheduler.keys = Keys(settings["NEWSWATCH_REDIS_PREFIX"])
         scheduler.lease_seconds = settings.getfloat("NEWSWATCH_LEASE_SECONDS", 300.0)
         scheduler.held: dict[str, Any] = {}  # lease id -> request this worker works on
+        # no more leases than it can download at once: the rest stays for the other workers
+        scheduler.max_held = max(1, settings.getint("NEWSWATCH_MAX_LEASES")
+                                 or settings.getint("CONCURRENT_REQUESTS"))
         scheduler._last_sweep = 0.0
         scheduler._loop = None
         _SCHEDULERS[id(crawler)] = scheduler
@@ -326,6 +332,8 @@ class FrontierScheduler(Scheduler):
         if now - self._last_sweep >= 1.0:
             self._last_sweep = now
             self.queue.requeue_expired()
+        if len(self.held) >= self.max_held:  # asked again when one of them is done
+            return None
         request = self.queue.pop()
         if request is not None:
             self.stats.inc_value("scheduler/dequeued/redis")
