@@ -82,6 +82,7 @@ def measure(workers: int, pages: int, hosts: int, redis_url: str, pg_url: str) -
         "database": db_url, "redis": redis_url, "frontier": {"key_prefix": prefix},
         "politeness": {"autothrottle": False, "retries": 1, "timeout": 60},
         "outlets": [{"name": "many", "render": "never", "article_url": r"/a/\d+\.html$",
+                     "max_new_articles": pages,  # every page, not the default cap of 1,000
                      "start_urls": [o.url + "/index.html" for o in outlets]}]}))
     client = redis.Redis.from_url(redis_url)
     connect(db_url).close()  # the schema, migrated once before the clock

@@ -100,21 +100,39 @@ def run_id(request: Any) -> Any:
     return run["id"] if run else "-"
 
 
-_NOW_MS = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+# Lua: ``now``, Redis's clock in ms (leases and host slots expire by it, whichever worker looks)
+LUA_NOW_MS = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+
+# Lua helpers the scripts below share (KEYS[1] leases, KEYS[2] leased in each script using them):
+# end lease ``id``, 1 if it was held; ``back`` also puts its request at ``score`` in ``queue``
+_LEASE_HELPERS = """
+local function done(leases, leased, id)
+  if redis.call('ZREM', leases, id) == 1 then
+    redis.call('HDEL', leased, id)
+    return 1
+  end
+  return 0
+end
+local function back(leases, leased, queue, score, id)
+  local data = redis.call('HGET', leased, id)
+  if done(leases, leased, id) == 1 and data then
+    redis.call('ZADD', queue, score, data)
+    return 1
+  end
+  return 0
+end
+"""
 
 # KEYS queue, pending, leases, leased; ARGV score, data, lease id handed over ('' if none)
-_PUSH = """
+_PUSH = _LEASE_HELPERS + """
 local added = redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[3] ~= '' and redis.call('ZREM', KEYS[3], ARGV[3]) == 1 then
-  redis.call('HDEL', KEYS[4], ARGV[3])
-  redis.call('DECR', KEYS[2])
-end
+if ARGV[3] ~= '' and done(KEYS[3], KEYS[4], ARGV[3]) == 1 then redis.call('DECR', KEYS[2]) end
 if added == 1 then redis.call('INCR', KEYS[2]) end
 return added
 """
 
 # KEYS queue, leases, leased, lease seq; ARGV lease ms
-_POP = _NOW_MS + """
+_POP = LUA_NOW_MS + """
 local item = redis.call('ZRANGE', KEYS[1], 0, 0)
 if #item == 0 then return false end
 redis.call('ZREM', KEYS[1], item[1])
@@ -125,9 +143,8 @@ return {id, item[1]}
 """
 
 # KEYS leases, leased, pending; ARGV lease id
-_ACK = """
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
-  redis.call('HDEL', KEYS[2], ARGV[1])
+_ACK = _LEASE_HELPERS + """
+if done(KEYS[1], KEYS[2], ARGV[1]) == 1 then
   redis.call('DECR', KEYS[3])
   return 1
 end
@@ -135,33 +152,21 @@ return 0
 """
 
 # KEYS leases, leased, queue; ARGV max count, score
-_REQUEUE = _NOW_MS + """
+_REQUEUE = LUA_NOW_MS + _LEASE_HELPERS + """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
-for _, id in ipairs(ids) do
-  local data = redis.call('HGET', KEYS[2], id)
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  if data then redis.call('ZADD', KEYS[3], ARGV[2], data) end
-end
+for _, id in ipairs(ids) do back(KEYS[1], KEYS[2], KEYS[3], ARGV[2], id) end
 return #ids
 """
 
 # KEYS leases, leased, queue; ARGV score, ids...
-_RELEASE = """
+_RELEASE = _LEASE_HELPERS + """
 local n = 0
-for i = 2, #ARGV do
-  local data = redis.call('HGET', KEYS[2], ARGV[i])
-  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 and data then
-    redis.call('HDEL', KEYS[2], ARGV[i])
-    redis.call('ZADD', KEYS[3], ARGV[1], data)
-    n = n + 1
-  end
-end
+for i = 2, #ARGV do n = n + back(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[i]) end
 return n
 """
 
 # KEYS leases; ARGV lease ms, ids...
-_RENEW = _NOW_MS + """
+_RENEW = LUA_NOW_MS + """
 for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i]) end
 return #ARGV - 1
 """
@@ -192,13 +197,12 @@ class LeasedQueue(Base):
         data = self._encode_request(request)
         handed = request.meta.get(LEASE) or ""
         added = self._push(keys=[self.key, self.keys.pending(run_id(request)),
-                                 self.keys.leases(self.outlet), self.keys.leased(self.outlet)],
+                                 *self._lease_keys()],
                            args=[-request.priority, data, handed])
         return bool(added)
 
     def pop(self, timeout: int = 0) -> Any:
-        got = self._pop(keys=[self.key, self.keys.leases(self.outlet),
-                              self.keys.leased(self.outlet), self.keys.lease_seq()],
+        got = self._pop(keys=[self.key, *self._lease_keys(), self.keys.lease_seq()],
                         args=[self.lease_ms])
         if not got:
             return None
@@ -216,22 +220,24 @@ class LeasedQueue(Base):
         pipe = self.server.pipeline(transaction=True)
         if before is not None:
             before(pipe)
-        self._ack(keys=[self.keys.leases(self.outlet), self.keys.leased(self.outlet),
-                        self.keys.pending(run_id(request))], args=[lease], client=pipe)
+        self._ack(keys=[*self._lease_keys(), self.keys.pending(run_id(request))], args=[lease],
+                  client=pipe)
         return bool(pipe.execute()[-1])
+
+    def _lease_keys(self) -> list[str]:
+        """The keys of this outlet's leases: leases, leased (the scripts' KEYS[1], KEYS[2])."""
+        return [self.keys.leases(self.outlet), self.keys.leased(self.outlet)]
 
     def requeue_expired(self, limit: int = 500) -> int:
         """Put requests whose lease ran out (their worker died) back at the head of the queue."""
-        return int(self._requeue(keys=[self.keys.leases(self.outlet),
-                                       self.keys.leased(self.outlet), self.key],
+        return int(self._requeue(keys=[*self._lease_keys(), self.key],
                                  args=[limit, REQUEUED_SCORE]))
 
     def release(self, leases: list[str]) -> int:
         """Put these leased requests back at the head of the queue now (a worker stopping)."""
         if not leases:
             return 0
-        return int(self._release(keys=[self.keys.leases(self.outlet),
-                                       self.keys.leased(self.outlet), self.key],
+        return int(self._release(keys=[*self._lease_keys(), self.key],
                                  args=[REQUEUED_SCORE, *leases]))
 
     def renew(self, leases: list[str]) -> None:
@@ -242,8 +248,7 @@ class LeasedQueue(Base):
         return int(self.server.zcard(self.keys.leases(self.outlet)))
 
     def clear(self) -> None:
-        self.server.delete(self.key, self.keys.leases(self.outlet),
-                           self.keys.leased(self.outlet))
+        self.server.delete(self.key, *self._lease_keys())
 
 
 class RunDupeFilter(RFPDupeFilter):
@@ -268,8 +273,11 @@ class RunDupeFilter(RFPDupeFilter):
 class FrontierScheduler(Scheduler):
     """scrapy-redis's scheduler on :class:`LeasedQueue` and :class:`RunDupeFilter`, persistent
     (a worker stopping leaves the queue to the others); renews the leases it holds and puts
-    expired ones back every second. Settings: ``NEWSWATCH_REDIS_URL``,
-    ``NEWSWATCH_REDIS_PREFIX``, ``NEWSWATCH_LEASE_SECONDS``."""
+    expired ones back every second. It holds at most ``NEWSWATCH_MAX_LEASES`` leases (default
+    ``CONCURRENT_REQUESTS``): Scrapy would otherwise pop every queued request whose download
+    is quick, to wait in this worker's scraper queue while other workers sit idle. Settings:
+    ``NEWSWATCH_REDIS_URL``, ``NEWSWATCH_REDIS_PREFIX``, ``NEWSWATCH_LEASE_SECONDS``,
+    ``NEWSWATCH_MAX_LEASES``."""
 
     crawler: Any = None
 
@@ -284,6 +292,9 @@ class FrontierScheduler(Scheduler):
         scheduler.keys = Keys(settings["NEWSWATCH_REDIS_PREFIX"])
         scheduler.lease_seconds = settings.getfloat("NEWSWATCH_LEASE_SECONDS", 300.0)
         scheduler.held: dict[str, Any] = {}  # lease id -> request this worker works on
+        # no more leases than it can download at once: the rest stays for the other workers
+        scheduler.max_held = max(1, settings.getint("NEWSWATCH_MAX_LEASES")
+                                 or settings.getint("CONCURRENT_REQUESTS"))
         scheduler._last_sweep = 0.0
         scheduler._loop = None
         _SCHEDULERS[id(crawler)] = scheduler
@@ -326,6 +337,8 @@ class FrontierScheduler(Scheduler):
         if now - self._last_sweep >= 1.0:
             self._last_sweep = now
             self.queue.requeue_expired()
+        if len(self.held) >= self.max_held:  # asked again when one of them is done
+            return None
         request = self.queue.pop()
         if request is not None:
             self.stats.inc_value("scheduler/dequeued/redis")

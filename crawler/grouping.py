@@ -139,14 +139,19 @@ class GroupingStep:
             stored.set_story_entities(session, story.id, entities)
             return None
         stored.add_story_entities(session, story.id, entities)
+        at = story.published or story.first_seen or utcnow()
+        # encoding needs no other story: done before the lock, which only the decision holds
+        prepared = self.grouper.prepare(Story.from_text(str(story.id), title, text,
+                                                        story.language, at, outlet))
+        # what other processes grouped is restored before the lock too (their stories' ids
+        # are taken under the lock, which is held to commit: every id below the highest one
+        # seen has committed or rolled back); under the lock only the latest few are left
+        self._catch_up(session, at)
         stored.lock_grouping(session)
         if self._last is not None and not stored.was_grouped(session, self._last):
             self._forget()  # the last story's transaction rolled back: memory is not the truth
-        at = story.published or story.first_seen or utcnow()
         self._catch_up(session, at)
         grouper = self.grouper
-        prepared = grouper.prepare(Story.from_text(str(story.id), title, text, story.language,
-                                                   at, outlet))
         assignment = grouper.assign(prepared)
         self._mine.add(story.id)
         vector = prepared.vector.astype(np.float32).tobytes() if prepared.vector is not None else None

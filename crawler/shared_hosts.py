@@ -30,7 +30,7 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 
-from newswatch.crawler.frontier import Keys, connect
+from newswatch.crawler.frontier import LUA_NOW_MS, Keys, connect
 
 SLOT = "newswatch_host_slot"
 """Request meta: ``(host, token)`` of the host slot the request holds."""
@@ -38,10 +38,8 @@ FULL_WAIT = 0.02  # seconds between tries while every slot of a host is taken
 LOCK_MS = 60_000  # the longest a worker may take to fetch a robots.txt for the others
 _FAILED_TTL = 300  # a robots.txt that could not be fetched is retried after this
 
-_NOW_MS = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
-
 # KEYS slots, next start; ARGV limit, delay ms, hold ms, token -> 0 taken, -1 full, ms to wait
-_ACQUIRE = _NOW_MS + """
+_ACQUIRE = LUA_NOW_MS + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local nxt = tonumber(redis.call('GET', KEYS[2]) or '0')
 if nxt > now then return nxt - now end

@@ -9,11 +9,22 @@ a session without reading the rows back.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import and_, bindparam, insert, literal_column, or_, select, union_all, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
@@ -32,7 +43,7 @@ from newswatch.storage.search import index_story
 from newswatch.text import change_key, is_trivial_change, titled_hash
 
 Outcome = Literal["new", "changed", "unchanged", "duplicate"]
-PG_IDENTITY_LOCK = 0x73746F72  # "stor": pg_advisory_xact_lock key for identity decisions
+PG_IDENTITY_LOCK = 0x73746F72  # "stor": first key of the identity decisions' advisory locks
 MAX_VERIFY = 5  # candidates whose text is compared when no SimHash is within distance 3
 
 _S, _R, _U, _B = (m.__table__ for m in (Story, Revision, StoryUrl, StorySimhashBand))
@@ -88,7 +99,9 @@ _LOOKUP = union_all(
 _BY_HASH = select(_R.c.story_id, _R.c.id, _R.c.content_hash, _R.c.title).where(
     _R.c.content_hash == bindparam("hash"))
 _TEXT = select(_R.c.text).where(_R.c.id == bindparam("rid"))
-_PG_LOCK = select(literal_column(f"pg_advisory_xact_lock({PG_IDENTITY_LOCK})"))
+# one lock per key, taken in the order given (sorted: two writers never wait on each other)
+_PG_LOCK = text(f"SELECT pg_advisory_xact_lock({PG_IDENTITY_LOCK}, k) "
+                "FROM unnest(CAST(:keys AS integer[])) AS k")
 _NEW_STORY = insert(_S).returning(_S.c.id)
 _NEW_REVISION = insert(_R).returning(_R.c.id)
 _NEW_URL = insert(_U)
@@ -172,17 +185,17 @@ def record(
     ``checked``: the URL's row as read (and found different) just before, outside this
     transaction, with ``text_same`` set; the text is not compared again if the latest revision
     is still the same.
-    ``expect_new``: that read found no such URL (on PostgreSQL the identity lock is then taken
-    before the first lookup, saving one round trip).
+    ``expect_new``: that read found no such URL (on PostgreSQL the decision's locks,
+    ``decision_keys``, are then taken before the first lookup, saving one round trip).
     """
     pg = conn.dialect.name == "postgresql"
     locked = pg and expect_new
     if locked:
-        conn.execute(_PG_LOCK)
+        _lock_decision(conn, url, fp)
     params = {"url": url, "hash": fp.content_hash}
     by_url, same = _split(conn.execute(_LOOKUP, params).all())
     if by_url is None and pg and not locked:  # a new URL: serialise "is this text stored?"
-        conn.execute(_PG_LOCK)
+        _lock_decision(conn, url, fp)
         by_url, same = _split(conn.execute(_LOOKUP, params).all())
 
     body = article.text or ""
@@ -276,6 +289,26 @@ def _title_edit(conn: Connection, latest: Known, article: ArticleLike, fetched_a
     revision["id"] = conn.execute(_NEW_REVISION, revision).scalar_one()
     story = _set_latest(conn, story_id, revision["id"], article, fetched_at, fp)
     return Written("changed", story_id, revision["id"], story, revision)
+
+
+def decision_keys(url: str, fp: Fingerprint) -> list[int]:
+    """The advisory lock keys of a new URL's decision, sorted: its URL, its text's hash and the
+    (band, value) index keys its near-duplicates are looked up by. Two decisions that could see
+    each other's story (same URL, same text, or a shared band -- every near-duplicate candidate
+    shares one) share a key and take turns; the others run side by side."""
+    names = [f"u{url}", f"h{fp.content_hash}", *(f"b{band}:{value}" for band, value in fp.keys)]
+    return sorted({_key31(name) for name in names})
+
+
+def _key31(name: str) -> int:
+    """A stable signed 32-bit key for ``name`` (a collision only makes two decisions wait)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big",
+                          signed=True)
+
+
+def _lock_decision(conn: Connection, url: str, fp: Fingerprint) -> None:
+    """Hold the decision's keys (``decision_keys``) until the transaction ends (PostgreSQL)."""
+    conn.execute(_PG_LOCK, {"keys": decision_keys(url, fp)})
 
 
 def _split(rows: list[Any]) -> tuple[Known | None, Known | None]:

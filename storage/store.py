@@ -11,7 +11,9 @@ Identity rules, applied in one transaction per article:
 4. Otherwise a new story with its first revision -> "new".
 
 Concurrent writers: SQLite write transactions take the write lock up front (BEGIN IMMEDIATE);
-on PostgreSQL an advisory lock serialises the "is this text already stored?" decision. The
+on PostgreSQL advisory locks keyed by what a new URL's decision looks up (the URL, the text's
+hash, its SimHash band keys: ``identity.decision_keys``) serialise the "is this text already
+stored?" decisions that could see each other; the others run side by side. The
 global unique content hash and unique URL back both up: on IntegrityError the transaction is
 rolled back and retried once, and then sees the other writer's story.
 

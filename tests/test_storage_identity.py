@@ -201,3 +201,17 @@ def test_bad_input_is_rejected_with_the_culprit(store) -> None:
         store.record_article("", "https://a.example/1", Art(ARTICLE_A), T0)
     with pytest.raises(ValueError, match="unknown crawl run id 999"):
         store.finish_run(999, {})
+
+
+def test_decision_locks_are_shared_only_by_decisions_that_can_see_each_other() -> None:
+    """PostgreSQL's identity locks (identity.decision_keys): a near-duplicate or the same URL
+    waits for the decision in progress; an unrelated text does not."""
+    from newswatch.storage.fingerprint import fingerprint
+    from newswatch.storage.identity import decision_keys
+
+    a = set(decision_keys("https://a.example/1", fingerprint(ARTICLE_A)))
+    near = set(decision_keys("https://b.example/1", fingerprint(ARTICLE_A + "\n补充：模型已上线。")))
+    same_url = set(decision_keys("https://a.example/1", fingerprint(ARTICLE_B)))
+    other = set(decision_keys("https://c.example/1", fingerprint(ARTICLE_EN)))
+    assert a & near and a & same_url
+    assert not a & other
