@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, unquote
 
-__all__ = ["MASK", "MIN_SECRET_LEN", "RedactingFilter", "redact", "redact_data",
+__all__ = ["MASK", "MIN_SECRET_LEN", "RedactingFilter", "could_reveal", "redact", "redact_data",
            "register_secret"]
 
 MASK = "***"
@@ -25,14 +25,19 @@ MIN_SECRET_LEN = 4  # shorter strings are not registered globally (they would ma
 # scheme://user:password@host  ->  scheme://user:***@host
 _USERINFO = re.compile(r"(?P<pre>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)(?P<pw>[^@\s/]+)(?=@)")
 
+# what every _USERINFO match holds, found faster (a literal first): a text without it has none
+_USERINFO_HINT = re.compile(r"://[^/\s:@]*:[^@\s/]+@")
+
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _pattern: re.Pattern[str] | None = None
+_escapable = False  # a secret holds a character JSON escapes (" \\ or a control character)
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 def register_secret(*values: str | None) -> None:
     """Remember strings that ``redact`` must mask from now on (also their %-encoded forms)."""
-    global _pattern
+    global _pattern, _escapable
     added = False
     with _lock:
         for v in values:
@@ -45,13 +50,14 @@ def register_secret(*values: str | None) -> None:
         if added:
             ordered = sorted(_secrets, key=len, reverse=True)
             _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            _escapable = any(_JSON_ESCAPED.search(s) for s in _secrets)
 
 
 def redact(text: str, extra: Iterable[str | None] = ()) -> str:
     """Mask registered secrets, ``extra`` strings and URL passwords (``user:***@``) in ``text``."""
     if not text:
         return text
-    if "://" in text:  # the URL-password pattern needs one; a long text without it is skipped fast
+    if _USERINFO_HINT.search(text):  # no password-like "://user:pw@": skipped fast
         text = _USERINFO.sub(lambda m: m.group("pre") + MASK, text)
     pattern = _pattern
     if pattern is not None:
@@ -60,6 +66,19 @@ def redact(text: str, extra: Iterable[str | None] = ()) -> str:
         if s:
             text = text.replace(s, MASK)
     return text
+
+
+def could_reveal(written: str) -> bool:
+    """Whether ``redact_data`` could change any string that ``written`` was written from, where
+    ``written`` is those strings as they stand in JSON (escaped) or in plain text. False lets a
+    caller send what it wrote without walking the data: no registered secret and no URL
+    password is in it. (A secret JSON would escape is never looked for: always True then.)"""
+    if _escapable:
+        return True
+    if _USERINFO_HINT.search(written):
+        return True
+    pattern = _pattern
+    return pattern is not None and pattern.search(written) is not None
 
 
 def redact_data(value: Any) -> Any:

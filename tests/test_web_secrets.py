@@ -56,3 +56,28 @@ def test_secret_story_urls_are_masked_in_pages_api_and_feeds(tmp_path, monkeypat
     page = shown[f"/stories/{second}"].text
     assert 'href="https://reader:***@keyed.example/news/2.html"' in page
     assert "key=***&amp;utm=feed" in shown["/feeds/all.atom"].text  # the text quoting it
+
+
+def test_json_api_masks_what_it_writes_however_json_escapes_it() -> None:
+    """The API writes its JSON once and walks the data to mask it only when the JSON could
+    hold a secret (``secrets.could_reveal``): a secret, a URL password after an escaped
+    newline, and a secret holding characters JSON escapes are all masked; data holding none is
+    written as it is."""
+    import json
+
+    from newswatch.secrets import register_secret
+    from newswatch.web.api import PlainJSON
+
+    def shown(data: object) -> object:
+        return json.loads(PlainJSON(data).body)
+
+    clean = {"stories": [{"id": 1, "title": "模型", "published": T0, "url": "https://a.example/1"}]}
+    assert shown(clean) == {"stories": [{**clean["stories"][0], "published": T0.isoformat()}]}
+    plain = "plainkey" + secrets.token_hex(6)
+    register_secret(plain)
+    assert shown({"a": [{"text": f"x {plain} y"}]}) == {"a": [{"text": "x *** y"}]}
+    assert shown({"t": f"line\nhttps://u:{PASSWORD}@h.example/"}) == {
+        "t": "line\nhttps://u:***@h.example/"}
+    escaped = 'quo"ted\\' + secrets.token_hex(6)
+    register_secret(escaped)
+    assert shown({"t": [f"<{escaped}>"]}) == {"t": ["<***>"]}

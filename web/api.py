@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from newswatch.secrets import could_reveal
 from newswatch.storage import queries
 from newswatch.web import views
 from newswatch.web.app import entity_table, story_filter
@@ -204,16 +205,25 @@ class AlertPage(BaseModel):
 
 class PlainJSON(JSONResponse):
     """JSON with datetimes as ISO strings (``views.json_value``), written in one pass (the
-    rows are plain dicts and lists built per request: no cycle to look for)."""
+    rows are plain dicts and lists built per request: no cycle to look for), secrets masked
+    (``views.masked``): the data is walked and written again only when what was written could
+    hold one (``secrets.could_reveal``), which is rare."""
 
     def render(self, content: Any) -> bytes:
+        written = self._write(content)
+        if could_reveal(written):
+            written = self._write(views.masked(content))
+        return written.encode("utf-8")
+
+    @staticmethod
+    def _write(content: Any) -> str:
         return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
                           separators=(",", ":"), default=views.json_value,
-                          check_circular=False).encode("utf-8")
+                          check_circular=False)
 
 
 def _json(data: Any) -> JSONResponse:
-    return PlainJSON(views.masked(data))
+    return PlainJSON(data)
 
 
 FACET_STORIES = 1000  # entity facets count over the latest this many matching stories
