@@ -4,8 +4,8 @@
 ``StorePipeline`` hands the article to storage (which decides the story's identity) on one
 database thread, with the crawl's grouping step (``crawler.grouping``: entities and events) and
 alert hook, saves the page's validators for the next conditional request and its next visit
-(``crawler/visits.py``) in the article's transaction, and counts the outcome in the crawl stats as ``newswatch/<outcome>`` (and
-in the verbose log: one line per page).
+(``crawler/visits.py``) in the article's transaction, and counts the outcome in the crawl stats
+as ``newswatch/<outcome>`` (and in the verbose log: one line per page).
 A page that is not an article is counted as skipped and the crawl log says why.
 """
 

@@ -26,11 +26,15 @@ def next_visit_of(spider: Any, item: PageItem, outcome: str, now: datetime) -> V
                       changed=outcome == "changed")
 
 
+def _validators(item: PageItem) -> tuple[str | None, str | None] | None:
+    """What the next request sends back: none after a 304 (kept as stored) or a gone URL."""
+    return None if item.status == 304 or item.gone else (item.etag, item.last_modified)
+
+
 def visit_args(spider: Any, item: PageItem, now: datetime) -> dict[str, Any]:
     """``Store.record_article``'s ``validators``, ``visit`` and ``listed_at`` for this page:
     its visit saved once its outcome is known, in the article's transaction."""
-    return {"validators": (None if item.status == 304 or item.gone
-                           else (item.etag, item.last_modified)),
+    return {"validators": _validators(item),
             "visit": lambda outcome: next_visit_of(spider, item, outcome, now),
             "listed_at": item.extra.get(LISTED)}
 
@@ -38,6 +42,5 @@ def visit_args(spider: Any, item: PageItem, now: datetime) -> dict[str, Any]:
 def save_visit(store: Any, spider: Any, item: PageItem, outcome: str, now: datetime) -> None:
     """Save the visit of a page that stored no article (a 304, a gone article) in a transaction
     of its own."""
-    args = visit_args(spider, item, now)
-    store.save_visit(item.url, args["visit"](outcome), fetched_at=now,
-                     validators=args["validators"], listed_at=args["listed_at"])
+    store.save_visit(item.url, next_visit_of(spider, item, outcome, now), fetched_at=now,
+                     validators=_validators(item), listed_at=item.extra.get(LISTED))
