@@ -20,6 +20,10 @@ class CrawlContext:
     grouping: Any = None
     # per-host concurrency and robots.txt Crawl-delay across every outlet of the crawl
     hosts: HostLimits = field(init=False)
+    # host -> request delay an earlier crawl settled at (the throttle starts the host there),
+    # and this crawl's (saved when it ends): crawler/throttle.py
+    host_paces: dict[str, float] = field(default_factory=dict)
+    settled_paces: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.hosts = HostLimits(self.config.politeness.concurrency_per_domain)

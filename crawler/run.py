@@ -23,6 +23,7 @@ from newswatch.crawler.context import CrawlContext
 from newswatch.crawler.grouping import GroupingStep
 from newswatch.crawler.settings import scrapy_settings
 from newswatch.crawler.summary import CrawlSummary, OutletSummary, summarize
+from newswatch.crawler.throttle import PACE_MEMORY
 from newswatch.storage.errors import DatabaseError
 
 __all__ = ["CrawlSummary", "OutletSummary", "run_crawl", "summarize"]
@@ -60,7 +61,8 @@ def run_crawl(
         store.ensure_outlets([o.name for o in config.outlets])
         run_id = store.start_run([o.name for o in outlets])
     context = CrawlContext(config=config, store=store, plan_alerts_for=plan_alerts_for,
-                           grouping=GroupingStep.from_config(config))
+                           grouping=GroupingStep.from_config(config),
+                           host_paces=store.host_paces(now - PACE_MEMORY))
 
     settings = scrapy_settings(config, log_level=log_level)
     if all(o.render == "never" for o in outlets):  # no page goes through the browser: Scrapy's
@@ -99,6 +101,9 @@ def run_crawl(
                 and not summaries[-1].errors and not summaries[-1].capped
                 and not context.unwritable):
             store.save_page_validators(outlet.name, spider.fresh_page_validators, now)
+    if not context.unwritable:
+        with refused_writes(store):
+            store.save_host_paces(context.settled_paces, now)
     ended = datetime.now(UTC)
     # Scrapy's own SIGINT/SIGTERM handler stops every crawler with this reason
     reasons = [crawler.stats.get_value("finish_reason") if crawler.stats is not None else None

@@ -115,6 +115,18 @@ class PageValidator(Base):
     last_fetched_at: Mapped[datetime | None]
 
 
+class HostPace(Base):
+    """How fast a crawl may ask a host, as the last crawl to reach it left it: AutoThrottle's
+    settled delay between requests (``crawler/throttle.py``). The next crawl starts the host
+    there instead of at ``AUTOTHROTTLE_START_DELAY``."""
+
+    __tablename__ = "host_pace"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    delay: Mapped[float] = mapped_column(Float)
+    measured_at: Mapped[datetime]
+
+
 class Revision(Base):
     """One distinct text of a story; content_hash is unique across all stories."""
 

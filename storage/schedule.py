@@ -1,4 +1,5 @@
-"""The revisit schedule of article URLs and the validators of discovery pages, as statements.
+"""The revisit schedule of article URLs, the validators of discovery pages and each host's
+pace (its settled request delay), as statements.
 
 ``due_articles`` is the one definition of "which stored articles are due": never scheduled
 (``revisit_seconds`` NULL), or scheduled (``revisit_seconds`` > 0) at or before ``now``. A URL
@@ -15,7 +16,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from newswatch.revisit import Visit
-from newswatch.storage.models import Outlet, PageValidator, Story, StoryUrl
+from newswatch.storage.models import HostPace, Outlet, PageValidator, Story, StoryUrl
 
 _URLS = StoryUrl.__table__
 _PAGES = PageValidator.__table__
@@ -91,3 +92,17 @@ def save_page_validators(conn: Connection, insert, outlet_id: int,  # type: igno
         stmt = insert.values(url=url, outlet_id=outlet_id, **values)
         conn.execute(stmt.on_conflict_do_update(index_elements=["url"],
                                                 set_={**values, "outlet_id": outlet_id}))
+
+
+def host_paces(conn: Connection, since: datetime) -> dict[str, float]:
+    """host -> the request delay a crawl measured for it at or after ``since``."""
+    rows = conn.execute(select(HostPace.host, HostPace.delay).where(HostPace.measured_at >= since))
+    return {host: delay for host, delay in rows}
+
+
+def save_host_paces(conn: Connection, insert, paces: dict[str, float],  # type: ignore[no-untyped-def]
+                    measured_at: datetime) -> None:
+    for host, delay in sorted(paces.items()):  # sorted: two crawls lock the rows in one order
+        values = {"delay": delay, "measured_at": measured_at}
+        conn.execute(insert.values(host=host, **values)
+                     .on_conflict_do_update(index_elements=["host"], set_=values))

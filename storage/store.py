@@ -48,6 +48,7 @@ from newswatch.storage.identity import ArticleLike, Known, Outcome
 from newswatch.storage.models import (
     RUN_STATUSES,
     CrawlRun,
+    HostPace,
     Outlet,
     PageValidator,
     Revision,
@@ -339,6 +340,22 @@ class Store:
         with self.transaction() as session:
             schedule.save_page_validators(session.connection(), self._insert(session, PageValidator),
                                           outlet_id, pages, fetched_at or utcnow())
+
+    def host_paces(self, since: datetime) -> dict[str, float]:
+        """host -> the request delay (seconds) the last crawl to reach it settled at, for hosts
+        measured at or after ``since`` (``crawler/throttle.py`` starts them there)."""
+        _check_aware("since", since)
+        with self.engine.connect() as conn:
+            return schedule.host_paces(conn, since)
+
+    def save_host_paces(self, paces: dict[str, float], measured_at: datetime | None = None) -> None:
+        """Remember each host's settled request delay (host -> seconds)."""
+        if not paces:
+            return
+        _check_aware("measured_at", measured_at)
+        with self.transaction() as session:
+            schedule.save_host_paces(session.connection(), self._insert(session, HostPace),
+                                     paces, measured_at or utcnow())
 
     # -- crawl runs ---------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ it answers at once, two outlets on it, and robots.txt's Crawl-delay."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.localsite import LocalSite, Page
@@ -51,3 +52,32 @@ def test_robots_crawl_delay_is_honoured_across_outlets(site, write_config, cli):
     # every request but robots.txt waits for its robots.txt: one at a time, a second apart
     for before, after in zip(hits, hits[1:], strict=False):
         assert after.started - before.at >= 0.9, (before.path, after.path)
+
+
+def test_a_host_starts_at_the_pace_the_last_crawl_left_it(site, write_config, cli, tmp_path):
+    """AutoThrottle starts a new host at 0.5 s between requests and works its way down; the
+    delay it settled at is saved per host, and the next crawl starts the host there (a recrawl
+    of a few 304 listings no longer waits out the descent; a host that was slow starts slow)."""
+    from newswatch.storage.db import connect
+
+    articles(site, "ai", 3, 500)
+    config = write_config({"outlets": [{"name": "ai", "start_urls": [f"{site.url}/ai/"],
+                                        "article_url": ARTICLE_RE, "render": "never"}]})
+    database = f"sqlite:///{tmp_path / 'nw.db'}"
+    crawl(cli, config)
+    with connect(database) as store:
+        paces = store.host_paces(datetime.now(UTC) - timedelta(days=1))
+        assert set(paces) == {"127.0.0.1"}, paces
+        assert 0 <= paces["127.0.0.1"] < 0.5  # below the start delay: loopback answers fast
+        # as if the host had been slow last time: 3 s between requests
+        store.save_host_paces({"127.0.0.1": 3.0})
+        assert store.host_paces(datetime.now(UTC) + timedelta(seconds=5)) == {}  # too old
+
+    site.hits.clear()
+    result = cli("crawl", "--full", "--config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    hits = sorted(site.hits, key=lambda h: h.started)
+    assert len(hits) >= 2, [h.path for h in hits]
+    # the first answer halves the remembered 3 s: the second request waits at least 1.5 s
+    # (from a fresh start it would wait 0.5 s at most)
+    assert hits[1].started - hits[0].started >= 1.4, [(h.path, h.started) for h in hits]
