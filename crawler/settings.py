@@ -71,6 +71,8 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any
         "NEWSWATCH_MAX_RETRY_AFTER": p.max_retry_after,
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+            "newswatch.crawler.metarefresh.SniffingMetaRefreshMiddleware": 580,
             "newswatch.crawler.retry.BackoffRetryMiddleware": 550,
             "newswatch.crawler.conditional.ConditionalRequestMiddleware": 580,
             "newswatch.crawler.hosts.HostLimitMiddleware": 990,  # last: right before the download

@@ -187,6 +187,24 @@ def test_robots_disallow_is_obeyed(site, write_config, cli):
     assert "newswatch" in site.requests_for("/ai/")[0].headers["User-Agent"]
 
 
+def test_meta_refresh_is_followed_and_only_sniffed_pages_are_decoded(site, write_config, cli):
+    """A page that moved by ``<meta http-equiv="Refresh">`` is followed to its new address (the
+    crawl process decodes only pages whose first bytes hold the word: crawler/metarefresh.py)."""
+    from newswatch.crawler.metarefresh import may_refresh
+
+    moved = ('<html><head><META HTTP-EQUIV="Refresh" CONTENT="0; URL=/news/2026/new.html">'
+             '</head><body>moved</body></html>')
+    site.set("/ai/", listing_html(["/news/2026/old.html"]))
+    site.set("/news/2026/old.html", Page(body=moved.encode()))
+    site.set("/news/2026/new.html", zh_article("搬家后的文章"))
+    config = write_config({"outlets": [outlet(site)]})
+    crawl(cli, config)
+    assert [s["title"] for s in stories(cli, config)] == ["搬家后的文章"]
+    assert len(site.requests_for("/news/2026/new.html")) == 1
+    assert may_refresh(moved.encode()) and may_refresh(moved.encode("utf-16"))
+    assert not may_refresh(zh_article("没有跳转").encode("utf-8"))
+
+
 def test_non_article_links_are_not_fetched(site, write_config, cli):
     site.set("/ai/", listing_html(["/news/2026/a.html", "/about.html", "/tag/ai", "mailto:x@y.z",
                                    "javascript:void(0)", "https://elsewhere.invalid/news/2026/x"]))
