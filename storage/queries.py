@@ -202,9 +202,10 @@ def _latest(conds: Sequence[ColumnElement[bool]], limit: int, offset: int = 0,
     first; ``window``: among the latest this many matching ``conds`` only.
 
     ``check`` is applied to the stories ``conds`` keep, sorted, one at a time until the limit:
-    they are sorted in a subquery whose ``OFFSET 0`` (or ``LIMIT window``) keeps PostgreSQL
-    from checking them all before sorting (it moves no condition into a subquery with a limit
-    or an offset)."""
+    they are sorted in a subquery (``LIMIT window`` or ``OFFSET 0``) that PostgreSQL plans as
+    a node of its own and the check filters its rows as they come; PostgreSQL moves no
+    condition into a subquery with a limit or an offset (nor one holding a subquery, as
+    ``check`` does), so the check is not run on them all before sorting."""
     if check is None:
         query = (select(Story.id, *columns).where(*conds)
                  .order_by(Story.last_changed.desc(), Story.id.desc()).limit(limit))

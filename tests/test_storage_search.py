@@ -4,6 +4,7 @@ and filled for existing stories by migration 0005."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -92,6 +93,17 @@ def test_the_search_uses_the_index(store) -> None:
             assert "story_search VIRTUAL TABLE INDEX 0:M" in plan, plan
 
 
+def _story_text(i: int) -> str:
+    """Story ``i`` (each its own words, seeded): 数字人 as a phrase when ``i % 3 == 0``, else
+    its characters apart (人们在数字时代写字)."""
+    words = ("芯片", "开源", "手机", "直播", "云端", "推理", "医疗", "影像", "汽车", "电池",
+             "市场", "价格", "用户", "平台", "团队", "投资", "监管", "标准", "评测", "服务器")
+    rng = random.Random(i)
+    lead = "".join(rng.choice(words) for _ in range(60))
+    body = "品牌使用数字人主播。" if i % 3 == 0 else "人们在数字时代写字。"
+    return f"{lead}。{body}"
+
+
 @pytest.mark.parametrize("walk", [1, 100])
 def test_a_phrase_is_checked_on_the_candidates_walked_or_read(
         store, monkeypatch: pytest.MonkeyPatch, walk: int) -> None:
@@ -102,10 +114,10 @@ def test_a_phrase_is_checked_on_the_candidates_walked_or_read(
     monkeypatch.setattr(queries, "WALK", walk)
     phrase, apart = set(), set()
     for i in range(12):
-        text = "品牌使用数字人主播。" if i % 3 == 0 else "人们在数字时代写字。"
-        story = store.record_article("a", f"https://a.example/{i}", Art(text * 2),
+        story = store.record_article("a", f"https://a.example/{i}", Art(_story_text(i)),
                                      T0 + timedelta(minutes=i))
         (phrase if i % 3 == 0 else apart).add(story.story_id)
+    assert (len(phrase), len(apart)) == (4, 8)
     newest_first = sorted(phrase, reverse=True)
     with store.reading() as session:
         for count_limit in (2, 3, 4, 10):
@@ -120,6 +132,27 @@ def test_a_phrase_is_checked_on_the_candidates_walked_or_read(
         assert ids(store, "数字 人") == phrase | apart  # two words: anywhere
         assert ids(store, "人数") == set()  # 人们在数字: 人 and 数 apart
         assert ids(store, "写字") == apart
+
+
+def test_the_phrases_are_checked_on_the_candidates_kept_only(store) -> None:
+    """PostgreSQL: reading the candidates newest first, the phrase check runs on them one at a
+    time until the limit, not on every candidate before sorting (the OFFSET 0 fence)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite checks phrases in its index")
+    for i in range(12):  # newest first: 11, 10 apart, 9 the phrase, 8, 7 apart, 6 the phrase
+        store.record_article("a", f"https://a.example/{i}", Art(_story_text(i)),
+                             T0 + timedelta(minutes=i))
+    with store.reading() as session:
+        flt = StoryFilter(q="数字人")
+        check = flt.check(session)
+        assert check is not None
+        stmt = queries._latest(flt.conditions(session, exact=False), 2, check=check)
+        conn = session.connection()
+        compiled = stmt.compile(conn)
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql(
+            f"EXPLAIN ANALYZE {compiled}", compiled.params))
+    checked = [line for line in plan.splitlines() if "pk_story_search" in line]
+    assert len(checked) == 1 and "loops=6)" in checked[0], plan
 
 
 def test_migration_0012_fills_words_from_the_documents(store, db_url) -> None:
