@@ -9,7 +9,9 @@ vocabulary, seeded), written in batches straight into the tables together with t
 index rows (``storage.search.index_stories``, what every write does). Each backend gets a fresh
 database (a SQLite file in a temporary folder; a fresh schema in $NEWSWATCH_TEST_POSTGRES_URL
 when set) and the real server (uvicorn, ``web.server.DashboardThread``) on 127.0.0.1; one
-keep-alive client times each request.
+keep-alive client times each request. PostgreSQL is timed after ANALYZE (right after the fill)
+and again, the gated requests, after VACUUM ANALYZE (the visibility map set, as autovacuum
+leaves the tables): plans can change between the two.
 
 Baselines (same run, same data): ``/static/style.css`` from the same server (the floor of a
 request), and the search answered without the index -- a LIKE scan of the latest revisions'
@@ -169,6 +171,21 @@ def backends(tmp: Path) -> Iterator[list[tuple[str, str, Path | None]]]:
             admin.dispose()
 
 
+def measure(rows: list[tuple[str, Callable[[], Any], bool]], repeat: int) -> bool:
+    """Time each row and print its median and p95; True when every gated row meets the
+    target."""
+    ok = True
+    print(f"  {'request':<44} {'median ms':>10} {'p95 ms':>8}")
+    for label, call, gated in rows:
+        median, p95 = figures(timed(call, repeat))
+        flag = ""
+        if gated:
+            flag = "  ok" if p95 <= TARGET_P95_MS else f"  over {TARGET_P95_MS:.0f} ms"
+            ok = ok and p95 <= TARGET_P95_MS
+        print(f"  {label:<44} {median:>10.1f} {p95:>8.1f}{flag}")
+    return ok
+
+
 def run(name: str, url: str, db_file: Path | None, n: int, repeat: int) -> bool:
     import requests
     from sqlalchemy import text
@@ -183,7 +200,6 @@ def run(name: str, url: str, db_file: Path | None, n: int, repeat: int) -> bool:
         fill(store, n)
         print(f"\n{name}: {n:,} stories stored in {time.perf_counter() - t:.1f} s")
         config = parse_config({"database": url, "outlets": []}, source="bench")
-        ok = True
         with DashboardThread(config, "127.0.0.1", 0, store=store) as web, \
                 requests.Session() as client:
             def get(path: str) -> Callable[[], Any]:
@@ -203,14 +219,13 @@ def run(name: str, url: str, db_file: Path | None, n: int, repeat: int) -> bool:
                             "SELECT count(*) FROM stories s JOIN revisions r ON "
                             "r.id = s.latest_revision_id WHERE r.text LIKE :p"), {"p": f"%{q}%"})
                 rows.append((f"  baseline: LIKE scan for {q} (count only)", scan, False))
-            print(f"  {'request':<44} {'median ms':>10} {'p95 ms':>8}")
-            for label, call, gated in rows:
-                median, p95 = figures(timed(call, repeat))
-                flag = ""
-                if gated:
-                    flag = "  ok" if p95 <= TARGET_P95_MS else f"  over {TARGET_P95_MS:.0f} ms"
-                    ok = ok and p95 <= TARGET_P95_MS
-                print(f"  {label:<44} {median:>10.1f} {p95:>8.1f}{flag}")
+            ok = measure(rows, repeat)
+            if name == "postgresql":  # the tables as autovacuum leaves them: visibility map set
+                with store.engine.connect().execution_options(
+                        isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("VACUUM ANALYZE")
+                print("  after VACUUM ANALYZE:")
+                ok = measure([row for row in rows if row[2]], repeat) and ok
             with store.reading() as session:
                 hits = {q: session.scalar(text(
                     "SELECT count(*) FROM revisions WHERE text LIKE :p"), {"p": f"%{q}%"})

@@ -9,7 +9,7 @@ pages and the feeds show the same thing. Nothing here writes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -29,7 +29,13 @@ from newswatch.storage.models import (
     StoryEntity,
     StoryUrl,
 )
-from newswatch.storage.search import story_matches
+from newswatch.storage.search import (
+    Check,
+    phrase_check,
+    story_candidates,
+    story_check,
+    story_matches,
+)
 
 __all__ = ["ALERT_STATUSES", "KINDS", "Page", "StoryFilter", "alert_page", "entity_pairs",
            "event_members", "event_page", "find_stories", "latest_revisions", "outlet_names",
@@ -39,6 +45,7 @@ KINDS = ("new", "updated")
 ALERT_STATUSES = ("pending", "sent", "failed")
 RUNS_SCANNED = 2000  # crawl runs read back to find each outlet's last one
 COUNT_LIMIT = 1000  # find_stories counts matches exactly up to this many
+WALK = 4  # find_stories walks this many times the stories it wants before reading candidates
 
 
 @dataclass(frozen=True)
@@ -56,11 +63,14 @@ class StoryFilter:
     entities: tuple[str, ...] = ()
     event: int | None = None  # belongs to this news event
 
-    def conditions(self, session: Session) -> list[ColumnElement[bool]]:
-        """The filter as SQL conditions on ``Story`` (``session``: the database they run on)."""
+    def conditions(self, session: Session, exact: bool = True) -> list[ColumnElement[bool]]:
+        """The filter as SQL conditions on ``Story`` (``session``: the database they run on).
+        ``exact=False``: the search as its candidates only (``search.story_candidates``), the
+        rest left to ``check``."""
         conds: list[ColumnElement[bool]] = []
         if self.q and self.q.strip():
-            conds.append(story_matches(session, Story.id, self.q))
+            match = story_matches if exact else story_candidates
+            conds.append(match(session, Story.id, self.q))
         if self.outlet:
             conds.append(Story.id.in_(_outlet_story_ids(self.outlet)))
         if self.watch:
@@ -79,6 +89,22 @@ class StoryFilter:
         if self.event is not None:
             conds.append(Story.event_id == self.event)
         return conds
+
+    def check(self, session: Session) -> Check | None:
+        """What ``conditions(session, exact=False)`` leaves to check per story
+        (``search.phrase_check``), None when nothing."""
+        if self.q and self.q.strip():
+            return phrase_check(session, self.q)
+        return None
+
+    def walk(self, session: Session) -> tuple[list[ColumnElement[bool]], Check] | None:
+        """The filter as conditions without the search and the search as a check per story
+        (``search.story_check``), for walking the stories; None when there is no such check."""
+        if self.q and self.q.strip():
+            check = story_check(session, self.q)
+            if check is not None:
+                return replace(self, q=None).conditions(session), check
+        return None
 
 
 @dataclass
@@ -126,20 +152,34 @@ def find_stories(session: Session, flt: StoryFilter, page: int = 1, per_page: in
 
     The latest matches are read once, newest first, as far as the count, the facets and the
     page need (``count_limit`` + 1 at most when the page lies within): the page, the count and
-    the facets come from that one query, which stops after its rows."""
+    the facets come from that one query, which stops after its rows.
+
+    A search on PostgreSQL: that query first walks the latest ``WALK`` times as many stories
+    as it wants, newest first, and checks each (``StoryFilter.walk``): enough for a common
+    word, and its cost does not depend on how many stories hold the word. When they hold
+    fewer, it reads the candidates the index finds and checks the phrases on them newest
+    first (``StoryFilter.check``), as far as it reads."""
     page, per_page = _paging(page, per_page)
-    conds = flt.conditions(session)
+    conds = flt.conditions(session, exact=False)
+    check = flt.check(session)
     end = page * per_page
     head = max(facet_stories, count_limit if conds else 0)  # the latest matches read at once
     latest: list[int] | None = None
     pairs: list[tuple[int, str]] = []
     if end <= head:
-        latest, pairs = _latest_ids(session, conds, head + 1, facet_stories)
+        walk = flt.walk(session)
+        if walk is not None:
+            latest, pairs = _latest_ids(session, walk[0], head + 1, facet_stories, walk[1],
+                                        WALK * (head + 1))
+            if len(latest) <= head:  # fewer in the window: the candidates, to the end
+                latest = None
+        if latest is None:
+            latest, pairs = _latest_ids(session, conds, head + 1, facet_stories, check)
         ids = latest[end - per_page:end]
     else:  # a page past them: its own query
-        ids = list(session.scalars(_latest(conds, per_page, end - per_page)))
+        ids = list(session.scalars(_latest(conds, per_page, end - per_page, check=check)))
         if facet_stories:
-            pairs = _latest_ids(session, conds, facet_stories, facet_stories)[1]
+            pairs = _latest_ids(session, conds, facet_stories, facet_stories, check)[1]
     rows = story_rows(session, ids)
     if not conds:
         total = session.scalar(select(func.count()).select_from(Story)) or 0
@@ -149,29 +189,48 @@ def find_stories(session: Session, flt: StoryFilter, page: int = 1, per_page: in
         total = min(len(latest), limit)
     else:
         total = session.scalar(select(func.count()).select_from(
-            select(Story.id).where(*conds).limit(limit).subquery())) or 0
+            _latest(conds, limit, check=check).subquery())) or 0
     if total >= limit:
         return Page(rows, limit - 1, page, per_page, exact=False, entity_pairs=pairs)
     return Page(rows, total, page, per_page, entity_pairs=pairs)
 
 
 def _latest(conds: Sequence[ColumnElement[bool]], limit: int, offset: int = 0,
-            *columns: Any) -> Select[Any]:
-    """The ids (and ``columns``) of stories matching ``conds``, newest change first."""
-    query = (select(Story.id, *columns).where(*conds)
-             .order_by(Story.last_changed.desc(), Story.id.desc()).limit(limit))
+            *columns: Any, check: Check | None = None, window: int | None = None,
+            ) -> Select[Any]:
+    """The ids (and ``columns``) of stories matching ``conds`` (and ``check``), newest change
+    first; ``window``: among the latest this many matching ``conds`` only.
+
+    ``check`` is applied to the stories ``conds`` keep, sorted, one at a time until the limit:
+    they are sorted in a subquery (``LIMIT window`` or ``OFFSET 0``) that PostgreSQL plans as
+    a node of its own and the check filters its rows as they come; PostgreSQL moves no
+    condition into a subquery with a limit or an offset (nor one holding a subquery, as
+    ``check`` does), so the check is not run on them all before sorting."""
+    if check is None:
+        query = (select(Story.id, *columns).where(*conds)
+                 .order_by(Story.last_changed.desc(), Story.id.desc()).limit(limit))
+        return query.offset(offset) if offset else query
+    keys = [c.key for c in columns]
+    inner = (select(Story.id, Story.last_changed,
+                    *(c for c in columns if c.key not in ("id", "last_changed")))
+             .where(*conds).order_by(Story.last_changed.desc(), Story.id.desc()))
+    walk = (inner.limit(window) if window is not None else inner.offset(0)).subquery()
+    query = (select(walk.c.id, *(walk.c[k] for k in keys)).where(check(walk.c.id))
+             .order_by(walk.c.last_changed.desc(), walk.c.id.desc()).limit(limit))
     return query.offset(offset) if offset else query
 
 
 def _latest_ids(session: Session, conds: Sequence[ColumnElement[bool]], limit: int,
-                facet_stories: int) -> tuple[list[int], list[tuple[int, str]]]:
+                facet_stories: int, check: Check | None = None, window: int | None = None,
+                ) -> tuple[list[int], list[tuple[int, str]]]:
     """The ids of the latest ``limit`` stories matching ``conds`` (newest change first) and
     the (story id, entity id) pairs of the first ``facet_stories`` of them (sorted), in one
     query: those stories left-joined with their entities."""
     conn = session.connection()  # Core rows: no ORM loading
     if not facet_stories:
-        return list(conn.scalars(_latest(conds, limit))), []
-    latest = _latest(conds, limit, 0, Story.last_changed).subquery()
+        return list(conn.scalars(_latest(conds, limit, check=check, window=window))), []
+    latest = _latest(conds, limit, 0, Story.last_changed, check=check,
+                     window=window).subquery()
     ids: list[int] = []
     pairs: list[tuple[int, str]] = []
     for story_id, entity in conn.execute(

@@ -29,8 +29,8 @@ TABLES = {"outlets", "stories", "story_urls", "revisions", "story_simhash_bands"
 
 
 def test_upgrade_empty_database_is_idempotent_and_matches_the_models(db_url: str) -> None:
-    assert upgrade(db_url) == "0011"
-    assert upgrade(db_url) == "0011"  # second run: nothing to do
+    assert upgrade(db_url) == "0012"
+    assert upgrade(db_url) == "0012"  # second run: nothing to do
     engine = create_engine_for(db_url)
     try:
         assert TABLES <= set(inspect(engine).get_table_names())
@@ -194,7 +194,7 @@ def test_scheduler_state_made_by_an_older_daemon_upgrades_cleanly(db_url: str) -
         old.create_all(engine)
         with engine.begin() as conn:
             conn.execute(table.insert().values(outlet="o", last_start=T0, last_status="exit 0"))
-        assert upgrade(db_url) == "0011"
+        assert upgrade(db_url) == "0012"
         with engine.connect() as conn:
             assert conn.execute(select(table.c.outlet, table.c.last_start)).all() == [("o", T0)]
             diffs = compare_metadata(MigrationContext.configure(conn, opts=MODELS_ONLY),

@@ -4,13 +4,14 @@ and filled for existing stories by migration 0005."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from alembic import command
-from newswatch.storage import search
+from newswatch.storage import queries, search
 from newswatch.storage.db import _alembic_config, create_engine_for
 from newswatch.storage.models import Story
 from newswatch.storage.queries import StoryFilter, find_stories
@@ -83,13 +84,109 @@ def test_the_search_uses_the_index(store) -> None:
             compiled = stmt.compile(conn)
             plan = "\n".join(r[0] for r in conn.exec_driver_sql(
                 f"EXPLAIN {compiled}", compiled.params))
-            assert "ix_story_search_document" in plan, plan
+            assert "ix_story_search_words" in plan, plan
         else:
             compiled = stmt.compile(conn, compile_kwargs={"literal_binds": True})
             plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
                 f"EXPLAIN QUERY PLAN {compiled}"))
             # FTS5 answers from its index: its plan names the MATCH constraint (M)
             assert "story_search VIRTUAL TABLE INDEX 0:M" in plan, plan
+
+
+def _story_text(i: int) -> str:
+    """Story ``i`` (each its own words, seeded): 数字人 as a phrase when ``i % 3 == 0``, else
+    its characters apart (人们在数字时代写字)."""
+    words = ("芯片", "开源", "手机", "直播", "云端", "推理", "医疗", "影像", "汽车", "电池",
+             "市场", "价格", "用户", "平台", "团队", "投资", "监管", "标准", "评测", "服务器")
+    rng = random.Random(i)
+    lead = "".join(rng.choice(words) for _ in range(60))
+    body = "品牌使用数字人主播。" if i % 3 == 0 else "人们在数字时代写字。"
+    return f"{lead}。{body}"
+
+
+@pytest.mark.parametrize("walk", [1, 100])
+def test_a_phrase_is_checked_on_the_candidates_walked_or_read(
+        store, monkeypatch: pytest.MonkeyPatch, walk: int) -> None:
+    """Stories holding every character of 数字人 but not the phrase are candidates on
+    PostgreSQL (``words``), never matches: not on the page, not counted, whether find_stories
+    walks the latest stories (a window of 100 times what it wants) or reads the candidates (a
+    window as small as what it wants, too small here)."""
+    monkeypatch.setattr(queries, "WALK", walk)
+    phrase, apart = set(), set()
+    for i in range(12):
+        story = store.record_article("a", f"https://a.example/{i}", Art(_story_text(i)),
+                                     T0 + timedelta(minutes=i))
+        (phrase if i % 3 == 0 else apart).add(story.story_id)
+    assert (len(phrase), len(apart)) == (4, 8)
+    newest_first = sorted(phrase, reverse=True)
+    with store.reading() as session:
+        for count_limit in (2, 3, 4, 10):
+            got = find_stories(session, StoryFilter(q="數字人"), per_page=2,
+                               count_limit=count_limit)
+            assert [row["id"] for row in got.items] == newest_first[:2]
+            if count_limit < len(phrase):
+                assert (got.total, got.exact) == (count_limit, False)
+            else:
+                assert (got.total, got.exact) == (len(phrase), True)
+        assert ids(store, "数字人") == phrase
+        assert ids(store, "数字 人") == phrase | apart  # two words: anywhere
+        assert ids(store, "人数") == set()  # 人们在数字: 人 and 数 apart
+        assert ids(store, "写字") == apart
+
+
+def test_the_phrases_are_checked_on_the_candidates_kept_only(store) -> None:
+    """PostgreSQL: reading the candidates newest first, the phrase check runs on them one at a
+    time until the limit, not on every candidate before sorting (the OFFSET 0 fence)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite checks phrases in its index")
+    for i in range(12):  # newest first: 11, 10 apart, 9 the phrase, 8, 7 apart, 6 the phrase
+        store.record_article("a", f"https://a.example/{i}", Art(_story_text(i)),
+                             T0 + timedelta(minutes=i))
+    with store.reading() as session:
+        flt = StoryFilter(q="数字人")
+        check = flt.check(session)
+        assert check is not None
+        stmt = queries._latest(flt.conditions(session, exact=False), 2, check=check)
+        conn = session.connection()
+        compiled = stmt.compile(conn)
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql(
+            f"EXPLAIN ANALYZE {compiled}", compiled.params))
+    checked = [line for line in plan.splitlines() if "pk_story_search" in line]
+    assert len(checked) == 1 and "loops=6)" in checked[0], plan
+
+
+def test_migration_0012_fills_words_from_the_documents(store, db_url) -> None:
+    """0012 (PostgreSQL): ``words`` filled from each story's stored document, the index on it;
+    a downgrade puts the index back on ``document``. SQLite: nothing to do."""
+    story = store.record_article("a", "https://a.example/1", Art(TRADITIONAL), T0)
+    store.close()
+    engine = create_engine_for(db_url)
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(**{IMMEDIATE: True})
+            with conn.begin():
+                command.downgrade(_alembic_config(conn), "0011")
+            with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    columns = {r[0] for r in conn.exec_driver_sql(
+                        "SELECT column_name FROM information_schema.columns WHERE "
+                        "table_name = 'story_search' AND table_schema = current_schema()")}
+                    assert columns == {"story_id", "document"}
+            with conn.begin():
+                command.upgrade(_alembic_config(conn), "head")
+            with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    assert conn.exec_driver_sql("SELECT words = strip(document) FROM "
+                                                "story_search").scalars().all() == [True]
+    finally:
+        engine.dispose()
+    from newswatch.storage.db import connect
+
+    again = connect(db_url)
+    try:
+        assert ids(again, "数字人") == {story.story_id}
+    finally:
+        again.close()
 
 
 def test_migration_0005_indexes_stories_stored_before_it(store, db_url) -> None:
@@ -129,16 +226,20 @@ def test_counting_stops_at_the_limit_but_paging_goes_on(store) -> None:
         assert (third.total, third.exact, len(third.items)) == (5, True, 1)
 
 
+@pytest.mark.parametrize("walk", [1, 100])
 @pytest.mark.parametrize("many", [1, search.SQLITE_MANY])
 def test_page_count_and_facets_read_at_once_match_reading_them_apart(
-        store, monkeypatch: pytest.MonkeyPatch, many: int) -> None:
+        store, monkeypatch: pytest.MonkeyPatch, many: int, walk: int) -> None:
     """find_stories reads the page, the count and the facet stories in one query when the page
     lies within the latest matches: the same page, total and entity pairs as reading each
     apart, for pages inside and past them, with and without a search -- and on SQLite, whether
-    the search starts from the index's matches (few) or walks the stories (many)."""
+    the search starts from the index's matches (few) or walks the stories (many); on
+    PostgreSQL, whether the walk through the latest stories finds enough (a window of 100
+    times what is wanted) or the candidates are read (a window of as many, often short)."""
     from newswatch.storage.events import set_story_entities
 
     monkeypatch.setattr(search, "SQLITE_MANY", many)
+    monkeypatch.setattr(queries, "WALK", walk)
 
     entities = (["deepseek", "deepseek-r1"], [], ["qwen"], ["deepseek-r1"], [], ["openai"],
                 ["qwen", "openai"])

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from newswatch.fold import search_form
 from newswatch.storage.search import SEARCH_TABLE, index_stories
 
 revision: str = '0005'
@@ -22,6 +23,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BATCH = 500
+PG_INSERT = sa.text(
+    f"INSERT INTO {SEARCH_TABLE} (story_id, document) VALUES (:sid, "
+    "setweight(to_tsvector('simple', :title), 'A') || to_tsvector('simple', :body))")
 
 
 def upgrade() -> None:
@@ -49,7 +53,12 @@ def upgrade() -> None:
         rows = bind.execute(stories, {"after": after, "n": BATCH}).all()
         if not rows:
             break
-        index_stories(bind, [tuple(r) for r in rows])
+        if bind.dialect.name == 'postgresql':  # the columns of this revision (0012 adds words)
+            bind.execute(PG_INSERT, [{"sid": sid, "title": search_form(title or ""),
+                                      "body": search_form(body or "")}
+                                     for sid, title, body in rows])
+        else:
+            index_stories(bind, [tuple(r) for r in rows])
         after = rows[-1][0]
 
 
