@@ -3,7 +3,8 @@
 crawler/browser.py subclasses scrapy-playwright's download handler and extraction/core.py
 subclasses readability-lxml's Document, overriding or calling methods that are not public API.
 pyproject.toml caps both versions; before raising a cap, this test must pass on the new version.
-A failure names exactly what moved.
+crawler/throttle.py subclasses Scrapy's AutoThrottle the same way (Scrapy is not capped: this
+test is what notices). A failure names exactly what moved.
 """
 
 from __future__ import annotations
@@ -45,6 +46,16 @@ READABILITY_DOCUMENT = [
     ("get_article", ["candidates", "best_candidate", "html_partial"], False),
     ("sanitize", ["node", "candidates"], False),
 ]
+AUTOTHROTTLE = [
+    ("_spider_opened", ["spider"], False),
+    ("_response_downloaded", ["response", "request", "spider"], False),
+    ("_get_slot", ["request", "spider"], False),
+    ("_adjust_delay", ["slot", "latency", "response"], False),
+]
+AUTOTHROTTLE_ATTRIBUTES = ["self.mindelay", "self.maxdelay", "slot.delay"]
+# a DOWNLOAD_SLOTS entry's "delay" is read when the downloader creates a host's slot
+DOWNLOADER_ATTRIBUTES = ["self.per_slot_settings", 'slot_settings.get("delay"']
+
 # sanitize asks get_preserved_elements what to keep; summary builds the article with get_article
 READABILITY_ATTRIBUTES = ["self.html", "self.min_text_length", "self.retry_length",
                           "self.get_preserved_elements(", "self.get_article("]
@@ -83,6 +94,15 @@ def test_readability_document_internals() -> None:
 
     moved = _check(Document, READABILITY_DOCUMENT, READABILITY_ATTRIBUTES, "readability-lxml")
     assert not moved, "internals extraction/core.py overrides moved:\n" + "\n".join(moved)
+
+
+def test_scrapy_autothrottle_internals() -> None:
+    from scrapy.core.downloader import Downloader
+    from scrapy.extensions.throttle import AutoThrottle
+
+    moved = _check(AutoThrottle, AUTOTHROTTLE, AUTOTHROTTLE_ATTRIBUTES, "scrapy")
+    moved += _check(Downloader, [], DOWNLOADER_ATTRIBUTES, "scrapy")
+    assert not moved, "internals crawler/throttle.py overrides moved:\n" + "\n".join(moved)
 
 
 def test_a_moved_internal_is_named() -> None:
