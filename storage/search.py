@@ -110,6 +110,20 @@ def _one_lexeme(phrase: str) -> bool:
     return " " not in phrase and phrase.isalnum()
 
 
+def _pg_words(phrases: list[str]) -> ColumnElement[bool]:
+    """PostgreSQL: ``words`` holds every lexeme of every word (answered from the GIN index
+    alone; a superset of the matches when a word is a phrase)."""
+    return _PG.c.words.op("@@")(_pg_query(phrases, "plainto_tsquery"))
+
+
+def _pg_phrases(phrases: list[str]) -> ColumnElement[bool] | None:
+    """PostgreSQL: ``document`` holds each word as a phrase (positions: read per document);
+    None when every word is one lexeme, which ``_pg_words`` already decides."""
+    if all(map(_one_lexeme, phrases)):
+        return None
+    return _PG.c.document.op("@@")(_pg_query(phrases, "phraseto_tsquery"))
+
+
 def matching_story_ids(q: str, dialect: str) -> Select[Any]:
     """SELECT of the ids of stories whose title or text holds every word of ``q`` (indexed).
     A query with no searchable word selects nothing."""
@@ -117,11 +131,9 @@ def matching_story_ids(q: str, dialect: str) -> Select[Any]:
     if dialect == "postgresql":
         if not phrases:
             return select(_PG.c.story_id).where(literal_column("false"))
-        ids = select(_PG.c.story_id).where(
-            _PG.c.words.op("@@")(_pg_query(phrases, "plainto_tsquery")))
-        if all(_one_lexeme(p) for p in phrases):
-            return ids
-        return ids.where(_PG.c.document.op("@@")(_pg_query(phrases, "phraseto_tsquery")))
+        ids = select(_PG.c.story_id).where(_pg_words(phrases))
+        phrase = _pg_phrases(phrases)
+        return ids if phrase is None else ids.where(phrase)
     if not phrases:
         return select(_FTS.c.rowid).where(literal_column("0"))
     expression = " AND ".join('"' + p.replace('"', '""') + '"' for p in phrases)
@@ -139,8 +151,7 @@ def story_candidates(session: Session, story_id: ColumnElement[int],
     phrases = query_phrases(q)
     if not phrases:
         return literal_column("false")
-    return story_id.in_(select(_PG.c.story_id).where(
-        _PG.c.words.op("@@")(_pg_query(phrases, "plainto_tsquery"))))
+    return story_id.in_(select(_PG.c.story_id).where(_pg_words(phrases)))
 
 
 def phrase_check(session: Session, q: str) -> Check | None:
@@ -148,10 +159,10 @@ def phrase_check(session: Session, q: str) -> Check | None:
     PostgreSQL, that its document holds each word as a phrase (read per story: meant for the
     candidates a query keeps, not all of them); None when there is nothing left to check
     (SQLite; every word one lexeme)."""
-    phrases = query_phrases(q)
-    if session.get_bind().dialect.name != "postgresql" or all(map(_one_lexeme, phrases)):
+    if session.get_bind().dialect.name != "postgresql":
         return None
-    return _per_story(_PG.c.document.op("@@")(_pg_query(phrases, "phraseto_tsquery")))
+    phrase = _pg_phrases(query_phrases(q))
+    return None if phrase is None else _per_story(phrase)
 
 
 def story_check(session: Session, q: str) -> Check | None:
@@ -162,10 +173,9 @@ def story_check(session: Session, q: str) -> Check | None:
     phrases = query_phrases(q)
     if session.get_bind().dialect.name != "postgresql" or not phrases:
         return None
-    test = _PG.c.words.op("@@")(_pg_query(phrases, "plainto_tsquery"))
-    if not all(map(_one_lexeme, phrases)):
-        test = test & _PG.c.document.op("@@")(_pg_query(phrases, "phraseto_tsquery"))
-    return _per_story(test)
+    phrase = _pg_phrases(phrases)
+    test = _pg_words(phrases)
+    return _per_story(test if phrase is None else test & phrase)
 
 
 def _per_story(test: ColumnElement[bool]) -> Check:
