@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from alembic import command
 from newswatch.storage import queries, search
-from newswatch.storage.db import _alembic_config, create_engine_for
+from newswatch.storage.db import _alembic_config, connect, create_engine_for, upgrade
 from newswatch.storage.models import Story
 from newswatch.storage.queries import StoryFilter, find_stories
 from newswatch.storage.search import matching_story_ids, query_phrases
@@ -155,60 +155,58 @@ def test_the_phrases_are_checked_on_the_candidates_kept_only(store) -> None:
     assert len(checked) == 1 and "loops=6)" in checked[0], plan
 
 
-def test_migration_0012_fills_words_from_the_documents(store, db_url) -> None:
-    """0012 (PostgreSQL): ``words`` filled from each story's stored document, the index on it;
-    a downgrade puts the index back on ``document``. SQLite: nothing to do."""
-    story = store.record_article("a", "https://a.example/1", Art(TRADITIONAL), T0)
-    store.close()
+def _downgrade(db_url: str, revision: str) -> None:
+    """Migrate the database back to ``revision`` (Alembic, as ``storage.db`` runs it up)."""
     engine = create_engine_for(db_url)
     try:
         with engine.connect() as conn:
             conn = conn.execution_options(**{IMMEDIATE: True})
             with conn.begin():
-                command.downgrade(_alembic_config(conn), "0011")
-            with conn.begin():
-                if engine.dialect.name == "postgresql":
-                    columns = {r[0] for r in conn.exec_driver_sql(
-                        "SELECT column_name FROM information_schema.columns WHERE "
-                        "table_name = 'story_search' AND table_schema = current_schema()")}
-                    assert columns == {"story_id", "document"}
-            with conn.begin():
-                command.upgrade(_alembic_config(conn), "head")
-            with conn.begin():
-                if engine.dialect.name == "postgresql":
-                    assert conn.exec_driver_sql("SELECT words = strip(document) FROM "
-                                                "story_search").scalars().all() == [True]
+                command.downgrade(_alembic_config(conn), revision)
     finally:
         engine.dispose()
-    from newswatch.storage.db import connect
 
-    again = connect(db_url)
+
+def _scalars(db_url: str, sql: str) -> list:
+    engine = create_engine_for(db_url)
     try:
-        assert ids(again, "数字人") == {story.story_id}
+        with engine.connect() as conn:
+            return conn.exec_driver_sql(sql).scalars().all()
     finally:
-        again.close()
+        engine.dispose()
+
+
+def _ids_reopened(db_url: str, q: str) -> set[int]:
+    """``ids`` on the database opened afresh (and migrated to head)."""
+    with connect(db_url) as again:
+        return ids(again, q)
+
+
+def test_migration_0012_fills_words_from_the_documents(store, db_url) -> None:
+    """0012 (PostgreSQL): ``words`` filled from each story's stored document, the index on it;
+    a downgrade puts the index back on ``document``. SQLite: nothing to do."""
+    postgres = store.engine.dialect.name == "postgresql"
+    story = store.record_article("a", "https://a.example/1", Art(TRADITIONAL), T0)
+    store.close()
+    _downgrade(db_url, "0011")
+    if postgres:
+        columns = set(_scalars(db_url, "SELECT column_name FROM information_schema.columns WHERE "
+                                       "table_name = 'story_search' AND table_schema = "
+                                       "current_schema()"))
+        assert columns == {"story_id", "document"}
+    upgrade(db_url)
+    if postgres:
+        assert _scalars(db_url, "SELECT words = strip(document) FROM "
+                                "story_search") == [True]
+    assert _ids_reopened(db_url, "数字人") == {story.story_id}
 
 
 def test_migration_0005_indexes_stories_stored_before_it(store, db_url) -> None:
     story = store.record_article("a", "https://a.example/1", Art(TRADITIONAL), T0)
     store.close()
-    engine = create_engine_for(db_url)
-    try:
-        with engine.connect() as conn:
-            conn = conn.execution_options(**{IMMEDIATE: True})
-            with conn.begin():
-                command.downgrade(_alembic_config(conn), "0003")
-            with conn.begin():
-                command.upgrade(_alembic_config(conn), "head")
-    finally:
-        engine.dispose()
-    from newswatch.storage.db import connect
-
-    again = connect(db_url)
-    try:
-        assert ids(again, "数字人") == {story.story_id}
-    finally:
-        again.close()
+    _downgrade(db_url, "0003")
+    upgrade(db_url)
+    assert _ids_reopened(db_url, "数字人") == {story.story_id}
 
 
 def test_counting_stops_at_the_limit_but_paging_goes_on(store) -> None:
