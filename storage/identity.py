@@ -99,9 +99,10 @@ _LOOKUP = union_all(
 _BY_HASH = select(_R.c.story_id, _R.c.id, _R.c.content_hash, _R.c.title).where(
     _R.c.content_hash == bindparam("hash"))
 _TEXT = select(_R.c.text).where(_R.c.id == bindparam("rid"))
-# one lock per key, taken in the order given (sorted: two writers never wait on each other)
+# one lock per key, taken in key order (two writers never wait on each other in a cycle):
+# ORDER BY makes PostgreSQL sort the keys before it calls the (volatile) lock function
 _PG_LOCK = text(f"SELECT pg_advisory_xact_lock({PG_IDENTITY_LOCK}, k) "
-                "FROM unnest(CAST(:keys AS integer[])) AS k")
+                "FROM unnest(CAST(:keys AS integer[])) AS k ORDER BY k")
 _NEW_STORY = insert(_S).returning(_S.c.id)
 _NEW_REVISION = insert(_R).returning(_R.c.id)
 _NEW_URL = insert(_U)
