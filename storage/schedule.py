@@ -102,7 +102,8 @@ def host_paces(conn: Connection, since: datetime) -> dict[str, float]:
 
 def save_host_paces(conn: Connection, insert, paces: dict[str, float],  # type: ignore[no-untyped-def]
                     measured_at: datetime) -> None:
-    for host, delay in sorted(paces.items()):  # sorted: two crawls lock the rows in one order
-        values = {"delay": delay, "measured_at": measured_at}
-        conn.execute(insert.values(host=host, **values)
-                     .on_conflict_do_update(index_elements=["host"], set_=values))
+    upsert = insert.on_conflict_do_update(
+        index_elements=["host"],
+        set_={"delay": insert.excluded.delay, "measured_at": insert.excluded.measured_at})
+    conn.execute(upsert, [{"host": host, "delay": delay, "measured_at": measured_at}  # sorted:
+                          for host, delay in sorted(paces.items())])  # rows locked in one order

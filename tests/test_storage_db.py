@@ -226,3 +226,10 @@ def test_revisit_schedule_decides_which_articles_are_due(store) -> None:
     store.save_page_validators("o", {"https://a.example/": ('"l2"', "Tue, 01 Sep 2026 08:00:00 GMT")})
     assert store.page_validators("o") == {
         "https://a.example/": ('"l2"', "Tue, 01 Sep 2026 08:00:00 GMT")}
+
+
+def test_host_paces_are_upserted_in_one_statement_and_read_back_by_age(store) -> None:
+    store.save_host_paces({"b.example": 2.0, "a.example": 1.0}, T0)
+    store.save_host_paces({"a.example": 0.5}, T0 + timedelta(seconds=1))  # measured again
+    assert store.host_paces(T0) == {"a.example": 0.5, "b.example": 2.0}
+    assert store.host_paces(T0 + timedelta(seconds=1)) == {"a.example": 0.5}  # b: too old
