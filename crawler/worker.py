@@ -6,6 +6,8 @@ pipelines as ``newswatch crawl`` into the shared database. The spiders never clo
 the worker runs until SIGTERM/SIGINT. What this module adds to a crawl:
 
 * ``RUN`` meta carried from each response to the requests it leads to (``RunMiddleware``);
+* each run's validators and revisit schedule loaded when its first request goes out, a due
+  article or a discovery page (``RunStateMiddleware``);
 * each request's lease acked when it is done: its item stored (or dropped), its errback run, or
   its callback's requests queued (``RunMiddleware`` and :class:`WorkerExtension`);
 * the run's counts: the crawler's stats since the last ack, summed into the run's hash in Redis
@@ -55,6 +57,7 @@ def worker_settings(config: Config, redis_url: str, log_level: str = "WARNING") 
     settings["DOWNLOADER_MIDDLEWARES"] = {
         **settings["DOWNLOADER_MIDDLEWARES"],
         "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+        "newswatch.crawler.worker.RunStateMiddleware": 1,
         "newswatch.crawler.shared_hosts.SharedRobotsTxtMiddleware": 100,
         "newswatch.crawler.shared_hosts.HostSlotMiddleware": 950,  # last before the download
     }
@@ -84,8 +87,7 @@ class WorkerContext(CrawlContext):
 
 def worker_spider(cls: type) -> type:
     """``cls`` whose article items carry their run (for the alert hook), whose errbacks ack,
-    and whose validators are reloaded at each new run (its conditional requests), with the revisit schedule (which
-    listed articles are stored, which are due)."""
+    and whose validators and revisit schedule are reloaded at each new run (``enter_run``)."""
 
     class WorkerSpider(cls):  # type: ignore[misc, valid-type]
         async def start(self) -> AsyncIterator[Any]:
@@ -98,16 +100,18 @@ def worker_spider(cls: type) -> type:
             item.extra[RUN] = response.meta.get(RUN)
             return item
 
-        def discovered(self, response: Any, requests: Any) -> Any:
-            run = response.meta.get(RUN)
-            if run and run["id"] != getattr(self, "_validators_run", None):
-                self._validators_run = run["id"]  # the stories stored since: conditional
-                self.validators = self.context.store.validators_for(self.outlet.name)
-                # which listed articles are stored, and which are due: the revisit schedule
-                schedule = schedule_args(self.context.store, self.outlet, clock.now())
-                self.known, self.due_set = schedule["known"], set(schedule["due"])
-                self.requested_known, self.new_urls, self.capped = set(), set(), set()
-            return super().discovered(response, requests)
+        def enter_run(self, run: dict[str, Any] | None) -> None:
+            """Load the state of ``run`` when its first request goes out (``RunStateMiddleware``):
+            the stories stored since (conditional requests) and the revisit schedule (which
+            listed articles are stored, which are due, and each one's interval). The daemon
+            queues due articles beside the discovery pages, so either may come first."""
+            if not run or run["id"] == getattr(self, "_validators_run", None):
+                return
+            self._validators_run = run["id"]
+            self.validators = self.context.store.validators_for(self.outlet.name)
+            schedule = schedule_args(self.context.store, self.outlet, clock.now())
+            self.known, self.due_set = schedule["known"], set(schedule["due"])
+            self.requested_known, self.new_urls, self.capped = set(), set(), set()
 
         def on_error(self, failure: Any) -> Any:
             items = super().on_error(failure)
@@ -127,6 +131,22 @@ def _ack(crawler: Any, request: Any) -> None:
         return
     run = request.meta.get(RUN)
     scheduler.ack(request, before=(lambda pipe: ext.flush(pipe, run)) if run else None)
+
+
+class RunStateMiddleware:
+    """Downloader middleware, first in line: the spider enters a request's run before the
+    request goes out (``enter_run``), so the run's validators and schedule apply to it."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RunStateMiddleware:
+        middleware = cls()
+        middleware.crawler = crawler
+        return middleware
+
+    def process_request(self, request: Any) -> None:
+        enter_run = getattr(self.crawler.spider, "enter_run", None)
+        if enter_run is not None:
+            enter_run(request.meta.get(RUN))
 
 
 class RunMiddleware:

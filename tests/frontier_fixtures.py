@@ -52,13 +52,15 @@ class CountingOutlet:
     /more.html: the same link seen by two listings); every fetch counted per path, the peak
     number of requests answered at once recorded. ``delay``: seconds each article takes.
     ``marker_every``: every Nth article mentions ``MARKER`` (a watch term). ``first``: the
-    number of the first article (outlets on several hosts serve different articles)."""
+    number of the first article (outlets on several hosts serve different articles).
+    ``listing_delay``: seconds each listing takes (so the articles queued beside it come first)."""
 
     MARKER = "zorblatix"
 
     def __init__(self, pages: int, *, host: str = "127.0.0.1", delay: float = 0.0,
                  marker_every: int = 10, first: int = 0) -> None:
         self.pages, self.delay, self.marker_every, self.first = pages, delay, marker_every, first
+        self.listing_delay = 0.0
         self.first_article: float | None = None  # time.monotonic() of the first article asked
         self.hits: Counter[str] = Counter()
         self.active = self.peak = 0
@@ -91,6 +93,8 @@ class CountingOutlet:
                          {"Content-Type": "text/plain"})
         if path in ("/index.html", "/more.html"):
             paths = self.article_paths() if path == "/index.html" else self.article_paths()[::2]
+            if self.listing_delay:
+                time.sleep(self.listing_delay)
             links = "".join(f"<li><a href='{p}'>{p}</a></li>" for p in paths)
             return Reply(200, f"<html><body><ul>{links}</ul></body></html>".encode(), html)
         if path.startswith("/a/") and path.endswith(".html"):
