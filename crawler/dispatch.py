@@ -5,13 +5,15 @@ A run is one scheduled crawl of one outlet (a ``crawl_runs`` row, as ``newswatch
 --outlet`` makes). :meth:`Dispatcher.start_run` queues the outlet's discovery requests (start
 pages, feeds, sitemaps, built by the outlet's own spider so the workers resolve the callbacks)
 plus the stored articles the revisit schedule says are due (``crawler.run.schedule_args``), each carrying
-the run in its meta. Workers sum their counts into the run in Redis; :meth:`Dispatcher.progress`
-says when no request of the run is queued or leased any more, with its counts.
+the run in its meta. Workers sum their counts (and the fresh validators of the discovery pages)
+into the run in Redis; :meth:`Dispatcher.progress` says when no request of the run is queued or
+leased any more, with its counts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,7 @@ class RunProgress:
     pending: int
     stats: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    page_validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -73,11 +76,14 @@ class Dispatcher:
         pipe.get(self.keys.pending(run_id))
         pipe.hgetall(self.keys.run_stats(run_id))
         pipe.lrange(self.keys.run_errors(run_id), 0, -1)
-        pending, stats, errors = pipe.execute()
+        pipe.hgetall(self.keys.run_pages(run_id))
+        pending, stats, errors, pages = pipe.execute()
         return RunProgress(
             run_id=run_id, outlet=outlet, pending=int(pending or 0),
             stats={k.decode(): int(v) for k, v in stats.items()},
-            errors=[e.decode("utf-8", "replace") for e in errors])
+            errors=[e.decode("utf-8", "replace") for e in errors],
+            page_validators={url.decode(): tuple(json.loads(pair))
+                             for url, pair in pages.items()})
 
     def close_run(self, outlet: str, run_id: int) -> None:
         """Forget the run's bookkeeping (its stats are in the database by now). Its
@@ -85,7 +91,7 @@ class Dispatcher:
         pipe = self.server.pipeline(transaction=True)
         pipe.hdel(self.keys.open_runs(), outlet)
         pipe.delete(self.keys.pending(run_id), self.keys.run_stats(run_id),
-                    self.keys.run_errors(run_id))
+                    self.keys.run_errors(run_id), self.keys.run_pages(run_id))
         pipe.expire(self.keys.seen(outlet, run_id), SEEN_TTL)
         pipe.execute()
 

@@ -73,6 +73,10 @@ class Keys:
     def run_errors(self, run: Any) -> str:
         return f"{self.prefix}:run:{run}:errors"
 
+    def run_pages(self, run: Any) -> str:
+        """The run's fresh discovery-page validators: url -> JSON [etag, last_modified]."""
+        return f"{self.prefix}:run:{run}:pages"
+
     def workers(self) -> str:
         return f"{self.prefix}:workers"
 

@@ -11,13 +11,15 @@ the worker runs until SIGTERM/SIGINT. What this module adds to a crawl:
 * each request's lease acked when it is done: its item stored (or dropped), its errback run, or
   its callback's requests queued (``RunMiddleware`` and :class:`WorkerExtension`);
 * the run's counts: the crawler's stats since the last ack, summed into the run's hash in Redis
-  in the same transaction as the ack (one outlet has one scheduled run at a time, so a crawler's
-  new counts always belong to the run of the request being acked);
+  in the same transaction as the ack, with its discovery pages' fresh validators (one outlet
+  has one scheduled run at a time, so a crawler's new counts always belong to the run of the
+  request being acked);
 * alerts planned per run (its first-crawl state travels in ``RUN``: decided once, by the daemon).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -102,15 +104,17 @@ def worker_spider(cls: type) -> type:
 
         def enter_run(self, run: dict[str, Any] | None) -> None:
             """Load the state of ``run`` when its first request goes out (``RunStateMiddleware``):
-            the stories stored since (conditional requests) and the revisit schedule (which
-            listed articles are stored, which are due, and each one's interval). The daemon
-            queues due articles beside the discovery pages, so either may come first."""
+            the stories stored since and the discovery pages' validators (conditional
+            requests), and the revisit schedule (which listed articles are stored, which are
+            due, and each one's interval). The daemon queues due articles beside the discovery
+            pages, so either may come first."""
             if not run or run["id"] == getattr(self, "_validators_run", None):
                 return
             self._validators_run = run["id"]
             self.validators = self.context.store.validators_for(self.outlet.name)
             schedule = schedule_args(self.context.store, self.outlet, clock.now())
             self.known, self.due_set = schedule["known"], set(schedule["due"])
+            self.page_validators, self.fresh_page_validators = schedule["page_validators"], {}
             self.requested_known, self.new_urls, self.capped = set(), set(), set()
 
         def on_error(self, failure: Any) -> Any:
@@ -233,7 +237,8 @@ class WorkerExtension:
         raise DontCloseSpider("waiting for the shared frontier")
 
     def flush(self, pipe: Any, run: dict[str, Any]) -> None:
-        """Add the counts and error lines gathered since the last flush to ``run``."""
+        """Add the counts, error lines and fresh discovery-page validators gathered since the
+        last flush to ``run``."""
         keys = Keys(self.crawler.settings["NEWSWATCH_REDIS_PREFIX"])
         stats = self.crawler.stats.get_stats()
         for key, value in stats.items():
@@ -243,7 +248,13 @@ class WorkerExtension:
             if delta:
                 pipe.hincrby(keys.run_stats(run["id"]), key, delta)
                 self.flushed[key] = value
-        errors = getattr(self.crawler.spider, "errors", [])
+        spider = self.crawler.spider
+        pages = getattr(spider, "fresh_page_validators", None)
+        if pages:  # the daemon saves them if the run ends well (scheduler/frontier.py)
+            pipe.hset(keys.run_pages(run["id"]),
+                      mapping={url: json.dumps(pair) for url, pair in pages.items()})
+            spider.fresh_page_validators = {}
+        errors = getattr(spider, "errors", [])
         if len(errors) > self.errors_sent:
             new, self.errors_sent = errors[self.errors_sent:], len(errors)
             pipe.rpush(keys.run_errors(run["id"]), *new[:MAX_RUN_ERRORS])

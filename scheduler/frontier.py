@@ -99,6 +99,14 @@ class FrontierRuns:
                 self.store.end_baseline([name])
             except Exception as exc:  # noqa: BLE001 - the next finished run ends it
                 log.warning("crawl %s: baseline not ended: %s", name, first_line(exc))
+            # as a crawl does: a listing answered 304 gives no links, so its validators are
+            # kept only when the run took every link it gave (no error, none capped)
+            if not summary.errors:
+                try:
+                    self.store.save_page_validators(name, progress.page_validators, clock.now())
+                except Exception as exc:  # noqa: BLE001 - the next run asks in full
+                    log.warning("crawl %s: listing validators not saved: %s", name,
+                                first_line(exc))
         self.dispatcher.close_run(name, run_id)
         self.state.ended(name, _now(), status)
         self.started.pop(name, None)

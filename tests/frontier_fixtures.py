@@ -8,6 +8,7 @@ Redis: ``$NEWSWATCH_TEST_REDIS_URL``; PostgreSQL: ``$NEWSWATCH_TEST_POSTGRES_URL
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import signal
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from newswatch.lifetime import descendants  # noqa: F401 - the tests' leftover check
-from newswatch.localserver import LocalServer, Reply, Request
+from newswatch.localserver import LocalServer, Reply, Request, not_modified
 
 REDIS_ENV = "NEWSWATCH_TEST_REDIS_URL"
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,8 @@ class CountingOutlet:
     number of requests answered at once recorded. ``delay``: seconds each article takes.
     ``marker_every``: every Nth article mentions ``MARKER`` (a watch term). ``first``: the
     number of the first article (outlets on several hosts serve different articles).
-    ``listing_delay``: seconds each listing takes (so the articles queued beside it come first)."""
+    ``listing_delay``: seconds each listing takes (so the articles queued beside it come first).
+    Listings carry an ETag and answer If-None-Match with a 304 (``listings`` records each)."""
 
     MARKER = "zorblatix"
 
@@ -61,6 +63,7 @@ class CountingOutlet:
                  marker_every: int = 10, first: int = 0) -> None:
         self.pages, self.delay, self.marker_every, self.first = pages, delay, marker_every, first
         self.listing_delay = 0.0
+        self.listings: list[tuple[str, int]] = []  # (path, status) of each listing answered
         self.first_article: float | None = None  # time.monotonic() of the first article asked
         self.hits: Counter[str] = Counter()
         self.active = self.peak = 0
@@ -81,12 +84,12 @@ class CountingOutlet:
             self.active += 1
             self.peak = max(self.peak, self.active)
         try:
-            return self._page(request.path)
+            return self._page(request.path, request.headers)
         finally:
             with self._lock:
                 self.active -= 1
 
-    def _page(self, path: str) -> Reply:
+    def _page(self, path: str, headers: dict[str, str]) -> Reply:
         html = {"Content-Type": "text/html; charset=utf-8"}
         if path == "/robots.txt":
             return Reply(200, b"User-agent: *\nDisallow: /private/\n",
@@ -96,7 +99,11 @@ class CountingOutlet:
             if self.listing_delay:
                 time.sleep(self.listing_delay)
             links = "".join(f"<li><a href='{p}'>{p}</a></li>" for p in paths)
-            return Reply(200, f"<html><body><ul>{links}</ul></body></html>".encode(), html)
+            body = f"<html><body><ul>{links}</ul></body></html>".encode()
+            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            status = 304 if not_modified(headers, etag, None) else 200
+            self.listings.append((path, status))
+            return Reply(status, body if status == 200 else b"", {**html, "ETag": etag})
         if path.startswith("/a/") and path.endswith(".html"):
             i = int(path[3:-5])
             if self.first_article is None:

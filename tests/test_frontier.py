@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
@@ -49,6 +50,18 @@ def stories_and_urls(db_url: str) -> tuple[int, Counter[str]]:
 
             urls = Counter(r[0] for r in conn.execute(text("SELECT url FROM story_urls")))
     return len(rows), urls
+
+
+def run_at(path: str, when: datetime) -> None:
+    """One scheduled run with one worker, the clock of both at ``when``."""
+    env = {"NEWSWATCH_NOW": when.isoformat()}
+    workers = [newswatch_process("worker", "--config", path, "-q", env=env)]
+    try:
+        daemon = newswatch_process("daemon", "--once", "--config", path, "-q", env=env)
+        wait_for(lambda: daemon.poll() is not None, 600, "the daemon's run", workers)
+        assert daemon.returncode == 0, daemon.stderr.read().decode()
+    finally:
+        stop(workers)
 
 
 @POSTGRES
@@ -270,23 +283,11 @@ def test_a_gone_article_backs_off_on_the_workers_too(tmp_path, db_url, redis_url
     interval doubles (1 h -> 2 h), its story is kept, and the run still ends (its lease acked).
     The listing answers slowly: the due articles the daemon queued beside it are fetched
     first, and the worker already knows their schedule (the unchanged ones double too)."""
-    from datetime import UTC, datetime, timedelta
-
     from sqlalchemy import text
 
     t0 = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)  # two hours after the pages say they were out
     outlet = CountingOutlet(3)
     path = write(tmp_path, outlet_config(db_url, redis_url, prefix, outlet))
-
-    def run_at(when: datetime) -> None:
-        env = {"NEWSWATCH_NOW": when.isoformat()}
-        workers = [newswatch_process("worker", "--config", path, "-q", env=env)]
-        try:
-            daemon = newswatch_process("daemon", "--once", "--config", path, "-q", env=env)
-            wait_for(lambda: daemon.poll() is not None, 600, "the daemon's run", workers)
-            assert daemon.returncode == 0, daemon.stderr.read().decode()
-        finally:
-            stop(workers)
 
     def schedule() -> dict[str, tuple[int, datetime]]:
         with connect(db_url) as store, store.engine.connect() as conn:
@@ -294,15 +295,35 @@ def test_a_gone_article_backs_off_on_the_workers_too(tmp_path, db_url, redis_url
             return {url.rsplit("/", 1)[1]: (seconds, at) for url, seconds, at in rows}
 
     try:
-        run_at(t0)
+        run_at(path, t0)
         assert {seconds for seconds, _ in schedule().values()} == {3600}
         outlet.pages = 2  # /a/2.html answers 404 from now on
         outlet.listing_delay = 2.0
-        run_at(t0 + timedelta(hours=1))
+        run_at(path, t0 + timedelta(hours=1))
         assert outlet.hits["/a/2.html"] == 2
         assert schedule() == {page: (7200, t0 + timedelta(hours=3))
                               for page in ("0.html", "1.html", "2.html")}
         assert stories_and_urls(db_url)[0] == 3  # its story is kept
+    finally:
+        outlet.close()
+    assert processes_with(path) == []
+
+
+@POSTGRES
+def test_a_listing_unchanged_since_the_last_run_is_asked_conditionally_on_the_workers(
+        tmp_path, db_url, redis_url, prefix):
+    """As a crawl does: a run's listings keep their validators when it ends well, the next run
+    asks them with If-None-Match (a 304: no links), and no article that is not due is asked."""
+    t0 = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
+    outlet = CountingOutlet(3)
+    path = write(tmp_path, outlet_config(db_url, redis_url, prefix, outlet))
+
+    try:
+        run_at(path, t0)
+        assert sorted(outlet.listings) == [("/index.html", 200), ("/more.html", 200)]
+        run_at(path, t0 + timedelta(minutes=30))  # nothing due yet
+        assert sorted(outlet.listings[2:]) == [("/index.html", 304), ("/more.html", 304)]
+        assert [outlet.hits[p] for p in outlet.article_paths()] == [1, 1, 1]
     finally:
         outlet.close()
     assert processes_with(path) == []
