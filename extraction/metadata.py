@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import warnings
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -40,37 +41,52 @@ _EN_DATE = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? (?:19|20)\d{2}\b"
     r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]* (?:19|20)\d{2}\b")
 # one or more Chinese names, space-separated ("王建宏 张文攀"); a place before 报道 is no name
+class _Guarded:
+    """A pattern searched only where one of the literals every match holds occurs: most
+    pages have none (an English page has no Chinese byline), and ``str.find`` is cheap."""
+
+    def __init__(self, pattern: re.Pattern[str], *needles: str) -> None:
+        self.pattern, self.needles = pattern, needles
+
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        if any(text.find(needle, pos, endpos) >= 0 for needle in self.needles):
+            return self.pattern.search(text, pos, endpos)
+        return None
+
+
 _NAMES = (r"[\u4e00-\u9fff·]{2,4}(?:[ \u3000]+(?![\u4e00-\u9fff]{2,8}报道)"
           r"[\u4e00-\u9fff·]{2,4}(?![\u4e00-\u9fff·])){0,5}")
-_ZH_AUTHOR = re.compile(
+_ZH_AUTHOR = _Guarded(re.compile(
     r"(?:作者|撰文|撰稿|记者|(?<![\u4e00-\u9fff])文)\s*[:：|丨]\s*"
     r"((?:[\u4e00-\u9fff·]{2,10}|[A-Za-z][A-Za-z .'\-]{1,30}[A-Za-z])"
     r"(?:[ \u3000]+[\u4e00-\u9fff·]{2,4}(?![\u4e00-\u9fff·])){0,5})"
     r"(?=$|[\s,，。;；()（）\[\]【】|丨/])"
-    r"|(?:^|\s)(?:本报记者|记者)\s+([\u4e00-\u9fff]{2,4})(?=\s|$)")
+    r"|(?:^|\s)(?:本报记者|记者)\s+([\u4e00-\u9fff]{2,4})(?=\s|$)"), "作者", "撰稿", "记者", "文")
 # a line that starts with the reporters: "光明日报记者 王建宏 张文攀", "□ 本报记者 葛灵丹",
 # "新京报记者 彭冲 山东冠县报道", "河南商报记者马俊峰/文"
-_ZH_REPORTER_LINE = re.compile(
+_ZH_REPORTER_LINE = _Guarded(re.compile(
     r"^(?:[^\S\n]|[□■●·])*[\u4e00-\u9fff·]{0,10}记者(?:[ \u3000]+(" + _NAMES + r")"
     r"(?=[ \u3000]*(?:$|/文|/摄|发自|[ \u3000][\u4e00-\u9fff]{2,8}报道))"
-    r"|(" + _NAMES + r")(?=/文|/摄|发自))", re.M)
+    r"|(" + _NAMES + r")(?=/文|/摄|发自))", re.M), "记者")
 # the article's last line is its reporters' names in brackets: "（袁源）", "（常书香 马丹阳 ）"
 _ZH_NAMES_AT_END = re.compile(r"[(（][ \u3000]*(" + _NAMES + r")[ \u3000]*[)）]\s*$")
 _NOT_A_NAME_END = tuple("社网报台部局委院会办处所厅站完图摄组稿")
 # the editor, when nothing names an author: "责任编辑：刘林源", "编辑:刘欢"
-_ZH_EDITOR = re.compile(r"编辑[ \t\u3000]*[:：][ \t\u3000]*([\u4e00-\u9fff]{2,4})(?![\u4e00-\u9fff])")
+_ZH_EDITOR = _Guarded(re.compile(
+    r"编辑[ \t\u3000]*[:：][ \t\u3000]*([\u4e00-\u9fff]{2,4})(?![\u4e00-\u9fff])"), "编辑")
 # bylines inside or after the text: "（总台记者 张倩）", "本报记者罗科苏盈发自北京", "（姚峰 上海报道）"
-_ZH_BYLINE = re.compile(
+_ZH_BYLINE = _Guarded(re.compile(
     r"[(（]\s*(?:[\u4e00-\u9fff]{0,6}记者|通讯员)\s*([\u4e00-\u9fff]{2,4})\s*[)）]"
     r"|(?:本报|本刊)?记者\s*([\u4e00-\u9fff]{2,4}?)\s*(?:发自|报道)"
-    r"|[(（]\s*([\u4e00-\u9fff]{2,4})\s+[\u4e00-\u9fff]{2,4}报道\s*[)）]")
+    r"|[(（]\s*([\u4e00-\u9fff]{2,4})\s+[\u4e00-\u9fff]{2,4}报道\s*[)）]"), "记者", "通讯员", "报道")
 # what a meta "author" holds when it is the site or its software, not a person
 _PUBLISHER_LIKE = re.compile(
     r"www\.|\.(?:com|cn|net|org)\b|[,，].*[,，]|(?:网|网络|传媒|媒体|报|社|集团|公司|出版社|Team|Inc\.?|Ltd\.?)$",
     re.I)
 # a user id, not a name: "L_104485"
 _CODE_LIKE = re.compile(r"\d|_")
-_EN_AUTHOR = re.compile(r"^\s*By\s+([A-Z][\w.'\-]+(?:\s+(?:[A-Z][\w.'\-]+|and|de|van|von)){0,4})", re.M)
+_EN_AUTHOR = _Guarded(re.compile(
+    r"^\s*By\s+([A-Z][\w.'\-]+(?:\s+(?:[A-Z][\w.'\-]+|and|de|van|von)){0,4})", re.M), "By")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _KANA_RE = re.compile(r"[\u3040-\u30ff]")
 _HANGUL_RE = re.compile(r"[\uac00-\ud7af]")
