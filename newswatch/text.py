@@ -44,9 +44,8 @@ def fold_whitespace(text: str) -> str:
         return ""
     if _is_folded(text):
         return text
-    text = _INVISIBLE.sub("", text)
-    text = _NEWLINES.sub("\n", text)
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    text = _SPACES.sub(" ", _NEWLINES.sub("\n", _INVISIBLE.sub("", text)))  # no space is "\n"
+    lines = (line.strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 
