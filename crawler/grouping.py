@@ -108,11 +108,12 @@ class GroupingStep:
     def warm_up(self) -> None:
         """Build the grouper and load its encoder's model on a thread of its own (once), so
         the first new story does not wait for it on the database thread; a failure is left
-        for that story to raise."""
+        for that story to raise. Not a daemon thread: a process that ends meanwhile (a short
+        crawl) waits for the load, as the interpreter's shutdown would otherwise stop the
+        thread inside the tokenizer's C++ code and abort the process."""
         if self._warming is not None or self._grouper is not None:
             return
-        self._warming = threading.Thread(target=self._load, name="newswatch-encoder-load",
-                                         daemon=True)
+        self._warming = threading.Thread(target=self._load, name="newswatch-encoder-load")
         self._warming.start()
 
     def _load(self) -> None:

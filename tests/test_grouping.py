@@ -203,3 +203,25 @@ def test_a_story_whose_transaction_rolled_back_leaves_no_event_behind(store):
     with store.reading() as session:
         [event] = session.query(Event).all()
         assert event.story_count == 2 and session.query(Alert).count() == 1
+
+
+@pytest.mark.skipif(not HAVE_USE, reason="newswatch[events] not installed")
+@pytest.mark.parametrize("after", [0.08, 0.15])
+def test_a_process_that_ends_while_the_encoder_loads_exits_cleanly(after):
+    """A crawl that ends while the warm-up thread loads the encoder (its tokenizer is C++):
+    the process waits for the load and exits 0. On a daemon thread, the interpreter's shutdown
+    stopped it inside the load and the process aborted ("terminate called", exit 134)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("sentencepiece", reason="sentencepiece is not installed")
+    code = ("import sys, time\n"
+            "from newswatch.crawler.grouping import GroupingStep\n"
+            "GroupingStep().warm_up()\n"
+            "deadline = time.monotonic() + 60\n"
+            "while 'sentencepiece' not in sys.modules and time.monotonic() < deadline:\n"
+            "    time.sleep(0.001)\n"
+            f"time.sleep({after})\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
