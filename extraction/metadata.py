@@ -40,7 +40,8 @@ _ZH_DATE = re.compile(
 _EN_DATE = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? (?:19|20)\d{2}\b"
     r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]* (?:19|20)\d{2}\b")
-# one or more Chinese names, space-separated ("王建宏 张文攀"); a place before 报道 is no name
+
+
 class _Guarded:
     """A pattern searched only where one of the literals every match holds occurs: most
     pages have none (an English page has no Chinese byline), and ``str.find`` is cheap."""
@@ -54,6 +55,7 @@ class _Guarded:
         return None
 
 
+# one or more Chinese names, space-separated ("王建宏 张文攀"); a place before 报道 is no name
 _NAMES = (r"[\u4e00-\u9fff·]{2,4}(?:[ \u3000]+(?![\u4e00-\u9fff]{2,8}报道)"
           r"[\u4e00-\u9fff·]{2,4}(?![\u4e00-\u9fff·])){0,5}")
 _ZH_AUTHOR = _Guarded(re.compile(
