@@ -28,7 +28,6 @@ class RunProgress:
     pending: int
     stats: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-    page_validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -76,14 +75,17 @@ class Dispatcher:
         pipe.get(self.keys.pending(run_id))
         pipe.hgetall(self.keys.run_stats(run_id))
         pipe.lrange(self.keys.run_errors(run_id), 0, -1)
-        pipe.hgetall(self.keys.run_pages(run_id))
-        pending, stats, errors, pages = pipe.execute()
+        pending, stats, errors = pipe.execute()
         return RunProgress(
             run_id=run_id, outlet=outlet, pending=int(pending or 0),
             stats={k.decode(): int(v) for k, v in stats.items()},
-            errors=[e.decode("utf-8", "replace") for e in errors],
-            page_validators={url.decode(): tuple(json.loads(pair))
-                             for url, pair in pages.items()})
+            errors=[e.decode("utf-8", "replace") for e in errors])
+
+    def page_validators(self, run_id: int) -> dict[str, tuple[str | None, str | None]]:
+        """The fresh validators of the run's discovery pages (url -> (etag, last_modified)),
+        read once, when the run is finished."""
+        pages = self.server.hgetall(self.keys.run_pages(run_id))
+        return {url.decode(): tuple(json.loads(pair)) for url, pair in pages.items()}
 
     def close_run(self, outlet: str, run_id: int) -> None:
         """Forget the run's bookkeeping (its stats are in the database by now). Its

@@ -103,7 +103,8 @@ class FrontierRuns:
             # kept only when the run took every link it gave (no error, none capped)
             if not summary.errors:
                 try:
-                    self.store.save_page_validators(name, progress.page_validators, clock.now())
+                    self.store.save_page_validators(
+                        name, self.dispatcher.page_validators(run_id), clock.now())
                 except Exception as exc:  # noqa: BLE001 - the next run asks in full
                     log.warning("crawl %s: listing validators not saved: %s", name,
                                 first_line(exc))
