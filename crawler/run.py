@@ -95,11 +95,8 @@ def run_crawl(
         spider = crawler.spider
         errors = spider.error_lines() if spider else ["spider did not start"]
         summaries.append(summarize(outlet.name, crawler.stats.get_stats(), errors))
-        # a listing answered 304 gives no links: keep its validators only when this crawl took
-        # every link it gave (no error, none left for later by the max_new_articles cap)
         if (spider and crawler.stats.get_value("finish_reason") == "finished"
-                and not summaries[-1].errors and not summaries[-1].capped
-                and not context.unwritable):
+                and summaries[-1].took_every_link and not context.unwritable):
             store.save_page_validators(outlet.name, spider.fresh_page_validators, now)
     if not context.unwritable:
         with refused_writes(store):

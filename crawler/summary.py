@@ -41,6 +41,12 @@ class OutletSummary:
     new_link_cap: int = 0  # the outlet's max_new_articles, when this crawl reached it
     capped: int = 0  # new article links left for later crawls (past the cap)
 
+    @property
+    def took_every_link(self) -> bool:
+        """No error and no new link left for later (the max_new_articles cap): only then are
+        the listings' validators kept, since a listing answered 304 gives no links."""
+        return not self.errors and not self.capped
+
     def capped_text(self) -> str | None:
         """``"50 new article links (4950 more left for later crawls)"`` when the cap was hit."""
         return capped_text(self.new_link_cap, self.capped)

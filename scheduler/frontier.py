@@ -99,9 +99,7 @@ class FrontierRuns:
                 self.store.end_baseline([name])
             except Exception as exc:  # noqa: BLE001 - the next finished run ends it
                 log.warning("crawl %s: baseline not ended: %s", name, first_line(exc))
-            # as a crawl does: a listing answered 304 gives no links, so its validators are
-            # kept only when the run took every link it gave (no error, none capped)
-            if not summary.errors:
+            if summary.took_every_link:  # as a crawl does (capped was ruled out above)
                 try:
                     self.store.save_page_validators(
                         name, self.dispatcher.page_validators(run_id), clock.now())
