@@ -124,6 +124,12 @@ def _pg_phrases(phrases: list[str]) -> ColumnElement[bool] | None:
     return _PG.c.document.op("@@")(_pg_query(phrases, "phraseto_tsquery"))
 
 
+def _pg_match(phrases: list[str]) -> ColumnElement[bool]:
+    """PostgreSQL: the story holds every word of the query, as a phrase where it is one."""
+    phrase = _pg_phrases(phrases)
+    return _pg_words(phrases) if phrase is None else _pg_words(phrases) & phrase
+
+
 def matching_story_ids(q: str, dialect: str) -> Select[Any]:
     """SELECT of the ids of stories whose title or text holds every word of ``q`` (indexed).
     A query with no searchable word selects nothing."""
@@ -131,9 +137,7 @@ def matching_story_ids(q: str, dialect: str) -> Select[Any]:
     if dialect == "postgresql":
         if not phrases:
             return select(_PG.c.story_id).where(literal_column("false"))
-        ids = select(_PG.c.story_id).where(_pg_words(phrases))
-        phrase = _pg_phrases(phrases)
-        return ids if phrase is None else ids.where(phrase)
+        return select(_PG.c.story_id).where(_pg_match(phrases))
     if not phrases:
         return select(_FTS.c.rowid).where(literal_column("0"))
     expression = " AND ".join('"' + p.replace('"', '""') + '"' for p in phrases)
@@ -173,9 +177,7 @@ def story_check(session: Session, q: str) -> Check | None:
     phrases = query_phrases(q)
     if session.get_bind().dialect.name != "postgresql" or not phrases:
         return None
-    phrase = _pg_phrases(phrases)
-    test = _pg_words(phrases)
-    return _per_story(test if phrase is None else test & phrase)
+    return _per_story(_pg_match(phrases))
 
 
 def _per_story(test: ColumnElement[bool]) -> Check:
