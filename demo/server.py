@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from datetime import UTC
 from email.utils import format_datetime
@@ -19,16 +18,12 @@ from urllib.parse import unquote, urlsplit
 
 from newswatch.demo import manifest
 from newswatch.demo.config import demo_config
-from newswatch.demo.render import Resource, last_modified, resource
-from newswatch.localserver import LocalServer, Reply, Request, not_modified
+from newswatch.demo.render import last_modified, resource
+from newswatch.localserver import LocalServer, Reply, Request, etag, not_modified
 
 __all__ = ["DemoServer", "serve_demo", "demo_config"]
 
 LoggedRequest = tuple[str, str, dict[str, str]]
-
-
-def etag_of(res: Resource) -> str:
-    return '"' + hashlib.sha1(res.body).hexdigest()[:20] + '"'
 
 
 def _plain(status: int, text: str) -> Reply:
@@ -81,19 +76,19 @@ class DemoServer:
             return _plain(500, f"500 demo page {path}: {exc}")
         if res is None:
             return _plain(404, "404 Not Found: 您访问的页面不存在")
-        etag = etag_of(res) if res.validators in ("both", "etag") else None
+        tag = etag(res.body, 20) if res.validators in ("both", "etag") else None
         modified = (
             last_modified(path, version, self.public_url)
             if res.validators in ("both", "last-modified")
             else None
         )
         headers: dict[str, str] = {}
-        if etag:
-            headers["ETag"] = etag
+        if tag:
+            headers["ETag"] = tag
         if modified:
             headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), usegmt=True)
         headers["Cache-Control"] = "max-age=60"
-        if not_modified(request.headers, etag, modified):
+        if not_modified(request.headers, tag, modified):
             return Reply(304, headers=headers)
         headers["Content-Type"] = res.content_type
         return Reply(200, res.body, headers)

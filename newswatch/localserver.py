@@ -2,8 +2,8 @@
 
 It serves whatever ``respond(request) -> Reply`` answers; the demo outlet
 (``newswatch.demo.server``), the tests' sites and webhook receivers (``tests/``) and the
-benchmarks' sites are all this server with their own ``respond``. :func:`not_modified` is the
-RFC 9110 conditional-request rule for a ``respond`` that offers validators.
+benchmarks' sites are all this server with their own ``respond``. :func:`etag` is the validator
+such a ``respond`` offers for a body, :func:`not_modified` the RFC 9110 conditional-request rule.
 
     with LocalServer(lambda request: Reply(body=b"hello")) as server:
         urllib.request.urlopen(server.url + "/")
@@ -11,6 +11,7 @@ RFC 9110 conditional-request rule for a ``respond`` that offers validators.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
-__all__ = ["LocalServer", "Reply", "Request", "not_modified"]
+__all__ = ["LocalServer", "Reply", "Request", "etag", "not_modified"]
 
 
 @dataclass
@@ -35,6 +36,11 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def etag(body: bytes, length: int = 16) -> str:
+    """A strong ETag for ``body``: its SHA-1, cut to ``length`` hex digits, quoted."""
+    return '"' + hashlib.sha1(body).hexdigest()[:length] + '"'
 
 
 def not_modified(headers: Mapping[str, str], etag: str | None, modified: datetime | None) -> bool:

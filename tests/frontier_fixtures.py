@@ -8,7 +8,6 @@ Redis: ``$NEWSWATCH_TEST_REDIS_URL``; PostgreSQL: ``$NEWSWATCH_TEST_POSTGRES_URL
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import signal
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from newswatch.lifetime import descendants  # noqa: F401 - the tests' leftover check
-from newswatch.localserver import LocalServer, Reply, Request, not_modified
+from newswatch.localserver import LocalServer, Reply, Request, etag, not_modified
 
 REDIS_ENV = "NEWSWATCH_TEST_REDIS_URL"
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,10 +99,10 @@ class CountingOutlet:
                 time.sleep(self.listing_delay)
             links = "".join(f"<li><a href='{p}'>{p}</a></li>" for p in paths)
             body = f"<html><body><ul>{links}</ul></body></html>".encode()
-            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-            status = 304 if not_modified(headers, etag, None) else 200
+            tag = etag(body)
+            status = 304 if not_modified(headers, tag, None) else 200
             self.listings.append((path, status))
-            return Reply(status, body if status == 200 else b"", {**html, "ETag": etag})
+            return Reply(status, body if status == 200 else b"", {**html, "ETag": tag})
         if path.startswith("/a/") and path.endswith(".html"):
             i = int(path[3:-5])
             if self.first_article is None:

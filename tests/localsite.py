@@ -8,12 +8,11 @@ conditional requests get a real 304, so tests see exactly what a crawler would o
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
 
-from newswatch.localserver import LocalServer, Reply, Request
+from newswatch.localserver import LocalServer, Reply, Request, etag
 
 
 @dataclass
@@ -91,8 +90,7 @@ class LocalSite:
         if page.content_type:
             headers["Content-Type"] = page.content_type
         if status == 200 and page.validators:
-            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-            headers.setdefault("ETag", etag)
+            headers.setdefault("ETag", etag(body))
             headers.setdefault("Last-Modified", self.LAST_MODIFIED)
             if request.headers.get("If-None-Match") == headers["ETag"]:
                 status, body = 304, b""
