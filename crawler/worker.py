@@ -108,9 +108,9 @@ def worker_spider(cls: type) -> type:
             requests), and the revisit schedule (which listed articles are stored, which are
             due, and each one's interval). The daemon queues due articles beside the discovery
             pages, so either may come first."""
-            if not run or run["id"] == getattr(self, "_validators_run", None):
+            if not run or run["id"] == getattr(self, "_entered_run", None):
                 return
-            self._validators_run = run["id"]
+            self._entered_run = run["id"]
             self.validators = self.context.store.validators_for(self.outlet.name)
             schedule = schedule_args(self.context.store, self.outlet, clock.now())
             self.known, self.due_set = schedule["known"], set(schedule["due"])

@@ -105,5 +105,6 @@ def save_host_paces(conn: Connection, insert, paces: dict[str, float],  # type: 
     upsert = insert.on_conflict_do_update(
         index_elements=["host"],
         set_={"delay": insert.excluded.delay, "measured_at": insert.excluded.measured_at})
-    conn.execute(upsert, [{"host": host, "delay": delay, "measured_at": measured_at}  # sorted:
-                          for host, delay in sorted(paces.items())])  # rows locked in one order
+    # sorted: two crawls saving at once lock the rows in one order
+    conn.execute(upsert, [{"host": host, "delay": delay, "measured_at": measured_at}
+                          for host, delay in sorted(paces.items())])
