@@ -89,7 +89,8 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
 
     meta = metadata.collect_meta(root)
     html_lang = root.get("lang") or root.get("xml:lang") or meta.get("content-language")
-    title = fix_mojibake(metadata.title_of(root, meta))
+    title, unconfirmed = metadata.page_title(root, meta)
+    title = fix_mojibake(title)
     titles = [normalize_text(t) for t in metadata.title_variants(root, meta)]
     author = metadata.author_from_meta(meta, html)
     jsonld = jsonld_body(root) if "articleBody" in html else ""
@@ -104,6 +105,8 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
         published = metadata.date_of_page(page_text, title, tz)
 
     evidence = select.PageEvidence.of(body_el, page_text, title)
+    # read before the main-text search changes the tree: the headline may be above the text
+    lines = metadata.text_lines(body_el) if unconfirmed and body_el is not None else None
     plainly_article = published is not None and bool(title) and _article_markup(root, meta, html)
     try:
         raw, links = main_text(root, lambda: parse_html(html))
@@ -113,6 +116,8 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     text = _best_candidate(text, html, evidence, titles, jsonld)
     if author is None:
         author = metadata.author_from_text(page_text, text)
+    if lines:
+        title = metadata.headline_above(lines, text, title) or title
 
     reason = skip_reason(text, plainly_article and text.endswith(_SENTENCE_ENDS))
     if reason in ("empty", "too short") and is_loading_notice(normalize_text(page_text[:2000])):

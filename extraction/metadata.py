@@ -7,10 +7,14 @@ import json
 import re
 import sys
 import warnings
+from bisect import bisect_right
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import accumulate
 
 import lxml.html
 from dateutil import parser as dateparser
+
+from newswatch.text import nfkc
 
 CHINA_TZ = timezone(timedelta(hours=8))
 
@@ -291,10 +295,18 @@ def title_of(root: lxml.html.HtmlElement, meta: dict[str, str]) -> str:
     """og:title, else the <h1>-<h3> that <title> holds (not the site's name in a logo or page
     header), else the only <h1>, else <title> without the site suffix, else the first
     <h1>/<h2>. Markup leaked into a title is no title."""
+    return page_title(root, meta)[0]
+
+
+def page_title(root: lxml.html.HtmlElement, meta: dict[str, str]) -> tuple[str, bool]:
+    """title_of's title, and whether it is unconfirmed: only the page's <title> (no meta tag
+    or heading says the same), or nothing. Such a title is often the site's or the section's
+    name ("News", "NBA News, Rumors and Information"); :func:`headline_above` may do better
+    once the article's text is known."""
     for key in _TITLE_KEYS:
         v = _clean(meta.get(key))
         if _headline_like(v):
-            return v
+            return v, False
     t = root.find(".//title")
     title = _clean(t.text_content()) if t is not None else ""
     if not _headline_like(title):
@@ -306,21 +318,117 @@ def title_of(root: lxml.html.HtmlElement, meta: dict[str, str]) -> str:
             for h in list(root.iter(tag))[:12]:
                 ht = _clean(h.text_content())
                 if len(_bare(ht)) >= 4 and _bare(ht) in bare_title and not _site_heading(h):
-                    return ht
+                    return ht, False
     if len(h1s) == 1:
         ht = _clean(h1s[0].text_content())
         if ht and not _site_heading(h1s[0]):
-            return ht
+            return ht, False
     if title:
         parts = [p for p in _TITLE_SPLIT.split(title) if p.strip()]
-        if len(parts) > 1:
-            return max(parts, key=len).strip()
-        return title
+        if len(parts) > 1:  # "Headline | Site": the site's name is not all it says
+            return max(parts, key=len).strip(), False
+        return title, True
     for h in root.iter("h1", "h2"):
         ht = _clean(h.text_content())
         if _headline_like(ht):
-            return ht
-    return ""
+            return ht, False
+    return "", True
+
+
+_LOOKBACK = 6
+"""Text lines above the article's first line that are searched for its headline."""
+_NOT_HEADLINE = re.compile(
+    r"(?:by|posted|updated|published|filed|written|photo|image|source|last)\b"
+    r"|\(?(?:ap|afp|reuters)\)?$|(?:来源|作者|记者|编辑|发布|时间)", re.I)
+
+
+_PROMINENT_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6", "b", "strong", "big"))
+_PROMINENT_BOX = re.compile(r"title|headline|heading|\bhed\b|font-size|font-weight", re.I)
+
+
+def _prominent(el: lxml.html.HtmlElement) -> bool:
+    """Set apart as a heading: a heading or bold tag, or a box whose class, id or style says
+    title, headline or a font size (within two levels of the text)."""
+    for node in (el, *list(el.iterancestors())[:2]):
+        if node.tag in _PROMINENT_TAGS or _PROMINENT_BOX.search(
+                f"{node.get('class') or ''} {node.get('id') or ''} {node.get('style') or ''}"):
+            return True
+    return False
+
+
+def text_lines(body: lxml.html.HtmlElement) -> list[tuple[str, bool]]:
+    """The body's text nodes in order, each with whether it stands out as a heading would
+    (and is no link's text): the lines :func:`headline_above` reads, taken before the
+    main-text search changes the tree."""
+    lines = []
+    for text in body.xpath(".//text()"):
+        owner = text.getparent()
+        if owner is not None and text.is_tail:
+            owner = owner.getparent()
+        candidate = (owner is not None and bool(text.strip()) and owner.tag != "a"
+                     and next(owner.iterancestors("a"), None) is None and _prominent(owner))
+        lines.append((str(text), candidate))
+    return lines
+
+
+_MONTH_AND_YEAR = re.compile(
+    r"(?=.*\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b)(?=.*\b(?:19|20)\d\d\b)",
+    re.I)
+
+
+def _headline_line(line: str) -> bool:
+    """A line that reads as a headline: 3-25 words (6-60 ideographs) starting with a letter,
+    digit or quote, no sentence or clause end, no byline, credit or date."""
+    cjk = len(_CJK_RE.findall(line))
+    size_ok = 6 <= cjk <= 60 if cjk >= 6 else 3 <= len(line.split()) <= 25
+    return (size_ok and (line[0].isalnum() or line[0] in "\"'“‘「《(")
+            and not line.endswith((".", "。", ",", "，", ":", "：", ";", "；"))
+            and not _NOT_HEADLINE.match(line) and not _MONTH_AND_YEAR.match(line)
+            and date_from_text(line, UTC) is None)
+
+
+def _names_title(line: str, title: str) -> bool:
+    """The line is the page's <title> (or one of its parts), or most of it."""
+    bare, whole = _bare(line), _bare(title)
+    return bool(bare) and (bare in {_bare(p) for p in _TITLE_SPLIT.split(title)}
+                           or (bare in whole and len(bare) >= 0.6 * len(whole)))
+
+
+_TITLE_WORD = re.compile(r"[\u3400-\u9fff]|[^\W\d_]{3,}")
+
+
+def _told_by_text(title: str, article_text: str) -> bool:
+    """Most of the title's words (ideographs) are in the article's opening: it names the
+    story, not the site. A name of one or two words is told by any text that names it."""
+    words = {w.casefold() for w in _TITLE_WORD.findall(title)}
+    if len(words) < 3:
+        return False
+    opening = {w.casefold() for w in _TITLE_WORD.findall(article_text[:3000])}
+    return len(words & opening) >= 0.6 * len(words)
+
+
+def headline_above(lines: list[tuple[str, bool]], article_text: str, title: str) -> str | None:
+    """The headline right above the article's text, for a page whose <title> no heading
+    confirms: the nearest line among the few above the article's first line that stands out
+    as a heading and reads as a headline; none when the <title> itself comes first (it is
+    the headline, in plain markup)."""
+    # the first paragraph: a headline or byline kept at the top of the text is above it too
+    paragraphs = [line for line in article_text.split("\n") if len(line) >= 25]
+    first = next((line for line in paragraphs if len(line) >= 80), paragraphs[0] if paragraphs
+                 else None)
+    if first is None or _told_by_text(title, article_text):
+        return None
+    folded = ["".join(nfkc(text).split()) for text, _ in lines]
+    start = "".join(folded).find("".join(nfkc(first).split())[:25])
+    if start < 0:
+        return None
+    at = bisect_right(list(accumulate(map(len, folded))), start)  # the line it starts in
+    near = [(_clean(text), candidate) for text, candidate in lines[:at] if text.strip()]
+    near = near[-_LOOKBACK:]
+    if any(candidate and _names_title(line, title) for line, candidate in near):
+        return None
+    return next((line for line, candidate in reversed(near)
+                 if candidate and _headline_line(line)), None)
 
 
 def title_variants(root: lxml.html.HtmlElement, meta: dict[str, str]) -> list[str]:

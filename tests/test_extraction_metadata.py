@@ -1,5 +1,6 @@
 """Metadata rules (issue 11 item 4), each pinned with a small page written for the test: the
-headline among the headings that <title> holds (not the site's name), the date after the
+headline among the headings that <title> holds (not the site's name), the headline that
+stands out above the text when <title> only names the site, the date after the
 headline or labelled as the publication's, and bylines (several reporters, a line of
 reporters, names in brackets at the end, the editor as the last resort)."""
 
@@ -49,6 +50,37 @@ def test_the_only_h1_is_no_headline_when_it_sits_in_the_page_header():
     body = (f"<div class='pageHeader'><h1>Star Blog</h1></div>{story(EN)}")
     art = extract_article(page(body, head), "https://example.com/c")
     assert art.title == "Bucket List Tops Box Office"
+
+
+def test_the_headline_above_the_text_when_title_only_names_the_site():
+    head = "<title>Valley Courier Online</title>"
+    body = ("<div class='nav'><a href='/'>Home</a> <a href='/news'>Local News</a></div>"
+            "<div class='story'><div class='title'>Council approves new bridge over the river"
+            f"</div><div>By Ann Lee</div><div>Jan 15, 2008</div>{story(EN)}</div>")
+    art = extract_article(page(body, head), "https://example.com/g")
+    assert art.title == "Council approves new bridge over the river"
+
+
+def test_a_chinese_headline_in_bold_above_the_text_beats_a_greeting_title():
+    head = "<title>谢谢您访问本站</title>"
+    body = f"<table><tr><td><b>人工智能公司发布新一代大模型</b><br>{story()}</td></tr></table>"
+    art = extract_article(page(body, head), "https://example.com/h")
+    assert art.title == "人工智能公司发布新一代大模型"
+
+
+def test_a_title_that_names_the_story_stays_whatever_stands_out_above_the_text():
+    # the <title> says what the text says; the bold line above the text is a label
+    head = "<title>Committee reviews the proposal for new rules next spring</title>"
+    body = f"<b>PRESS RELEASE TODAY</b>{story(EN)}"
+    art = extract_article(page(body, head), "https://example.com/i")
+    assert art.title == "Committee reviews the proposal for new rules next spring"
+
+
+def test_a_byline_in_bold_is_no_headline():
+    head = "<title>Valley Courier Online</title>"
+    body = f"<div class='title'>Council approves new bridge</div><b>By Ann Lee</b>{story(EN)}"
+    art = extract_article(page(body, head), "https://example.com/j")
+    assert art.title == "Council approves new bridge"
 
 
 # ------------------------------------------------------------------------------ date
