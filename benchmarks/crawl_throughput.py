@@ -13,13 +13,16 @@ line and exits 2) from a loopback server in its own process, then times, each in
   always       the recrawl again under ``revisit: always`` (every listed article asked again,
                conditionally -> 304s): the old behaviour, measured in the same run
 
-Prints pages/s for each and the ratios. Targets: full >= 100 pages/s, >= 1.7x Scrapy +
+Prints pages/s for each and the ratios. ``--repeat N`` measures every contender N times, in
+turn (each round's full crawl into a new database), and prints the median and the range: on
+a shared machine the same run can differ by a quarter from one minute to the next. Targets: full >= 100 pages/s, >= 1.7x Scrapy +
 readability inline and >= 0.9x Scrapy + our extractor inline; recrawl <= 10% of the first full
 crawl's time, and how many article requests the recrawl made (the server counts them).
 Prints the load average beside the figures (the machine may be shared).
 
     python benchmarks/crawl_throughput.py            # N=1000
     python benchmarks/crawl_throughput.py --pages 200
+    python benchmarks/crawl_throughput.py --repeat 3
 """
 
 from __future__ import annotations
@@ -187,10 +190,19 @@ def measure(mode: str, base: str, n: int, database: str = "") -> dict:
     raise SystemExit(f"{mode} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
 
 
+def median_round(rounds: list[dict[str, dict]], name: str) -> dict:
+    """The round whose time for ``name`` is the median (of an even count, the slower of the
+    middle two)."""
+    ordered = sorted((r[name] for r in rounds), key=lambda r: r["seconds"])
+    return ordered[len(ordered) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--small", action="store_true", help="200 pages, for CI")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure every contender this many times, in turn; print medians")
     parser.add_argument("--child", dest="mode", default=None)
     parser.add_argument("--base", default="")
     parser.add_argument("--database", default="")
@@ -216,25 +228,36 @@ def main() -> None:
                     break
                 time.sleep(0.05)
             base = f"http://127.0.0.1:{port_file.read_text()}"
-            database = f"sqlite:///{tmp}/bench.db"
-            results = {
-                "bare Scrapy": measure("bare", base, args.pages),
-                "Scrapy + readability inline": measure("readability", base, args.pages),
-                "Scrapy + extractor inline": measure("inline", base, args.pages),
-                "newswatch crawl (full)": measure("full", base, args.pages, database),
-                "newswatch recrawl (unchanged)": measure("full", base, args.pages, database),
-                "recrawl, revisit: always": measure("always", base, args.pages, database),
-            }
+            rounds = []
+            for k in range(max(1, args.repeat)):
+                database = f"sqlite:///{tmp}/bench{k}.db"  # each round's first crawl is a first
+                rounds.append({
+                    "bare Scrapy": measure("bare", base, args.pages),
+                    "Scrapy + readability inline": measure("readability", base, args.pages),
+                    "Scrapy + extractor inline": measure("inline", base, args.pages),
+                    "newswatch crawl (full)": measure("full", base, args.pages, database),
+                    "newswatch recrawl (unchanged)": measure("full", base, args.pages, database),
+                    "recrawl, revisit: always": measure("always", base, args.pages, database),
+                })
         finally:
             server.terminate()
             server.wait()
+    results = {name: median_round(rounds, name) for name in rounds[0]}
 
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\ncrawl throughput, {args.pages} pages, {os.cpu_count()} cores, "
           f"load average {load}\n")
-    print(f"{'run':34} {'pages':>6} {'seconds':>8} {'pages/s':>8}")
+    spread = len(rounds) > 1
+    print(f"{'run':34} {'pages':>6} {'seconds':>8} {'pages/s':>8}"
+          + (f"  {'pages/s over ' + str(len(rounds)) + ' rounds':>24}" if spread else ""))
     for name, r in results.items():
-        print(f"{name:34} {r['pages']:>6} {r['seconds']:>8.2f} {r['pages'] / r['seconds']:>8.1f}")
+        line = f"{name:34} {r['pages']:>6} {r['seconds']:>8.2f} {r['pages'] / r['seconds']:>8.1f}"
+        if spread:
+            rates = sorted(x[name]["pages"] / x[name]["seconds"] for x in rounds)
+            line += f"  {rates[0]:>10.1f} .. {rates[-1]:<10.1f}"
+        print(line)
+    if spread:
+        print("(each contender's median round; the ratios below are between medians)")
     rate = {k: v["pages"] / v["seconds"] for k, v in results.items()}
     full, inline = rate["newswatch crawl (full)"], rate["Scrapy + extractor inline"]
     readability = rate["Scrapy + readability inline"]
