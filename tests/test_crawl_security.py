@@ -151,3 +151,24 @@ def test_a_secret_in_an_outlet_url_is_masked_everywhere(tmp_path, site: LocalSit
     assert "Keyed link" in as_json and "Keyed link" in table
     for text in (*outputs, *stats):
         assert SECRET not in text
+
+
+def test_the_remote_control_extension_is_not_even_imported():
+    """Scrapy's remote control is off and left out of the extensions (importing it costs every
+    crawl process an aiohttp web server, ~95 modules); the rest of Scrapy's own stay."""
+    code = ("import sys\n"
+            "from scrapy.settings import Settings\n"
+            "from newswatch.config import Config\n"
+            "from newswatch.crawler.settings import scrapy_settings\n"
+            "settings = Settings(scrapy_settings(Config()))\n"
+            "names = settings.get_component_priority_dict_with_base('EXTENSIONS')\n"
+            "print(sorted(names))\n"
+            "print('scrapy.extensions.remote_control' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    names, imported = done.stdout.splitlines()
+    assert "RemoteControl" not in names
+    assert "scrapy.extensions.corestats.CoreStats" in names
+    assert "newswatch.crawler.throttle.ConditionalAwareAutoThrottle" in names
+    assert imported == "False"
