@@ -48,6 +48,34 @@ def test_upgrade_empty_database_is_idempotent_and_matches_the_models(db_url: str
     s.close()
 
 
+def test_schema_head_is_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from newswatch.storage.db import SCHEMA_HEAD, migrations_dir
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    assert ScriptDirectory.from_config(config).get_heads() == [SCHEMA_HEAD]
+
+
+def test_a_database_at_head_opens_without_alembic(db_url: str) -> None:
+    """A crawl process (the daemon starts one per run) opens a migrated database with one
+    query; Alembic's import and its read of every migration are for databases behind."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    connect(db_url).close()
+    code = ("import sys\nfrom newswatch.storage.db import connect\n"
+            f"connect({db_url!r}).close()\nprint('alembic' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
 def test_sqlite_creates_the_folder_and_uses_wal(tmp_path) -> None:
     url = f"sqlite:///{tmp_path}/deep/er/nw.db"
     s = connect(url)
