@@ -399,7 +399,7 @@ _TITLE_WORD = re.compile(r"[\u3400-\u9fff]|[^\W\d_]{3,}")
 
 def _told_by_text(title: str, article_text: str) -> bool:
     """Most of the title's words (ideographs) are in the article's opening: it names the
-    story, not the site. A name of one or two words is told by any text that names it."""
+    story, not the site. One or two words prove nothing (the text may name the site)."""
     words = {w.casefold() for w in _TITLE_WORD.findall(title)}
     if len(words) < 3:
         return False
