@@ -34,9 +34,8 @@ def _has_blockish(el: lxml.html.HtmlElement) -> bool:
 
 def _tlen(text: str | None) -> int:
     """Length with whitespace runs counted as one character (readability's clean())."""
-    if not text:
-        return 0
-    return len(" ".join(text.split()))
+    words = text.split() if text else None
+    return sum(map(len, words)) + len(words) - 1 if words else 0  # no joined copy made
 
 
 def _paragraph_score(text: str, length: int) -> float:
