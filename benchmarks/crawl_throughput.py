@@ -13,12 +13,13 @@ line and exits 2) from a loopback server in its own process, then times, each in
   always       the recrawl again under ``revisit: always`` (every listed article asked again,
                conditionally -> 304s): the old behaviour, measured in the same run
 
-Prints pages/s for each and the ratios. ``--repeat N`` measures every contender N times, in
-turn (each round's full crawl into a new database), and prints the median and the range: on
-a shared machine the same run can differ by a quarter from one minute to the next. Targets: full >= 100 pages/s, >= 1.7x Scrapy +
+Prints pages/s for each and the ratios. Targets: full >= 100 pages/s, >= 1.7x Scrapy +
 readability inline and >= 0.9x Scrapy + our extractor inline; recrawl <= 10% of the first full
 crawl's time, and how many article requests the recrawl made (the server counts them).
-Prints the load average beside the figures (the machine may be shared).
+Prints the load average beside the figures (the machine may be shared). ``--repeat N``
+measures every contender N times, in turn (each round's full crawl into a new database), and
+prints the median round and the range: on a shared machine the same run can differ by a
+quarter from one minute to the next.
 
     python benchmarks/crawl_throughput.py            # N=1000
     python benchmarks/crawl_throughput.py --pages 200
