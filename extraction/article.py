@@ -117,7 +117,7 @@ def _extract(body: bytes, url: str, header_charset: str | None) -> Article:
     if author is None:
         author = metadata.author_from_text(page_text, text)
     if lines:
-        title = metadata.headline_above(lines, text, title) or title
+        title = metadata.headline_above(lines, text, title, evidence) or title
 
     reason = skip_reason(text, plainly_article and text.endswith(_SENTENCE_ENDS))
     if reason in ("empty", "too short") and is_loading_notice(normalize_text(page_text[:2000])):

@@ -9,12 +9,12 @@ import sys
 import warnings
 from bisect import bisect_right
 from datetime import UTC, datetime, timedelta, timezone
-from itertools import accumulate
+from itertools import accumulate, islice
 
 import lxml.html
 from dateutil import parser as dateparser
 
-from newswatch.text import nfkc
+from .select import PageEvidence, unspaced
 
 CHINA_TZ = timezone(timedelta(hours=8))
 
@@ -291,18 +291,13 @@ def _site_heading(h: lxml.html.HtmlElement) -> bool:
     return False
 
 
-def title_of(root: lxml.html.HtmlElement, meta: dict[str, str]) -> str:
+def page_title(root: lxml.html.HtmlElement, meta: dict[str, str]) -> tuple[str, bool]:
     """og:title, else the <h1>-<h3> that <title> holds (not the site's name in a logo or page
     header), else the only <h1>, else <title> without the site suffix, else the first
-    <h1>/<h2>. Markup leaked into a title is no title."""
-    return page_title(root, meta)[0]
-
-
-def page_title(root: lxml.html.HtmlElement, meta: dict[str, str]) -> tuple[str, bool]:
-    """title_of's title, and whether it is unconfirmed: only the page's <title> (no meta tag
-    or heading says the same), or nothing. Such a title is often the site's or the section's
-    name ("News", "NBA News, Rumors and Information"); :func:`headline_above` may do better
-    once the article's text is known."""
+    <h1>/<h2>. Markup leaked into a title is no title. And whether the title is unconfirmed:
+    only the page's <title> (no meta tag or heading says the same), or nothing. Such a title
+    is often the site's or the section's name ("News", "NBA News, Rumors and Information");
+    :func:`headline_above` may do better once the article's text is known."""
     for key in _TITLE_KEYS:
         v = _clean(meta.get(key))
         if _headline_like(v):
@@ -349,7 +344,7 @@ _PROMINENT_BOX = re.compile(r"title|headline|heading|\bhed\b|font-size|font-weig
 def _prominent(el: lxml.html.HtmlElement) -> bool:
     """Set apart as a heading: a heading or bold tag, or a box whose class, id or style says
     title, headline or a font size (within two levels of the text)."""
-    for node in (el, *list(el.iterancestors())[:2]):
+    for node in (el, *islice(el.iterancestors(), 2)):
         if node.tag in _PROMINENT_TAGS or _PROMINENT_BOX.search(
                 f"{node.get('class') or ''} {node.get('id') or ''} {node.get('style') or ''}"):
             return True
@@ -407,28 +402,31 @@ def _told_by_text(title: str, article_text: str) -> bool:
     return len(words & opening) >= 0.6 * len(words)
 
 
-def headline_above(lines: list[tuple[str, bool]], article_text: str, title: str) -> str | None:
+def headline_above(lines: list[tuple[str, bool]], article_text: str, title: str,
+                   page: PageEvidence) -> str | None:
     """The headline right above the article's text, for a page whose <title> no heading
     confirms: the nearest line among the few above the article's first line that stands out
     as a heading and reads as a headline; none when the <title> itself comes first (it is
-    the headline, in plain markup)."""
+    the headline, in plain markup). ``page`` is the evidence of the same page's text."""
     # the first paragraph: a headline or byline kept at the top of the text is above it too
     paragraphs = [line for line in article_text.split("\n") if len(line) >= 25]
     first = next((line for line in paragraphs if len(line) >= 80), paragraphs[0] if paragraphs
                  else None)
     if first is None or _told_by_text(title, article_text):
         return None
-    folded = ["".join(nfkc(text).split()) for text, _ in lines]
-    start = "".join(folded).find("".join(nfkc(first).split())[:25])
+    start = page.start_of(first)
     if start < 0:
         return None
-    at = bisect_right(list(accumulate(map(len, folded))), start)  # the line it starts in
-    near = [(_clean(text), candidate) for text, candidate in lines[:at] if text.strip()]
-    near = near[-_LOOKBACK:]
+    at = bisect_right(list(accumulate(len(unspaced(text)) for text, _ in lines)), start)
+    near = []  # the last few non-empty lines above the one the text starts in, nearest first
+    for text, candidate in reversed(lines[:at]):
+        if text.strip():
+            near.append((_clean(text), candidate))
+            if len(near) == _LOOKBACK:
+                break
     if any(candidate and _names_title(line, title) for line, candidate in near):
         return None
-    return next((line for line, candidate in reversed(near)
-                 if candidate and _headline_line(line)), None)
+    return next((line for line, candidate in near if candidate and _headline_line(line)), None)
 
 
 def title_variants(root: lxml.html.HtmlElement, meta: dict[str, str]) -> list[str]:

@@ -43,7 +43,8 @@ def _too_long(toks: Counter) -> bool:
     return _words(toks) > LONG and _cjk(toks) * 2 < sum(toks.values())
 
 
-def _fold(text: str) -> str:
+def unspaced(text: str) -> str:
+    """The text without any whitespace (how the page's text and a candidate are compared)."""
     return "".join(text.split())
 
 
@@ -63,15 +64,15 @@ class PageEvidence:
     @classmethod
     def of(cls, body: lxml.html.HtmlElement | None, page_text: str, title: str
            ) -> PageEvidence:
-        folded = _fold(page_text)
-        key = _fold(title)
+        folded = unspaced(page_text)
+        key = unspaced(title)
         if body is None or len(key) < 4:
             return cls(folded, -1)
         for heading in body.iter("h1", "h2", "h3"):
-            text = _fold(heading.text_content())
+            text = unspaced(heading.text_content())
             if text and _same_headline(text, key):
                 before = heading.xpath("preceding::text()[ancestor::body]")
-                return cls(folded, len(_fold("".join(before))))
+                return cls(folded, len(unspaced("".join(before))))
         return cls(folded, -1)
 
     def start_of(self, text: str) -> int:
@@ -79,7 +80,7 @@ class PageEvidence:
         -1 when it is not found."""
         for line in text.split("\n"):
             if len(line) >= 25:
-                return self.folded.find(_fold(line)[:25])
+                return self.folded.find(unspaced(line)[:25])
         return -1
 
     def starts_before_title(self, text: str) -> bool:
