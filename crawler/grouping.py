@@ -189,6 +189,14 @@ class GroupingStep:
             not_before = min(utcnow(), at) - 2 * self.window
         else:
             not_before = _LONG_AGO
+            # the usual answer is "only what this process grouped itself": ids, not texts
+            grouped = stored.grouped_after(session, self._seen)
+            if all(story_id in self._mine for _, story_id in grouped):
+                if grouped:
+                    self._seen = grouped[-1][0]
+                if len(grouped) >= stored.BATCH:
+                    self._catch_up(session, at)
+                return
         rows = stored.grouped_since(session, self._seen, not_before)
         grouper = self.grouper
         encoder = grouper.encoder
@@ -214,6 +222,6 @@ class GroupingStep:
                 self._mine.add(r.story_id)
         if rows:
             self._seen = rows[-1].seq
-        if len(rows) >= 5000:  # more than one batch waiting
+        if len(rows) >= stored.BATCH:  # more than one batch waiting
             self._catch_up(session, at)
 

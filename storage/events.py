@@ -14,15 +14,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from newswatch.storage.models import Event, Outlet, Revision, Story, StoryEntity, StoryVector
 
-__all__ = ["GroupedStory", "add_story_entities", "create_event", "grouped_since", "join_event",
-           "latest_grouped", "lock_grouping", "was_grouped", "set_story_entities", "story_entities", "story_event"]
+__all__ = ["GroupedStory", "add_story_entities", "create_event", "grouped_after", "grouped_since",
+           "join_event", "latest_grouped", "lock_grouping", "was_grouped", "set_story_entities",
+           "story_entities", "story_event"]
 
 PG_GROUPING_LOCK = 0x6576656E  # "even": pg_advisory_xact_lock key for grouping decisions
+BATCH = 5000  # grouped stories read at a time (grouped_after, grouped_since)
 
 
 def lock_grouping(session: Session) -> None:
@@ -49,7 +52,7 @@ class GroupedStory:
 
 
 def grouped_since(session: Session, after: int, not_before: datetime,
-                  limit: int = 5000) -> list[GroupedStory]:
+                  limit: int = BATCH) -> list[GroupedStory]:
     """Stories grouped after ``story_vectors.id`` ``after`` whose time (published, else first
     seen) is at or after ``not_before``, in the order they were grouped."""
     when = or_(Story.published >= not_before,
@@ -70,9 +73,28 @@ def grouped_since(session: Session, after: int, not_before: datetime,
             in rows]
 
 
+# The statements of every new story's grouping, built once (Core on the session's connection:
+# no ORM unit of work; the story object in the session is kept in step by hand, _grouped)
+_V, _E, _S = StoryVector.__table__, Event.__table__, Story.__table__
+_GROUPED_AFTER = (select(_V.c.id, _V.c.story_id).where(_V.c.id > bindparam("after"))
+                  .order_by(_V.c.id).limit(bindparam("limit")))
+_WAS_GROUPED = select(_V.c.id).where(_V.c.story_id == bindparam("story_id"))
+_NEW_EVENT = insert(_E).returning(_E.c.id)
+_SET_EVENT = (update(_S).where(_S.c.id == bindparam("story"))
+              .values(event_id=bindparam("event"), event_score=bindparam("score")))
+_NEW_VECTOR = insert(_V)
+
+
+def grouped_after(session: Session, after: int, limit: int = BATCH) -> list[tuple[int, int]]:
+    """``(story_vectors.id, story id)`` of the stories grouped after ``after``, in order: the
+    cheap look before ``grouped_since`` (a process that grouped them all itself needs no more)."""
+    rows = session.connection().execute(_GROUPED_AFTER, {"after": after, "limit": limit})
+    return [(seq, story_id) for seq, story_id in rows]
+
+
 def was_grouped(session: Session, story_id: int) -> bool:
     """Whether the story's grouping is stored (its transaction committed)."""
-    return session.scalar(select(StoryVector.id).where(StoryVector.story_id == story_id)) is not None
+    return session.connection().execute(_WAS_GROUPED, {"story_id": story_id}).first() is not None
 
 
 def latest_grouped(session: Session) -> int:
@@ -84,13 +106,13 @@ def create_event(session: Session, story_id: int, *, title: str, at: datetime,
                  language: str | None, outlet: str, grouping: str,
                  encoder: str | None, vector: bytes | None) -> int:
     """A new event started by the story; sets ``stories.event_id``; returns the event id."""
-    event = Event(first_story_id=story_id, title=title, started_at=at, last_story_at=at,
-                  story_count=1, languages=[language] if language else [], outlets=[outlet],
-                  grouping=grouping)
-    session.add(event)
-    session.flush()
-    _grouped(session, story_id, event.id, None, encoder, vector)
-    return event.id
+    session.flush()  # what the session holds goes first (the story row, its entities)
+    event_id: int = session.connection().execute(_NEW_EVENT, {
+        "first_story_id": story_id, "title": title, "started_at": at, "last_story_at": at,
+        "story_count": 1, "languages": [language] if language else [], "outlets": [outlet],
+        "grouping": grouping}).scalar_one()
+    _grouped(session, story_id, event_id, None, encoder, vector)
+    return event_id
 
 
 def join_event(session: Session, story_id: int, event_id: int, *, score: float,
@@ -111,10 +133,14 @@ def join_event(session: Session, story_id: int, event_id: int, *, score: float,
 
 def _grouped(session: Session, story_id: int, event_id: int, score: float | None,
              encoder: str | None, vector: bytes | None) -> None:
-    session.execute(update(Story).where(Story.id == story_id)
-                    .values(event_id=event_id, event_score=score))
-    session.add(StoryVector(story_id=story_id, encoder=encoder, vector=vector))
     session.flush()
+    connection = session.connection()
+    connection.execute(_SET_EVENT, {"story": story_id, "event": event_id, "score": score})
+    connection.execute(_NEW_VECTOR, {"story_id": story_id, "encoder": encoder, "vector": vector})
+    story = session.identity_map.get(session.identity_key(Story, story_id))
+    if story is not None:  # the hooks after this one (plan_alerts) read it from the session
+        set_committed_value(story, "event_id", event_id)
+        set_committed_value(story, "event_score", score)
 
 
 def set_story_entities(session: Session, story_id: int, entities: Iterable[str]) -> None:

@@ -109,6 +109,20 @@ def test_a_second_process_groups_with_what_the_first_stored(store):
         assert session.query(Alert).count() == 3
 
 
+def test_two_processes_taking_turns_each_see_what_the_other_grouped_meanwhile(store):
+    table = load_table()
+    planner = planner_for({"name": "ds", "entities": ["deepseek"]}, table)
+    zh, en = articles()[:3], articles()[3:]
+    first, second = GroupingStep(table, "lexical"), GroupingStep(table, "lexical")
+    record_all(store, first, planner, zh[:1])
+    record_all(store, second, planner, zh[1:2])  # the first process has not seen this one
+    record_all(store, first, planner, en[1:2])  # ... and its English copy must join it
+    record_all(store, second, planner, en[:1])  # as this joins the first process's story
+    with store.reading() as session:
+        assert sorted(e.story_count for e in session.query(Event)) == [2, 2]
+        assert session.query(Alert).count() == 2
+
+
 def test_an_alias_that_is_an_ordinary_word_does_not_alert_an_entity_watch(store):
     table = load_table()
     step = GroupingStep(table, "lexical")
