@@ -24,6 +24,9 @@ class CrawlContext:
     # and this crawl's (saved when it ends): crawler/throttle.py
     host_paces: dict[str, float] = field(default_factory=dict)
     settled_paces: dict[str, float] = field(default_factory=dict)
+    # content hashes of the texts this crawl stored, whatever the outcome: a page with one of
+    # them is no new story, its lead is not encoded ahead (crawler/pipelines.py, LeadPipeline)
+    stored_texts: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.hosts = HostLimits(self.config.politeness.concurrency_per_domain)

@@ -15,10 +15,14 @@ Several crawl processes may store at once (the daemon's children): each decision
 grouping lock (storage.events) and first restores what other processes grouped since this one
 last looked (``story_vectors.id`` > its high-water mark; the stored vectors, so nothing is
 encoded twice). When the story grouped last did not commit (its transaction rolled back after
-this hook), the step forgets its memory and restores it from storage. The encoder is loaded
-(~2 s) on a thread of its own (``warm_up``) while pages are fetched and extracted: at the start of
-an outlet's first crawl, else when the crawl finds its first new article URL, else on the first
-new story; a crawl of 304s never loads it.
+this hook), the step forgets its memory and restores it from storage.
+
+A new story's title and lead are encoded ahead, in the extraction workers, when the page looked
+new (``LeadPipeline``; ``lead`` here): the database thread, which every story waits for, then
+only decides. The workers load the encoder's model (~0.7 s each) in the background
+(``warm_up``) while pages are fetched: at the start of an outlet's first crawl, else when the
+crawl finds its first new article URL; a crawl of 304s never loads it. This process loads it
+only for a story whose lead was not encoded ahead, or when there are no workers.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ from typing import Any
 import numpy as np
 
 from newswatch.config import Config, ConfigError
+from newswatch.crawler import workers
 from newswatch.entities import EntityTable, EntityTagger, load_table
-from newswatch.events import EventGrouper, Story, make_encoder
+from newswatch.events import ENCODERS, EventGrouper, Lead, Story, make_encoder
 from newswatch.events.encoders import EncoderUnavailable, default_encoder
 from newswatch.events.grouper import TUNED
 from newswatch.storage import events as stored
@@ -106,10 +111,11 @@ class GroupingStep:
         return self._grouper
 
     def warm_up(self) -> None:
-        """Build the grouper and load its encoder's model on a thread of its own (once), so
-        the first new story does not wait for it on the database thread; a failure is left
-        for that story to raise. Not a daemon thread: a process that ends meanwhile (a short
-        crawl) waits for the load, as the interpreter's shutdown would otherwise stop the
+        """Build the grouper and load its encoder's model -- in the extraction workers, which
+        encode new stories' leads (``lead_encoder``), else here -- on a thread of its own
+        (once), so the first new story does not wait for it on the database thread; a failure
+        is left for that story to raise. Not a daemon thread: a process that ends meanwhile (a
+        short crawl) waits for the load, as the interpreter's shutdown would otherwise stop the
         thread inside the tokenizer's C++ code and abort the process."""
         if self._warming is not None or self._grouper is not None:
             return
@@ -120,18 +126,36 @@ class GroupingStep:
         with self._building:
             try:
                 encoder = self._build().encoder
-                if encoder is not None:
+                if encoder is None:
+                    return
+                if self._encoded_in_workers(encoder):
+                    workers.warm_encoder(encoder.name)
+                else:
                     encoder.encode(["warm up"])  # the model's weights load on first use
             except Exception as exc:  # e.g. events.encoder not installed: said again on use
                 log.debug("encoder warm-up failed: %s", exc)
 
-    def for_outlet(self, outlet: str) -> Any:
-        """The ``group`` hook for one outlet's pages."""
-        return functools.partial(self, outlet=outlet)
+    def lead_encoder(self) -> str | None:
+        """The encoder whose name the crawl's workers encode new stories' leads with
+        (``workers.encode_lead``); None when this process encodes them itself (no workers)
+        or nothing is encoded (lexical grouping)."""
+        if workers.worker_count() == 0:  # (and self.grouper could wait for a load here)
+            return None
+        encoder = self.grouper.encoder
+        return encoder.name if encoder is not None and self._encoded_in_workers(encoder) else None
+
+    @staticmethod
+    def _encoded_in_workers(encoder: Any) -> bool:
+        return workers.worker_count() > 0 and encoder.name in ENCODERS
+
+    def for_outlet(self, outlet: str, lead: Lead | None = None) -> Any:
+        """The ``group`` hook for one outlet's page (``lead``: its lead, encoded ahead)."""
+        return functools.partial(self, outlet=outlet, lead=lead)
 
     def __call__(self, session: Any, story: Any, revision: Any, outcome: str, *,
-                 outlet: str) -> int | None:
-        """Tag and group one stored story; returns its event id (None when not grouped)."""
+                 outlet: str, lead: Lead | None = None) -> int | None:
+        """Tag and group one stored story; returns its event id (None when not grouped).
+        ``lead``: its title and lead encoded ahead (by a worker), used when they match."""
         if outcome not in ("new", "changed"):
             return None
         title, text = revision.title or story.title or "", revision.text or ""
@@ -143,7 +167,7 @@ class GroupingStep:
         at = story.published or story.first_seen or utcnow()
         # encoding needs no other story: done before the lock, which only the decision holds
         prepared = self.grouper.prepare(Story.from_text(str(story.id), title, text,
-                                                        story.language, at, outlet))
+                                                        story.language, at, outlet), lead=lead)
         # what other processes grouped is restored before the lock too (their stories' ids
         # are taken under the lock, which is held to commit: every id below the highest one
         # seen has committed or rolled back); under the lock only the latest few are left

@@ -98,6 +98,7 @@ def scrapy_settings(config: Config, log_level: str = "WARNING") -> dict[str, Any
         },
         "ITEM_PIPELINES": {
             "newswatch.crawler.pipelines.ExtractPipeline": 300,
+            "newswatch.crawler.pipelines.LeadPipeline": 350,
             "newswatch.crawler.pipelines.StorePipeline": 400,
         },
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",

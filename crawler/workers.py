@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()  # start_early creates the pool on a thread of its own
-_starter: threading.Thread | None = None
+_starters: list[threading.Thread] = []  # those threads (shutdown joins them)
 
 
 def _warm_up() -> None:
@@ -57,6 +57,30 @@ def extract_for_storage(body: bytes, url: str, header_charset: str | None) -> tu
     article = extract_article(body, url, header_charset)
     fingerprint = prepare(article.text) if article.text and not article.skip_reason else None
     return article, fingerprint
+
+
+@functools.cache
+def _encoder(name: str) -> Any:
+    from newswatch.events import make_encoder
+
+    return make_encoder(name)
+
+
+def encode_lead(encoder: str, title: str, text: str) -> Any:
+    """In a worker: the grouping encoder ``encoder``'s vector of a story's title and lead
+    (``events.Lead``), made here so that the crawl's database thread does not. The model loads
+    on a worker's first call (``warm_encoder``), once per worker."""
+    from newswatch.events import Lead, lead_text
+
+    lead = lead_text(title, text)
+    return Lead(lead, encoder, _encoder(encoder).encode([lead])[0])
+
+
+def warm_encoder(encoder: str) -> None:
+    """Load the encoder's model in each worker, in the background (a crawl about to store new
+    stories: each one's lead is encoded in a worker)."""
+    _in_background(lambda executor: executor.submit(encode_lead, encoder, "", "warm up"),
+                   "newswatch-encoder-warm-up")
 
 
 @functools.cache
@@ -104,25 +128,30 @@ def _start_forkserver() -> None:
             os.environ["PYTHONSAFEPATH"] = before
 
 
-def _start_workers() -> None:
-    executor = pool()
-    for _ in range(worker_count()):
-        executor.submit(_warm_up)
-
-
 def start_early() -> threading.Thread | None:
     """Start the workers now, in the background (for a crawl that will surely extract pages,
     such as an outlet's first): they are ready by the time the first article arrives.
     Starting them waits for the fork server to import the extractor (a second or more), so
     it runs on a thread of its own while the crawl starts; the first page that needs a worker
     before then waits for it. Returns that thread (shutdown() joins it)."""
-    global _starter
+    return _in_background(lambda executor: executor.submit(_warm_up), "newswatch-workers-start")
+
+
+def _in_background(submit: Callable[[ProcessPoolExecutor], Any], name: str) -> threading.Thread | None:
+    """On a thread of its own: the pool (started if need be), then ``submit(pool)`` once per
+    worker. None when workers are disabled."""
     if worker_count() == 0:
         return None
-    _starter = threading.Thread(target=_start_workers, name="newswatch-workers-start",
-                                daemon=True)
-    _starter.start()
-    return _starter
+
+    def run() -> None:
+        executor = pool()
+        for _ in range(worker_count()):
+            submit(executor)
+
+    starter = threading.Thread(target=run, name=name, daemon=True)
+    _starters.append(starter)
+    starter.start()
+    return starter
 
 
 async def run_in_pool(func: Callable[..., T], *args: Any) -> T:
@@ -139,10 +168,9 @@ async def run_in_pool(func: Callable[..., T], *args: Any) -> T:
 
 
 def shutdown() -> None:
-    global _pool, _starter
-    if _starter is not None:  # a pool being started is shut down, not left behind
-        _starter.join()
-        _starter = None
+    global _pool
+    while _starters:  # a pool being started is shut down, not left behind
+        _starters.pop().join()
     if _pool is not None:
         _pool.shutdown(wait=True, cancel_futures=True)
         _pool = None

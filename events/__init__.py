@@ -10,7 +10,8 @@ uses lexical evidence (entities, versioned names, numbers, same-language word ov
 """
 
 from .encoders import ENCODERS, Encoder, EncoderUnavailable, default_encoder, make_encoder, register
-from .grouper import TUNED, Assignment, EventGrouper, Prepared, Settings, Story
+from .grouper import TUNED, Assignment, EventGrouper, Lead, Prepared, Settings, Story, lead_text
 
 __all__ = ["ENCODERS", "TUNED", "Assignment", "Encoder", "EncoderUnavailable", "EventGrouper",
-           "Prepared", "Settings", "Story", "default_encoder", "make_encoder", "register"]
+           "Lead", "Prepared", "Settings", "Story", "default_encoder", "lead_text", "make_encoder",
+           "register"]

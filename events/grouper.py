@@ -41,9 +41,27 @@ from newswatch.entities.fold import fold_keep_case
 from .encoders import Encoder
 from .evidence import Evidence, extract
 
-__all__ = ["Assignment", "EventGrouper", "Prepared", "Settings", "Story", "TUNED", "LEAD_CHARS"]
+__all__ = ["Assignment", "EventGrouper", "Lead", "Prepared", "Settings", "Story", "TUNED",
+           "LEAD_CHARS", "lead_text"]
 
 LEAD_CHARS = 300  # how much of the text counts as the lead
+
+
+def lead_text(title: str, text: str) -> str:
+    """What an encoder reads of a story: its title and lead, folded."""
+    return fold_keep_case(f"{title}\n{text[:LEAD_CHARS]}")
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A story's lead encoded ahead of grouping (the crawl's workers do it): ``prepare`` takes
+    the vector only for the same text and encoder."""
+
+    text: str  # lead_text(title, text)
+    encoder: str
+    vector: np.ndarray
+
+
 _GRACE = 12 * 3600  # stories this close in time lose nothing to time_decay
 
 
@@ -173,8 +191,13 @@ class EventGrouper:
         self._added = 0
 
     # -- preparing (costly, parallel) -----------------------------------------------------
-    def prepare(self, story: Story, vector: np.ndarray | None = None) -> Prepared:
-        """Encode (unless ``vector``, e.g. stored earlier, is given), tag and extract evidence."""
+    def prepare(self, story: Story, vector: np.ndarray | None = None,
+                lead: Lead | None = None) -> Prepared:
+        """Encode (unless ``vector``, e.g. stored earlier, is given, or ``lead`` was encoded
+        ahead by this encoder from this story's title and lead), tag and extract evidence."""
+        if vector is None and lead is not None and self.encoder is not None \
+                and lead.encoder == self.encoder.name and lead.text == lead_text(story.title, story.lead):
+            vector = lead.vector
         if vector is not None:
             return Prepared(story, np.asarray(vector, dtype=np.float32),
                             extract(story.title, story.lead, self.tagger))
@@ -184,7 +207,7 @@ class EventGrouper:
         stories = list(stories)
         vectors: list[np.ndarray | None] = [None] * len(stories)
         if self.encoder is not None and stories:
-            texts = [fold_keep_case(f"{s.title}\n{s.lead}") for s in stories]
+            texts = [lead_text(s.title, s.lead) for s in stories]
             vectors = list(self.encoder.encode(texts))
         return [Prepared(s, v, extract(s.title, s.lead, self.tagger))
                 for s, v in zip(stories, vectors, strict=True)]
