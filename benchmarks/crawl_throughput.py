@@ -1,7 +1,10 @@
 """Crawl throughput: bare Scrapy vs Scrapy + an extractor inline vs the full newswatch crawl.
 
-Serves N real pages (the shared bench's English pages, cycled; without them it says so in one
-line and exits 2) from a loopback server in its own process, then times, each in a fresh child process (Twisted's reactor is one per process):
+Serves N real pages (the shared bench's English pages, cycled: ``en/`` by default, so of 1,000
+pages 181 are new stories and the rest copies; ``--folders en,en-dev`` for 781 pages, most of
+them new stories as in an outlet's first crawl; without them it says so in one line and exits 2)
+from a loopback server in its own process, then times, each in a fresh child process (Twisted's
+reactor is one per process):
 
   bare         Scrapy fetching the listing pages and every article, doing nothing with them
   readability  the same, calling readability-lxml's Document(response.text).summary() in the
@@ -24,6 +27,7 @@ quarter from one minute to the next.
     python benchmarks/crawl_throughput.py            # N=1000
     python benchmarks/crawl_throughput.py --pages 200
     python benchmarks/crawl_throughput.py --repeat 3
+    python benchmarks/crawl_throughput.py --folders en,en-dev   # most pages new stories
 """
 
 from __future__ import annotations
@@ -52,8 +56,8 @@ PER_LISTING = 100
 # --------------------------------------------------------------------------- the server
 
 
-def serve(n: int, port_file: str) -> None:
-    bodies = [p.read_bytes() for p in bench_pages("en")]
+def serve(n: int, port_file: str, folders: list[str]) -> None:
+    bodies = [p.read_bytes() for p in bench_pages(*folders)]
     pages: dict[str, tuple[bytes, str]] = {}
     for i in range(n):
         body = bodies[i % len(bodies)]
@@ -207,22 +211,27 @@ def main() -> None:
     parser.add_argument("--child", dest="mode", default=None)
     parser.add_argument("--base", default="")
     parser.add_argument("--database", default="")
+    parser.add_argument("--folders", default="en",
+                        help="bench folders the site cycles through, comma-separated: en (181 "
+                             "pages: of 1,000, 181 are new stories and the rest copies) or "
+                             "en,en-dev (781: most are new stories, as in a first crawl)")
     parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.small:
         args.pages = 200
+    folders = args.folders.split(",")
     if args.serve:
-        serve(args.pages, args.serve)
+        serve(args.pages, args.serve, folders)
         return
     if args.mode:
         child(args)
         return
 
-    bench_pages("en")  # the server serves them: without them, say so and skip
+    bench_pages(*folders)  # the server serves them: without them, say so and skip
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
         server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file),
-                                   "--pages", str(args.pages)])
+                                   "--pages", str(args.pages), "--folders", args.folders])
         try:
             for _ in range(200):
                 if port_file.exists() and port_file.read_text():
@@ -246,7 +255,7 @@ def main() -> None:
     results = {name: median_round(rounds, name) for name in rounds[0]}
 
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\ncrawl throughput, {args.pages} pages, {os.cpu_count()} cores, "
+    print(f"\ncrawl throughput, {args.pages} pages from {args.folders}, {os.cpu_count()} cores, "
           f"load average {load}\n")
     spread = len(rounds) > 1
     print(f"{'run':34} {'pages':>6} {'seconds':>8} {'pages/s':>8}"
