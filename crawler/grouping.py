@@ -128,7 +128,7 @@ class GroupingStep:
                 encoder = self._build().encoder
                 if encoder is None:
                     return
-                if self._encoded_in_workers(encoder):
+                if _in_workers(encoder):
                     workers.warm_encoder(encoder.name)
                 else:
                     encoder.encode(["warm up"])  # the model's weights load on first use
@@ -142,11 +142,7 @@ class GroupingStep:
         if workers.worker_count() == 0:  # (and self.grouper could wait for a load here)
             return None
         encoder = self.grouper.encoder
-        return encoder.name if encoder is not None and self._encoded_in_workers(encoder) else None
-
-    @staticmethod
-    def _encoded_in_workers(encoder: Any) -> bool:
-        return workers.worker_count() > 0 and encoder.name in ENCODERS
+        return encoder.name if _in_workers(encoder) else None
 
     def for_outlet(self, outlet: str, lead: Lead | None = None) -> Any:
         """The ``group`` hook for one outlet's page (``lead``: its lead, encoded ahead)."""
@@ -249,3 +245,7 @@ class GroupingStep:
         if len(rows) >= stored.BATCH:  # more than one batch waiting
             self._catch_up(session, at)
 
+
+def _in_workers(encoder: Any) -> bool:
+    """Whether the crawl's workers encode leads with ``encoder`` (they build it by name)."""
+    return encoder is not None and workers.worker_count() > 0 and encoder.name in ENCODERS

@@ -195,13 +195,17 @@ class EventGrouper:
                 lead: Lead | None = None) -> Prepared:
         """Encode (unless ``vector``, e.g. stored earlier, is given, or ``lead`` was encoded
         ahead by this encoder from this story's title and lead), tag and extract evidence."""
-        if vector is None and lead is not None and self.encoder is not None \
-                and lead.encoder == self.encoder.name and lead.text == lead_text(story.title, story.lead):
+        if vector is None and lead is not None and self._made_here(lead, story):
             vector = lead.vector
         if vector is not None:
             return Prepared(story, np.asarray(vector, dtype=np.float32),
                             extract(story.title, story.lead, self.tagger))
         return self.prepare_many([story])[0]
+
+    def _made_here(self, lead: Lead, story: Story) -> bool:
+        """Whether ``lead`` is what this grouper's encoder would make of ``story``."""
+        return (self.encoder is not None and lead.encoder == self.encoder.name
+                and lead.text == lead_text(story.title, story.lead))
 
     def prepare_many(self, stories: Iterable[Story]) -> list[Prepared]:
         stories = list(stories)

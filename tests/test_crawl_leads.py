@@ -2,12 +2,14 @@
 (``crawler/pipelines.py``'s ``LeadPipeline``, ``workers.encode_lead``), not on the crawl's
 database thread: a crawl of three new stories encodes their three leads there and none in the
 crawl process, and stores the vectors the grouper would have made itself; a page whose URL the
-outlet has stored, or whose text this crawl has stored, is not encoded ahead."""
+outlet has stored, or whose text this crawl has stored, is not encoded ahead; the grouper takes
+an encoded lead only for the same text and encoder."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,7 +21,8 @@ from newswatch.crawler import workers
 from newswatch.crawler.context import CrawlContext
 from newswatch.crawler.grouping import GroupingStep
 from newswatch.crawler.pipelines import LeadPipeline
-from newswatch.events import Lead, lead_text, make_encoder
+from newswatch.events import EventGrouper, Lead, lead_text, make_encoder
+from newswatch.events import Story as GroupedStory
 from newswatch.extraction import extract_article
 from newswatch.spiders.page import PageItem
 from newswatch.storage.db import connect
@@ -114,3 +117,15 @@ def test_a_stored_url_or_a_text_stored_this_crawl_is_not_encoded_ahead(monkeypat
 
 async def _through(pipeline: LeadPipeline, items: list[PageItem]) -> list[PageItem]:
     return [await pipeline.process_item(item) for item in items]
+
+
+def test_the_grouper_takes_a_lead_only_for_the_same_text_and_encoder() -> None:
+    grouper = EventGrouper(make_encoder("use"))
+    story = GroupedStory.from_text("1", "DeepSeek releases V3.1", "DeepSeek released a new model today.",
+                                   "en", datetime(2026, 9, 3, tzinfo=UTC))
+    planted = np.full(512, 512 ** -0.5, dtype=np.float32)  # no text encodes to this
+    same = Lead(lead_text(story.title, story.lead), "use", planted)
+    assert np.array_equal(grouper.prepare(story, lead=same).vector, planted)
+    for other in (Lead(lead_text("Another title", story.lead), "use", planted),
+                  Lead(same.text, "e5", planted)):
+        assert not np.allclose(grouper.prepare(story, lead=other).vector, planted)
