@@ -17,12 +17,13 @@ last looked (``story_vectors.id`` > its high-water mark; the stored vectors, so 
 encoded twice). When the story grouped last did not commit (its transaction rolled back after
 this hook), the step forgets its memory and restores it from storage.
 
-A new story's title and lead are encoded ahead, in the extraction workers, when the page looked
-new (``LeadPipeline``; ``lead`` here): the database thread, which every story waits for, then
-only decides. The workers load the encoder's model (~0.7 s each) in the background
-(``warm_up``) while pages are fetched: at the start of an outlet's first crawl, else when the
-crawl finds its first new article URL; a crawl of 304s never loads it. This process loads it
-only for a story whose lead was not encoded ahead, or when there are no workers.
+In an outlet's first crawl, where every story is new, a story's title and lead are encoded
+ahead in the extraction workers when its page looked new (``LeadPipeline``; ``lead`` here): the
+database thread, which every story waits for, then only decides. The workers load the encoder's
+model (~0.7 s, ~100 MB each) in the background (``warm_up(in_workers=True)``) while the crawl
+starts. A recrawl's few new stories are encoded here, on the database thread, by a model loaded
+once (``warm_up()``) when the crawl finds its first new article URL, else on the first new
+story; a crawl of 304s never loads it.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class GroupingStep:
         self._last: int | None = None  # the story grouped last (checked: did it commit?)
         self._building = threading.Lock()  # the grouper is built once, by warm_up or on use
         self._warming: threading.Thread | None = None
+        self._ahead = False  # new stories' leads are encoded in the crawl's workers (warm_up)
 
     @classmethod
     def from_config(cls, config: Config) -> GroupingStep:
@@ -110,15 +112,18 @@ class GroupingStep:
             log.info("events grouped by %s", encoder.name if encoder else "lexical evidence")
         return self._grouper
 
-    def warm_up(self) -> None:
-        """Build the grouper and load its encoder's model -- in the extraction workers, which
-        encode new stories' leads (``lead_encoder``), else here -- on a thread of its own
-        (once), so the first new story does not wait for it on the database thread; a failure
-        is left for that story to raise. Not a daemon thread: a process that ends meanwhile (a
-        short crawl) waits for the load, as the interpreter's shutdown would otherwise stop the
-        thread inside the tokenizer's C++ code and abort the process."""
+    def warm_up(self, in_workers: bool = False) -> None:
+        """Build the grouper and load its encoder's model on a thread of its own (once), so
+        the first new story does not wait for it on the database thread; a failure is left
+        for that story to raise. ``in_workers`` (a crawl whose stories are all new: an
+        outlet's first): the extraction workers load it and encode each new story's lead
+        (``lead_encoder``); otherwise (a recrawl's few new stories) this process does, once,
+        not every worker. Not a daemon thread: a process that ends meanwhile (a short crawl)
+        waits for the load, as the interpreter's shutdown would otherwise stop the thread
+        inside the tokenizer's C++ code and abort the process."""
         if self._warming is not None or self._grouper is not None:
             return
+        self._ahead = in_workers and workers.worker_count() > 0
         self._warming = threading.Thread(target=self._load, name="newswatch-encoder-load")
         self._warming.start()
 
@@ -128,7 +133,7 @@ class GroupingStep:
                 encoder = self._build().encoder
                 if encoder is None:
                     return
-                if _in_workers(encoder):
+                if self._ahead and _by_name(encoder):
                     workers.warm_encoder(encoder.name)
                 else:
                     encoder.encode(["warm up"])  # the model's weights load on first use
@@ -137,12 +142,12 @@ class GroupingStep:
 
     def lead_encoder(self) -> str | None:
         """The encoder whose name the crawl's workers encode new stories' leads with
-        (``workers.encode_lead``); None when this process encodes them itself (no workers)
-        or nothing is encoded (lexical grouping)."""
-        if workers.worker_count() == 0:  # (and self.grouper could wait for a load here)
+        (``workers.encode_lead``), when ``warm_up(in_workers=True)`` asked for it; None when
+        this process encodes them itself or nothing is encoded (lexical grouping)."""
+        if not self._ahead:  # (and self.grouper could wait for a load here)
             return None
         encoder = self.grouper.encoder
-        return encoder.name if _in_workers(encoder) else None
+        return encoder.name if _by_name(encoder) else None
 
     def for_outlet(self, outlet: str, lead: Lead | None = None) -> Any:
         """The ``group`` hook for one outlet's page (``lead``: its lead, encoded ahead)."""
@@ -246,6 +251,6 @@ class GroupingStep:
             self._catch_up(session, at)
 
 
-def _in_workers(encoder: Any) -> bool:
-    """Whether the crawl's workers encode leads with ``encoder`` (they build it by name)."""
-    return encoder is not None and workers.worker_count() > 0 and encoder.name in ENCODERS
+def _by_name(encoder: Any) -> bool:
+    """Whether ``encoder`` can be built by its name (as the workers do)."""
+    return encoder is not None and encoder.name in ENCODERS

