@@ -112,14 +112,14 @@ def _schema_version(engine: Engine) -> str | None:
 
 def upgrade_engine(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` in one transaction (a no-op when already there)."""
+    if revision == "head" and _schema_version(engine) == SCHEMA_HEAD:
+        return  # nothing to migrate, whatever another process is doing: no lock either
     url = mask_url(engine.url)
     db_file = sqlite.database_file(engine.url)
     serialised = (sqlite.file_lock(db_file.with_name(db_file.name + "-migrate"))
                   if db_file is not None else contextlib.nullcontext())
     try:
         with serialised:
-            if revision == "head" and _schema_version(engine) == SCHEMA_HEAD:
-                return
             from alembic import command
 
             with engine.connect() as connection:
