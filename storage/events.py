@@ -106,7 +106,6 @@ def create_event(session: Session, story_id: int, *, title: str, at: datetime,
                  language: str | None, outlet: str, grouping: str,
                  encoder: str | None, vector: bytes | None) -> int:
     """A new event started by the story; sets ``stories.event_id``; returns the event id."""
-    session.flush()  # what the session holds goes first (the story row, its entities)
     event_id: int = session.connection().execute(_NEW_EVENT, {
         "first_story_id": story_id, "title": title, "started_at": at, "last_story_at": at,
         "story_count": 1, "languages": [language] if language else [], "outlets": [outlet],
@@ -133,7 +132,7 @@ def join_event(session: Session, story_id: int, event_id: int, *, score: float,
 
 def _grouped(session: Session, story_id: int, event_id: int, score: float | None,
              encoder: str | None, vector: bytes | None) -> None:
-    session.flush()
+    session.flush()  # what the session holds goes first (a joined event's counts)
     connection = session.connection()
     connection.execute(_SET_EVENT, {"story": story_id, "event": event_id, "score": score})
     connection.execute(_NEW_VECTOR, {"story_id": story_id, "encoder": encoder, "vector": vector})
