@@ -19,9 +19,9 @@ this hook), the step forgets its memory and restores it from storage.
 
 In an outlet's first crawl, where every story is new, a story's title and lead are encoded
 ahead in the extraction workers when its page looked new (``LeadPipeline``; ``lead`` here): the
-database thread, which every story waits for, then only decides. The workers load the encoder's
-model (~0.7 s, ~100 MB each) in the background (``warm_up(in_workers=True)``) while the crawl
-starts. A recrawl's few new stories are encoded here, on the database thread, by a model loaded
+database thread, which every story waits for, then only decides. The workers' fork server
+loads the encoder's model once, before forking them, while the crawl starts (``run_crawl``,
+``workers.start_early(encoder=...)``; ``warm_up(in_workers=True)``). A recrawl's few new stories are encoded here, on the database thread, by a model loaded
 once (``warm_up()``) when the crawl finds its first new article URL, else on the first new
 story; a crawl of 304s never loads it.
 """
@@ -40,8 +40,7 @@ import numpy as np
 from newswatch.config import Config, ConfigError
 from newswatch.crawler import workers
 from newswatch.entities import EntityTable, EntityTagger, load_table
-from newswatch.events import ENCODERS, EventGrouper, Lead, Story, make_encoder
-from newswatch.events.encoders import EncoderUnavailable, default_encoder
+from newswatch.events import ENCODERS, EncoderUnavailable, EventGrouper, Lead, Story, encoder_for
 from newswatch.events.grouper import TUNED
 from newswatch.storage import events as stored
 from newswatch.storage.models import Event
@@ -98,15 +97,10 @@ class GroupingStep:
 
     def _build(self) -> EventGrouper:
         if self._grouper is None:
-            if self.encoder_name == "auto":
-                encoder = default_encoder()
-            elif self.encoder_name == "lexical":
-                encoder = None
-            else:
-                try:
-                    encoder = make_encoder(self.encoder_name)
-                except EncoderUnavailable as exc:
-                    raise RuntimeError(f"events.encoder {self.encoder_name}: {exc}") from None
+            try:
+                encoder = encoder_for(self.encoder_name)
+            except EncoderUnavailable as exc:
+                raise RuntimeError(f"events.encoder {self.encoder_name}: {exc}") from None
             settings = TUNED.get(encoder.name if encoder else None, TUNED[None])
             self._grouper = EventGrouper(encoder, self.tagger, replace(settings, window=self.window))
             log.info("events grouped by %s", encoder.name if encoder else "lexical evidence")

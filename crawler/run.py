@@ -71,8 +71,10 @@ def run_crawl(
     process = CrawlerProcess(settings)
     validators = {outlet.name: store.validators_for(outlet.name) for outlet in outlets}
     if not all(validators.values()):  # an outlet's first crawl: every article gets extracted
-        workers.start_early()  # and stored new: the workers and the encoder load meanwhile
-        context.grouping.warm_up(in_workers=True)  # each new story's lead encoded in a worker
+        # and stored new: the workers start meanwhile, their fork server loading the encoder's
+        # model for them all, and each new story's lead is encoded in a worker
+        workers.start_early(encoder=context.grouping.encoder_name)
+        context.grouping.warm_up(in_workers=True)
     crawlers = []
     for outlet in outlets:
         crawler = process.create_crawler(spider_class(outlet.spider))

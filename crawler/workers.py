@@ -2,7 +2,9 @@
 
 Extraction is the CPU cost of a crawl; Scrapy's event loop stays on one core, so pages are
 extracted in worker processes. The pool is created lazily (a crawl of unchanged pages that all
-answer 304 never starts it) and replaced if a worker dies.
+answer 304 never starts it) and replaced if a worker dies. The fork server imports the
+extractor and its candidates once; in an outlet's first crawl it also loads the grouping
+encoder's model (``pool(encoder=...)``), which every worker then shares.
 
 The workers end with the crawl however it ends, SIGKILL included (``newswatch.lifetime``): each
 dies with its parent, multiprocessing's forkserver, and with the crawl process itself, which is
@@ -59,17 +61,51 @@ def extract_for_storage(body: bytes, url: str, header_charset: str | None) -> tu
     return article, fingerprint
 
 
-@functools.cache
-def _encoder(name: str) -> Any:
-    from newswatch.events import make_encoder
+ENCODER_ENV = "NEWSWATCH_FORKSERVER_ENCODER"
+"""Set for the fork server of an outlet's first crawl: the ``events.encoder`` setting whose
+model it loads before forking workers (``crawler/worker_model.py``)."""
+_encoders: dict[str, Any] = {}  # encoder name -> encoder, its model loaded (in this process
+_loaded_by: dict[str, int] = {}  # or the fork server) -> the pid of the process that loaded it
 
-    return make_encoder(name)
+
+def _encoder(name: str) -> Any:
+    if name not in _encoders:
+        from newswatch.events import make_encoder
+
+        _keep_loaded(make_encoder(name))
+    return _encoders[name]
+
+
+def _keep_loaded(encoder: Any) -> None:
+    encoder.encode(["warm up"])  # the model's weights load on first use
+    _encoders[encoder.name], _loaded_by[encoder.name] = encoder, os.getpid()
+
+
+def preload_encoder(setting: str) -> None:
+    """In the fork server (``crawler/worker_model.py``): load the model of the encoder the
+    ``events.encoder`` setting names, so that every worker forked after starts with it, its
+    pages shared. A failure is left for the workers, which load it on first use and say why."""
+    from newswatch.events import ENCODERS, encoder_for
+
+    try:
+        encoder = encoder_for(setting)
+        if encoder is not None and encoder.name in ENCODERS:
+            _keep_loaded(encoder)
+    except Exception:  # noqa: S110 - a fork server that dies takes every worker with it
+        pass
+
+
+def encoder_loaded_by(name: str) -> int | None:
+    """The pid of the process that loaded encoder ``name``'s model for this one: itself, the
+    fork server it was forked from, or None (not loaded)."""
+    return _loaded_by.get(name)
 
 
 def encode_lead(encoder: str, title: str, text: str) -> Any:
     """In a worker: the grouping encoder ``encoder``'s vector of a story's title and lead
-    (``events.Lead``), made here so that the crawl's database thread does not. The model loads
-    on a worker's first call (``warm_encoder``), once per worker."""
+    (``events.Lead``), made here so that the crawl's database thread does not. The model is
+    the fork server's (``preload_encoder``), else it loads on a worker's first call
+    (``warm_encoder``)."""
     from newswatch.events import Lead, lead_text
 
     lead = lead_text(title, text)
@@ -78,7 +114,8 @@ def encode_lead(encoder: str, title: str, text: str) -> Any:
 
 def warm_encoder(encoder: str) -> None:
     """Load the encoder's model in each worker, in the background (a crawl about to store new
-    stories: each one's lead is encoded in a worker)."""
+    stories: each one's lead is encoded in a worker); nothing to do where the fork server
+    loaded it (``preload_encoder``)."""
     _in_background(lambda executor: executor.submit(encode_lead, encoder, "", "warm up"),
                    "newswatch-encoder-warm-up")
 
@@ -92,21 +129,29 @@ def worker_count() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def pool() -> ProcessPoolExecutor:
+_PRELOAD = ["newswatch.extraction", "newswatch.storage.fingerprint",
+            "ftfy", "trafilatura"]  # imported by the fork server, once, not by each worker
+
+
+def pool(encoder: str | None = None) -> ProcessPoolExecutor:
+    """The crawl's pool, started on first call. ``encoder``: an ``events.encoder`` setting
+    whose model the fork server loads before forking the workers (an outlet's first crawl,
+    where they encode every new story's lead); it applies only if this call starts the fork
+    server, the first in the process."""
     global _pool
     with _pool_lock:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["newswatch.extraction",
-                                            "newswatch.storage.fingerprint"])
-            _start_forkserver()
+            context.set_forkserver_preload(
+                _PRELOAD + (["newswatch.crawler.worker_model"] if encoder else []))
+            _start_forkserver({ENCODER_ENV: encoder} if encoder else {})
             _pool = ProcessPoolExecutor(max_workers=worker_count(), mp_context=context,
                                         initializer=_start_worker,
                                         initargs=(os.getpid(),))
         return _pool
 
 
-def _start_forkserver() -> None:
+def _start_forkserver(environment: dict[str, str]) -> None:
     """Start the fork server without the current folder on its ``sys.path``.
 
     Python 3.11 runs it as ``python -c ...`` (the current folder first on ``sys.path``) and does
@@ -114,37 +159,43 @@ def _start_forkserver() -> None:
     (the repository root after ``pip install .``) it preloaded that folder as the package and
     every worker died on ``No module named 'newswatch.cli'``. ``PYTHONSAFEPATH`` (3.11+) keeps
     the current folder out; the workers then import the package this process runs.
+    ``environment``: more variables the fork server starts with (and this process does not keep).
     """
     from multiprocessing import forkserver
 
-    before = os.environ.get("PYTHONSAFEPATH")
-    os.environ["PYTHONSAFEPATH"] = "1"
+    added = {"PYTHONSAFEPATH": "1", **environment}
+    before = {name: os.environ.get(name) for name in added}
+    os.environ.update(added)
     try:
         forkserver.ensure_running()
     finally:
-        if before is None:
-            os.environ.pop("PYTHONSAFEPATH", None)
-        else:
-            os.environ["PYTHONSAFEPATH"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
-def start_early() -> threading.Thread | None:
+def start_early(encoder: str | None = None) -> threading.Thread | None:
     """Start the workers now, in the background (for a crawl that will surely extract pages,
     such as an outlet's first): they are ready by the time the first article arrives.
-    Starting them waits for the fork server to import the extractor (a second or more), so
-    it runs on a thread of its own while the crawl starts; the first page that needs a worker
-    before then waits for it. Returns that thread (shutdown() joins it)."""
-    return _in_background(lambda executor: executor.submit(_warm_up), "newswatch-workers-start")
+    Starting them waits for the fork server to import the extractor (a second or more), and
+    to load ``encoder``'s model if given (``pool``), so it runs on a thread of its own while
+    the crawl starts; the first page that needs a worker before then waits for it. Returns
+    that thread (shutdown() joins it)."""
+    return _in_background(lambda executor: executor.submit(_warm_up), "newswatch-workers-start",
+                          encoder)
 
 
-def _in_background(submit: Callable[[ProcessPoolExecutor], Any], name: str) -> threading.Thread | None:
-    """On a thread of its own: the pool (started if need be), then ``submit(pool)`` once per
-    worker. None when workers are disabled."""
+def _in_background(submit: Callable[[ProcessPoolExecutor], Any], name: str,
+                   encoder: str | None = None) -> threading.Thread | None:
+    """On a thread of its own: the pool (started if need be, see ``pool`` for ``encoder``),
+    then ``submit(pool)`` once per worker. None when workers are disabled."""
     if worker_count() == 0:
         return None
 
     def run() -> None:
-        executor = pool()
+        executor = pool(encoder)
         for _ in range(worker_count()):
             submit(executor)
 

@@ -9,9 +9,17 @@ The embedding is the optional extra ``pip install 'newswatch[events]'``; without
 uses lexical evidence (entities, versioned names, numbers, same-language word overlap).
 """
 
-from .encoders import ENCODERS, Encoder, EncoderUnavailable, default_encoder, make_encoder, register
+from .encoders import (
+    ENCODERS,
+    Encoder,
+    EncoderUnavailable,
+    default_encoder,
+    encoder_for,
+    make_encoder,
+    register,
+)
 from .grouper import TUNED, Assignment, EventGrouper, Lead, Prepared, Settings, Story, lead_text
 
 __all__ = ["ENCODERS", "TUNED", "Assignment", "Encoder", "EncoderUnavailable", "EventGrouper",
-           "Lead", "Prepared", "Settings", "Story", "default_encoder", "lead_text", "make_encoder",
-           "register"]
+           "Lead", "Prepared", "Settings", "Story", "default_encoder", "encoder_for", "lead_text",
+           "make_encoder", "register"]

@@ -26,8 +26,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Encoder", "EncoderUnavailable", "ENCODERS", "default_encoder", "make_encoder",
-           "register"]
+__all__ = ["Encoder", "EncoderUnavailable", "ENCODERS", "default_encoder", "encoder_for",
+           "make_encoder", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,17 @@ def default_encoder() -> Encoder | None:
         log.info("event grouping: sentence encoder %r with lexical evidence", name)
         return encoder
     return None
+
+
+def encoder_for(setting: str) -> Encoder | None:
+    """The encoder an ``events.encoder`` setting names: ``auto`` the preferred installed one
+    (or ``None``), ``lexical`` none, any other that one (``EncoderUnavailable`` if its package
+    is missing)."""
+    if setting == "auto":
+        return default_encoder()
+    if setting == "lexical":
+        return None
+    return make_encoder(setting)
 
 
 def _require(module: str, distribution: str, pip_name: str):

@@ -1,10 +1,10 @@
 """In an outlet's first crawl, new stories' leads are encoded for event grouping in the
 extraction workers (``crawler/pipelines.py``'s ``LeadPipeline``, ``workers.encode_lead``), not
 on the crawl's database thread: three new stories' leads are encoded there and none in the crawl
-process, and the vectors stored are those the grouper would have made itself; a recrawl's one
-new story is encoded in the crawl process. A page whose URL the outlet has stored, or whose text
-this crawl has stored, is not encoded ahead; the grouper takes an encoded lead only for the same
-text and encoder."""
+process (by the model its fork server loaded before forking it), and the vectors stored are
+those the grouper would have made itself; a recrawl's one new story is encoded in the crawl
+process. A page whose URL the outlet has stored, or whose text this crawl has stored, is not
+encoded ahead; the grouper takes an encoded lead only for the same text and encoder."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def crawl_counting_encodings(site: str, database: str, barrier, out) -> None:
     from newswatch.events.encoders import LazyUse
 
     os.environ["NEWSWATCH_EXTRACT_WORKERS"] = "1"
-    here, ahead = [], []
+    here, ahead, model_from = [], [], set()
     encode, run_in_pool = LazyUse.encode, workers.run_in_pool
 
     def encode_here(self, texts):
@@ -56,6 +56,13 @@ def crawl_counting_encodings(site: str, database: str, barrier, out) -> None:
     async def run_counting(func, *args):
         if func is workers.encode_lead:
             ahead.append(args[1])  # the title
+            loaded_by = await run_in_pool(workers.encoder_loaded_by, args[0])
+            if loaded_by == await run_in_pool(os.getppid):
+                model_from.add("fork server")
+            elif loaded_by == await run_in_pool(os.getpid):
+                model_from.add("worker")
+            else:
+                model_from.add(str(loaded_by))
         return await run_in_pool(func, *args)
 
     LazyUse.encode, workers.run_in_pool = encode_here, run_counting
@@ -63,7 +70,8 @@ def crawl_counting_encodings(site: str, database: str, barrier, out) -> None:
     config = parse_config({"database": database, "events": {"encoder": "use"}, "outlets": [
         {"name": "zh-news", "start_urls": [site + "/"], "article_url": "/news/", "render": "never"}]})
     summary = run_crawl(config)
-    out.put({"new": summary.outlets[0].new, "ahead": sorted(ahead), "here": len(here)})
+    out.put({"new": summary.outlets[0].new, "ahead": sorted(ahead), "here": len(here),
+             "model from": sorted(model_from)})
 
 
 def test_a_first_crawl_encodes_each_new_storys_lead_in_a_worker(tmp_path: Path) -> None:
@@ -74,9 +82,10 @@ def test_a_first_crawl_encodes_each_new_storys_lead_in_a_worker(tmp_path: Path) 
         zh.set("/news/en.html", en_page(0))  # the first story, in English: a new story
         [recrawl] = run_children(crawl_counting_encodings, [(zh.url, database)], timeout=180)
     titles = sorted(title for _, title, *_ in STORIES)
-    assert first == {"new": 3, "ahead": titles, "here": 0}
+    # the worker's model is the one its fork server loaded before forking it, not its own
+    assert first == {"new": 3, "ahead": titles, "here": 0, "model from": ["fork server"]}
     # a recrawl's few new stories: encoded here, by a model loaded once, not in every worker
-    assert recrawl == {"new": 1, "ahead": [], "here": 1}
+    assert recrawl == {"new": 1, "ahead": [], "here": 1, "model from": []}
 
     encoder = make_encoder("use")
     store = connect(database)
