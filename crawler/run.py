@@ -64,17 +64,17 @@ def run_crawl(
                            grouping=GroupingStep.from_config(config),
                            host_paces=store.host_paces(now - PACE_MEMORY))
 
+    validators = {outlet.name: store.validators_for(outlet.name) for outlet in outlets}
+    if not all(validators.values()):  # an outlet's first crawl: every article gets extracted
+        # and stored new: the workers start now, while Scrapy starts, their fork server loading
+        # the encoder's model for them all, and each new story's lead is encoded in a worker
+        workers.start_early(encoder=context.grouping.encoder_name)
+        context.grouping.warm_up(in_workers=True)
     settings = scrapy_settings(config, log_level=log_level)
     if all(o.render == "never" for o in outlets):  # no page goes through the browser: Scrapy's
         settings.pop("DOWNLOAD_HANDLERS")  # own handler, without importing Playwright (~0.4 s)
     settings.update(extra_settings or {})
     process = CrawlerProcess(settings)
-    validators = {outlet.name: store.validators_for(outlet.name) for outlet in outlets}
-    if not all(validators.values()):  # an outlet's first crawl: every article gets extracted
-        # and stored new: the workers start meanwhile, their fork server loading the encoder's
-        # model for them all, and each new story's lead is encoded in a worker
-        workers.start_early(encoder=context.grouping.encoder_name)
-        context.grouping.warm_up(in_workers=True)
     crawlers = []
     for outlet in outlets:
         crawler = process.create_crawler(spider_class(outlet.spider))
