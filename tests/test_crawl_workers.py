@@ -27,3 +27,19 @@ def test_pool_started_early_serves_a_page_and_shuts_down(monkeypatch) -> None:
         workers.worker_count.cache_clear()
     assert not starter.is_alive()
     assert multiprocessing.active_children() == []
+
+
+def test_what_the_fork_server_preloads_leaves_the_database_layer_out() -> None:
+    """The fork server imports the extractor and storage.fingerprint before it forks each
+    worker (``workers._PRELOAD``); SQLAlchemy and Alembic, which a worker never uses, stay out
+    (``newswatch.storage``'s names load on first use): they would add ~0.3 s to every crawl's
+    first extraction and their memory to every worker."""
+    import subprocess
+    import sys
+
+    preload = ", ".join(workers._PRELOAD)
+    probe = (f"import sys; import {preload}; "
+             "print(sorted(m for m in ('sqlalchemy', 'alembic', 'scrapy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
