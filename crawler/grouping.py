@@ -20,10 +20,11 @@ this hook), the step forgets its memory and restores it from storage.
 In an outlet's first crawl, where every story is new, a story's title and lead are encoded
 ahead in the extraction workers when its page looked new (``LeadPipeline``; ``lead`` here): the
 database thread, which every story waits for, then only decides. The workers' fork server
-loads the encoder's model once, before forking them, while the crawl starts (``run_crawl``,
-``workers.start_early(encoder=...)``; ``warm_up(in_workers=True)``). A recrawl's few new stories are encoded here, on the database thread, by a model loaded
-once (``warm_up()``) when the crawl finds its first new article URL, else on the first new
-story; a crawl of 304s never loads it.
+loads the encoder's model once, before forking them, while the crawl starts (``run_crawl``:
+``workers.start_early(encoder=...)``, ``warm_up(in_workers=True)``). A recrawl's few new
+stories are encoded here, on the database thread, by a model loaded once (``warm_up()``) when
+the crawl finds its first new article URL, else on the first new story; a crawl of 304s never
+loads it.
 """
 
 from __future__ import annotations
