@@ -64,6 +64,7 @@ def run_crawl(
                            grouping=GroupingStep.from_config(config),
                            host_paces=store.host_paces(now - PACE_MEMORY))
 
+    workers.browser_paced(all(outlet.render == "always" for outlet in outlets))
     validators = {outlet.name: store.validators_for(outlet.name) for outlet in outlets}
     if not all(validators.values()):  # an outlet's first crawl: every article gets extracted
         # and stored new: the workers start now, while Scrapy starts, their fork server loading

@@ -122,11 +122,26 @@ def warm_encoder(encoder: str) -> None:
 
 @functools.cache
 def worker_count() -> int:
-    """Worker processes: $NEWSWATCH_EXTRACT_WORKERS (0 = extract in-process), else one a core."""
+    """Worker processes: $NEWSWATCH_EXTRACT_WORKERS (0 = extract in-process), else one a core
+    (one in all for a crawl the browser paces, ``browser_paced``)."""
     configured = os.environ.get("NEWSWATCH_EXTRACT_WORKERS")
     if configured and configured.isdigit():
         return int(configured)
-    return max(1, os.cpu_count() or 1)
+    return 1 if _browser_paced else max(1, os.cpu_count() or 1)
+
+
+_browser_paced = False
+
+
+def browser_paced(paced: bool) -> None:
+    """Say whether this process's crawl has the browser render every page (each outlet's
+    ``render: always``): the browser sets its pace, a few pages a second, which one worker
+    extracts with time to spare, and a second would only hold memory (~60 MB, and its share of
+    the encoder's model). Applies to a pool started after the call."""
+    global _browser_paced
+    if paced != _browser_paced:
+        _browser_paced = paced
+        worker_count.cache_clear()
 
 
 _PRELOAD = ["newswatch.extraction", "newswatch.storage.fingerprint",

@@ -43,3 +43,22 @@ def test_what_the_fork_server_preloads_leaves_the_database_layer_out() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_crawl_the_browser_paces_starts_one_worker(monkeypatch) -> None:
+    """Every outlet ``render: always``: the browser's few pages a second need one extraction
+    worker (``workers.browser_paced``); a second would only hold memory. An explicit
+    $NEWSWATCH_EXTRACT_WORKERS still decides."""
+    monkeypatch.delenv("NEWSWATCH_EXTRACT_WORKERS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    try:
+        workers.browser_paced(False)
+        assert workers.worker_count() == 4
+        workers.browser_paced(True)
+        assert workers.worker_count() == 1
+        monkeypatch.setenv("NEWSWATCH_EXTRACT_WORKERS", "3")
+        workers.worker_count.cache_clear()
+        assert workers.worker_count() == 3
+    finally:
+        workers.browser_paced(False)
+        workers.worker_count.cache_clear()
