@@ -41,7 +41,7 @@ import numpy as np
 from newswatch.config import Config, ConfigError
 from newswatch.crawler import workers
 from newswatch.entities import EntityTable, EntityTagger, load_table
-from newswatch.events import ENCODERS, EncoderUnavailable, EventGrouper, Lead, Story, encoder_for
+from newswatch.events import EncoderUnavailable, EventGrouper, Lead, Story, encoder_for
 from newswatch.events.grouper import TUNED
 from newswatch.storage import events as stored
 from newswatch.storage.models import Event
@@ -111,11 +111,12 @@ class GroupingStep:
         """Build the grouper and load its encoder's model on a thread of its own (once), so
         the first new story does not wait for it on the database thread; a failure is left
         for that story to raise. ``in_workers`` (a crawl whose stories are all new: an
-        outlet's first): the extraction workers load it and encode each new story's lead
-        (``lead_encoder``); otherwise (a recrawl's few new stories) this process does, once,
-        not every worker. Not a daemon thread: a process that ends meanwhile (a short crawl)
-        waits for the load, as the interpreter's shutdown would otherwise stop the thread
-        inside the tokenizer's C++ code and abort the process."""
+        outlet's first): the workers' fork server loads it (``workers.start_early``) and the
+        workers encode each new story's lead (``lead_encoder``); otherwise (a recrawl's few
+        new stories) this process does, once, not every worker. Not a daemon thread: a
+        process that ends meanwhile (a short crawl) waits for the load, as the interpreter's
+        shutdown would otherwise stop the thread inside the tokenizer's C++ code and abort the
+        process."""
         if self._warming is not None or self._grouper is not None:
             return
         self._ahead = in_workers and workers.worker_count() > 0
@@ -126,12 +127,8 @@ class GroupingStep:
         with self._building:
             try:
                 encoder = self._build().encoder
-                if encoder is None:
-                    return
-                if self._ahead and _by_name(encoder):
-                    workers.warm_encoder(encoder.name)
-                else:
-                    encoder.encode(["warm up"])  # the model's weights load on first use
+                if encoder is not None and not self._ahead:  # else the workers' fork server
+                    encoder.encode(["warm up"])  # loads it; here its weights load on first use
             except Exception as exc:  # e.g. events.encoder not installed: said again on use
                 log.debug("encoder warm-up failed: %s", exc)
 
@@ -142,7 +139,7 @@ class GroupingStep:
         if not self._ahead:  # (and self.grouper could wait for a load here)
             return None
         encoder = self.grouper.encoder
-        return encoder.name if _by_name(encoder) else None
+        return encoder.name if encoder is not None else None
 
     def for_outlet(self, outlet: str, lead: Lead | None = None) -> Any:
         """The ``group`` hook for one outlet's page (``lead``: its lead, encoded ahead)."""
@@ -244,8 +241,3 @@ class GroupingStep:
             self._seen = rows[-1].seq
         if len(rows) >= stored.BATCH:  # more than one batch waiting
             self._catch_up(session, at)
-
-
-def _by_name(encoder: Any) -> bool:
-    """Whether ``encoder`` can be built by its name (as the workers do)."""
-    return encoder is not None and encoder.name in ENCODERS

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import multiprocessing
 import os
 import signal
@@ -32,9 +33,16 @@ _pool_lock = threading.Lock()  # start_early creates the pool on a thread of its
 _starters: list[threading.Thread] = []  # those threads (shutdown joins them)
 
 
+_EXTRACTOR = ("newswatch.extraction", "newswatch.storage.fingerprint")  # what a worker runs
+_PRELOAD = [*_EXTRACTOR, "ftfy", "trafilatura"]  # imported by the fork server, once, not by
+# each worker (a worker imports trafilatura on first use, where the fork server has not)
+
+
 def _warm_up() -> None:
-    import newswatch.extraction  # noqa: F401  (import once per worker, before the first page)
-    import newswatch.storage.fingerprint  # noqa: F401
+    """Import what a worker runs, before its first page (a no-op after the fork server's
+    preload)."""
+    for module in _EXTRACTOR:
+        importlib.import_module(module)
 
 
 def _start_worker(crawl: int) -> None:
@@ -85,11 +93,11 @@ def preload_encoder(setting: str) -> None:
     """In the fork server (``crawler/worker_model.py``): load the model of the encoder the
     ``events.encoder`` setting names, so that every worker forked after starts with it, its
     pages shared. A failure is left for the workers, which load it on first use and say why."""
-    from newswatch.events import ENCODERS, encoder_for
+    from newswatch.events import encoder_for
 
     try:
         encoder = encoder_for(setting)
-        if encoder is not None and encoder.name in ENCODERS:
+        if encoder is not None:
             _keep_loaded(encoder)
     except Exception:  # noqa: S110 - a fork server that dies takes every worker with it
         pass
@@ -104,20 +112,11 @@ def encoder_loaded_by(name: str) -> int | None:
 def encode_lead(encoder: str, title: str, text: str) -> Any:
     """In a worker: the grouping encoder ``encoder``'s vector of a story's title and lead
     (``events.Lead``), made here so that the crawl's database thread does not. The model is
-    the fork server's (``preload_encoder``), else it loads on a worker's first call
-    (``warm_encoder``)."""
+    the fork server's (``preload_encoder``), else it loads on a worker's first call."""
     from newswatch.events import Lead, lead_text
 
     lead = lead_text(title, text)
     return Lead(lead, encoder, _encoder(encoder).encode([lead])[0])
-
-
-def warm_encoder(encoder: str) -> None:
-    """Load the encoder's model in each worker, in the background (a crawl about to store new
-    stories: each one's lead is encoded in a worker); nothing to do where the fork server
-    loaded it (``preload_encoder``)."""
-    _in_background(lambda executor: executor.submit(encode_lead, encoder, "", "warm up"),
-                   "newswatch-encoder-warm-up")
 
 
 @functools.cache
@@ -142,10 +141,6 @@ def browser_paced(paced: bool) -> None:
     if paced != _browser_paced:
         _browser_paced = paced
         worker_count.cache_clear()
-
-
-_PRELOAD = ["newswatch.extraction", "newswatch.storage.fingerprint",
-            "ftfy", "trafilatura"]  # imported by the fork server, once, not by each worker
 
 
 def pool(encoder: str | None = None) -> ProcessPoolExecutor:
@@ -198,23 +193,15 @@ def start_early(encoder: str | None = None) -> threading.Thread | None:
     to load ``encoder``'s model if given (``pool``), so it runs on a thread of its own while
     the crawl starts; the first page that needs a worker before then waits for it. Returns
     that thread (shutdown() joins it)."""
-    return _in_background(lambda executor: executor.submit(_warm_up), "newswatch-workers-start",
-                          encoder)
-
-
-def _in_background(submit: Callable[[ProcessPoolExecutor], Any], name: str,
-                   encoder: str | None = None) -> threading.Thread | None:
-    """On a thread of its own: the pool (started if need be, see ``pool`` for ``encoder``),
-    then ``submit(pool)`` once per worker. None when workers are disabled."""
     if worker_count() == 0:
         return None
 
     def run() -> None:
         executor = pool(encoder)
         for _ in range(worker_count()):
-            submit(executor)
+            executor.submit(_warm_up)
 
-    starter = threading.Thread(target=run, name=name, daemon=True)
+    starter = threading.Thread(target=run, name="newswatch-workers-start", daemon=True)
     _starters.append(starter)
     starter.start()
     return starter
